@@ -1,0 +1,89 @@
+/**
+ * Wallet holds and settlement (SPEC §8.2). In one process holds live in memory: a crash loses them
+ * harmlessly (nothing was charged) and admission costs no commit. The balance is cached per workspace
+ * and refreshed from the database after `refreshMs`, so credits made by another process (the CLI)
+ * show up within that time; this process's own charges update the cache from the committed row.
+ */
+
+import type { TollgateDb } from "../db/client.ts";
+import type { Clock } from "../lib/clock.ts";
+import { readBalance, recordCall, type SettlementInput } from "./ledger.ts";
+
+interface WalletState {
+  balance: number;
+  held: number;
+  fetchedAtMs: number;
+}
+
+export interface Hold {
+  workspaceId: string;
+  amountMicrocents: number;
+  /** Set once settled or released: a hold ends exactly once. */
+  ended: boolean;
+}
+
+export type HoldOutcome = { ok: true; hold: Hold } | { ok: false; availableMicrocents: number };
+
+export class Wallet {
+  private readonly states = new Map<string, WalletState>();
+
+  constructor(
+    private readonly db: TollgateDb,
+    private readonly clock: Clock,
+    private readonly refreshMs: number,
+  ) {}
+
+  private state(workspaceId: string): WalletState {
+    const now = this.clock.now();
+    let state = this.states.get(workspaceId);
+    if (!state || now - state.fetchedAtMs >= this.refreshMs) {
+      const balance = readBalance(this.db, workspaceId) ?? 0;
+      state = { balance, held: state?.held ?? 0, fetchedAtMs: now };
+      this.states.set(workspaceId, state);
+    }
+    return state;
+  }
+
+  availableMicrocents(workspaceId: string): number {
+    const state = this.state(workspaceId);
+    return state.balance - state.held;
+  }
+
+  /** Holds `amount` if the available balance covers it and is at least `minimum`. */
+  tryHold(workspaceId: string, amountMicrocents: number, minimumMicrocents: number): HoldOutcome {
+    const state = this.state(workspaceId);
+    const available = state.balance - state.held;
+    if (available < minimumMicrocents || available < amountMicrocents) return { ok: false, availableMicrocents: available };
+    state.held += amountMicrocents;
+    return { ok: true, hold: { workspaceId, amountMicrocents, ended: false } };
+  }
+
+  release(hold: Hold): void {
+    if (hold.ended) return;
+    hold.ended = true;
+    const state = this.states.get(hold.workspaceId);
+    if (state) state.held -= hold.amountMicrocents;
+  }
+
+  /** Writes the call (record + charge) and ends the hold, whatever the write's outcome. */
+  settle(hold: Hold, input: SettlementInput): void {
+    try {
+      const balanceAfter = recordCall(this.db, input);
+      const state = this.states.get(hold.workspaceId);
+      if (state && balanceAfter !== null) state.balance = balanceAfter;
+    } finally {
+      this.release(hold);
+    }
+  }
+
+  /** Writes a call that held nothing (refused before a hold): its record, no charge. */
+  recordOnly(input: SettlementInput): void {
+    recordCall(this.db, input);
+  }
+
+  /** Forgets the cached balance (a credit was made in this process). */
+  invalidate(workspaceId: string): void {
+    const state = this.states.get(workspaceId);
+    if (state) state.fetchedAtMs = Number.NEGATIVE_INFINITY;
+  }
+}

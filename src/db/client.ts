@@ -1,0 +1,53 @@
+/** Opens the SQLite database with the pragmas Tollgate relies on, and wraps it in drizzle. */
+
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "./schema.ts";
+
+export type TollgateDb = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+export interface OpenedDatabase {
+  db: TollgateDb;
+  sqlite: Database;
+  path: string;
+  close(): void;
+}
+
+export class DatabaseOpenError extends Error {
+  constructor(path: string, reason: string) {
+    super(`cannot open database ${path}: ${reason}`);
+    this.name = "DatabaseOpenError";
+  }
+}
+
+export function openDatabase(path: string): OpenedDatabase {
+  let sqlite: Database;
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    sqlite = new Database(path, { create: true, strict: true });
+    // WAL: readers never block the writer; NORMAL is durable across process crashes in WAL mode.
+    sqlite.run("PRAGMA journal_mode = WAL");
+    sqlite.run("PRAGMA busy_timeout = 5000");
+    sqlite.run("PRAGMA foreign_keys = ON");
+    sqlite.run("PRAGMA synchronous = NORMAL");
+    // Probe that the file is writable now, not at the first money write.
+    sqlite.run("BEGIN IMMEDIATE");
+    sqlite.run("ROLLBACK");
+  } catch (error) {
+    throw new DatabaseOpenError(path, error instanceof Error ? error.message : String(error));
+  }
+  const db = drizzle({ client: sqlite, schema }) as TollgateDb;
+  let closed = false;
+  return {
+    db,
+    sqlite,
+    path,
+    close() {
+      if (closed) return;
+      closed = true;
+      sqlite.close();
+    },
+  };
+}

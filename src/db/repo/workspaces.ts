@@ -1,0 +1,40 @@
+/** Workspaces: creation, lookup and settings. */
+
+import { asc, eq } from "drizzle-orm";
+import { newId } from "../../lib/ids.ts";
+import type { TollgateDb } from "../client.ts";
+import { workspaces } from "../schema.ts";
+
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+
+export class WorkspaceRepo {
+  constructor(private readonly db: TollgateDb) {}
+
+  async create(name: string, nowMs: number): Promise<WorkspaceRow> {
+    const row: WorkspaceRow = {
+      id: newId("ws"),
+      name,
+      balanceMicrocents: 0,
+      lifetimeSpendMicrocents: 0,
+      dailyCapMicrocents: null,
+      monthlyCapMicrocents: null,
+      defaultRoute: null,
+      usageEvent: false,
+      createdAt: nowMs,
+    };
+    this.db.insert(workspaces).values(row).run();
+    return row;
+  }
+
+  async findById(id: string): Promise<WorkspaceRow | null> {
+    return this.db.select().from(workspaces).where(eq(workspaces.id, id)).get() ?? null;
+  }
+
+  async findByName(name: string): Promise<WorkspaceRow | null> {
+    return this.db.select().from(workspaces).where(eq(workspaces.name, name)).get() ?? null;
+  }
+
+  async list(): Promise<WorkspaceRow[]> {
+    return this.db.select().from(workspaces).orderBy(asc(workspaces.createdAt), asc(workspaces.id)).all();
+  }
+}

@@ -1,0 +1,54 @@
+/** Deps: everything the app needs, built once from the config (makeDeps) and closed once (close). */
+
+import { Wallet } from "./billing/wallet.ts";
+import type { Config } from "./config/types.ts";
+import { openDatabase, type OpenedDatabase } from "./db/client.ts";
+import { migrateDatabase } from "./db/migrate.ts";
+import { KeyRepo } from "./db/repo/keys.ts";
+import { RequestRepo } from "./db/repo/requests.ts";
+import { WorkspaceRepo } from "./db/repo/workspaces.ts";
+import type { GatewayServices } from "./gateway/services.ts";
+import { KeyCache } from "./keys/cache.ts";
+import { systemClock, type Clock } from "./lib/clock.ts";
+import { createLogger, type Logger, type LogLevel } from "./lib/log.ts";
+import { buildAdapters } from "./providers/registry.ts";
+import { Catalog } from "./routing/catalog.ts";
+
+export interface Deps extends GatewayServices {
+  database: OpenedDatabase;
+  repos: { workspaces: WorkspaceRepo; keys: KeyRepo; requests: RequestRepo };
+  keyCache: KeyCache;
+  close(): void;
+}
+
+export interface MakeDepsOptions {
+  clock?: Clock;
+  log?: Logger;
+  logLevel?: LogLevel;
+}
+
+/** Opens and migrates the database and builds every service. */
+export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
+  const database = openDatabase(config.server.database);
+  try {
+    migrateDatabase(database.db);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(options.logLevel ?? "info");
+  const keys = new KeyRepo(database.db);
+  return {
+    config,
+    clock,
+    log,
+    database,
+    repos: { workspaces: new WorkspaceRepo(database.db), keys, requests: new RequestRepo(database.db) },
+    keyCache: new KeyCache(keys, config.security.keyCacheTtlMs),
+    wallet: new Wallet(database.db, clock, config.security.keyCacheTtlMs),
+    catalog: new Catalog(config.models),
+    adapters: buildAdapters(config.providers),
+    close: () => database.close(),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Relay events → OpenAI `chat.completion.chunk` SSE. Text, reasoning and tool-call deltas stream as
+ * they come; each tool-use block gets its own `tool_calls[].index`; the finish chunk carries
+ * `finish_reason`; the usage chunk (with the `tollgate` object) is sent only when the client asked
+ * for it; then `[DONE]`. A failure after the start is a data chunk with an `error` object.
+ * @see https://platform.openai.com/docs/api-reference/chat-streaming
+ */
+
+import { encodeSseEvent } from "../../sse/encode.ts";
+import type { EncodeMeta, RelayEvent, StreamEncoder } from "../../gateway/summary.ts";
+import { encodeOpenAIUsage, mapStopReasonToOpenAI, newChatCompletionId } from "./encode-response.ts";
+import { openAIErrorType } from "./encode-error.ts";
+import type { Usage } from "../../canonical/usage.ts";
+
+const DONE = encodeSseEvent("[DONE]");
+
+interface OpenAIStreamState {
+  id: string;
+  /** Block index → tool_calls[] index. */
+  toolIndex: Map<number, number>;
+  finalUsage: Usage | null;
+  ended: boolean;
+}
+
+export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
+  const state: OpenAIStreamState = { id: newChatCompletionId(), toolIndex: new Map(), finalUsage: null, ended: false };
+  // The fixed prefix of every chunk, serialised once.
+  const head = `{"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${meta.createdSec},"model":${JSON.stringify(meta.model)},"system_fingerprint":null,"choices":`;
+  const chunk = (delta: string, finishReason: string | null = null) =>
+    encodeSseEvent(`${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : `"${finishReason}"`}}]}`);
+
+  return {
+    encode(event: RelayEvent): Uint8Array | null {
+      if (state.ended) return null;
+      switch (event.type) {
+        case "start":
+          return chunk(`{"role":"assistant","content":"","refusal":null}`);
+        case "block-start": {
+          if (event.block.type !== "tool-use") return null;
+          const toolIndex = state.toolIndex.size;
+          state.toolIndex.set(event.index, toolIndex);
+          const call = { index: toolIndex, id: event.block.id, type: "function", function: { name: event.block.name, arguments: "" } };
+          return chunk(JSON.stringify({ tool_calls: [call] }));
+        }
+        case "block-delta": {
+          const delta = event.delta;
+          if (delta.type === "text") return chunk(`{"content":${JSON.stringify(delta.text)}}`);
+          if (delta.type === "thinking") return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
+          if (delta.type === "tool-input") {
+            const toolIndex = state.toolIndex.get(event.index) ?? 0;
+            return chunk(`{"tool_calls":[{"index":${toolIndex},"function":{"arguments":${JSON.stringify(delta.partialJson)}}}]}`);
+          }
+          return null;
+        }
+        case "block-stop":
+          return null;
+        case "finish":
+          state.finalUsage = event.usage;
+          return chunk("{}", mapStopReasonToOpenAI(event.stopReason));
+        case "summary": {
+          state.ended = true;
+          const parts: Uint8Array[] = [];
+          if (meta.includeUsage && state.finalUsage) {
+            const usage = JSON.stringify(encodeOpenAIUsage(state.finalUsage));
+            parts.push(encodeSseEvent(`${head}[],"usage":${usage},"tollgate":${JSON.stringify(event.summary)}}`));
+          }
+          parts.push(DONE);
+          if (meta.usageEvent) parts.push(encodeSseEvent(JSON.stringify(event.summary), "tollgate.usage"));
+          return concatBytes(parts);
+        }
+        case "error": {
+          state.ended = true;
+          const body = { error: { message: event.message, type: openAIErrorType(event.kind), code: event.kind, param: null } };
+          return encodeSseEvent(JSON.stringify(body));
+        }
+      }
+    },
+  };
+}
+
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1 && parts[0]) return parts[0];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * The one error type of Tollgate. Every failure is a GatewayError of one ErrorKind; dialects render it
+ * (status from KIND_STATUS, SPEC §7) and nothing below the HTTP layer builds a Response.
+ */
+
+export type ErrorKind =
+  | "invalid_request"
+  | "invalid_api_key"
+  | "insufficient_balance"
+  | "max_price_exceeded"
+  | "quota_exceeded"
+  | "model_not_found"
+  | "not_found"
+  | "conflict"
+  | "body_too_large"
+  | "rate_limited"
+  | "upstream_rate_limited"
+  | "upstream_error"
+  | "upstream_auth_failed"
+  | "no_healthy_channel"
+  | "upstream_timeout"
+  | "byok_key_missing"
+  | "byok_key_rejected"
+  | "client_disconnected"
+  | "internal";
+
+export const KIND_STATUS = {
+  invalid_request: 400,
+  invalid_api_key: 401,
+  insufficient_balance: 402,
+  max_price_exceeded: 403,
+  quota_exceeded: 403,
+  model_not_found: 404,
+  not_found: 404,
+  conflict: 409,
+  body_too_large: 413,
+  rate_limited: 429,
+  upstream_rate_limited: 429,
+  upstream_error: 502,
+  upstream_auth_failed: 502,
+  no_healthy_channel: 503,
+  upstream_timeout: 504,
+  byok_key_missing: 400,
+  byok_key_rejected: 400,
+  client_disconnected: 499,
+  internal: 500,
+} as const satisfies Record<ErrorKind, number>;
+
+/** Kinds the caller cannot fix by retrying: the SDKs are told `x-should-retry: false`. */
+const NO_RETRY_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  "insufficient_balance",
+  "max_price_exceeded",
+  "quota_exceeded",
+  "upstream_auth_failed",
+]);
+
+export interface UpstreamErrorInfo {
+  provider: string;
+  status: number;
+  /** The upstream's error body, as received: logged, and forwarded as-is only to a same-dialect client. */
+  body: string;
+  /** The upstream's own error code or type, when it gave one. */
+  code: string | null;
+}
+
+export interface GatewayErrorOptions {
+  /** Overrides KIND_STATUS (an upstream 4xx keeps its own status). */
+  status?: number;
+  /** Whether the next channel may be tried (transient upstream failures). */
+  retryable?: boolean;
+  retryAfterMs?: number;
+  /** The request field at fault, when there is one (OpenAI's `param`). */
+  param?: string;
+  upstream?: UpstreamErrorInfo;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly kind: ErrorKind;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly param: string | undefined;
+  readonly upstream: UpstreamErrorInfo | undefined;
+
+  constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.kind = kind;
+    this.status = options.status ?? KIND_STATUS[kind];
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.param = options.param;
+    this.upstream = options.upstream;
+  }
+
+  /** The stable code clients see: the upstream's own code for a forwarded upstream 4xx, else the kind. */
+  get code(): string {
+    return this.kind;
+  }
+
+  get shouldRetry(): boolean | undefined {
+    return NO_RETRY_KINDS.has(this.kind) ? false : undefined;
+  }
+}
+
+/** Anything thrown that is not a GatewayError becomes `internal`, with the original kept as cause (logged, never shown). */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError("internal", "The gateway hit an internal error.", { cause: error });
+}

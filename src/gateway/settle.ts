@@ -1,0 +1,104 @@
+/**
+ * Settlement: a call ends exactly once (finish, failure, refusal or client cancel) and is written as
+ * one transaction: the request record and, when the call cost something, its charge.
+ *
+ * 1. The served channel's price turns usage into cost (rounded up once).
+ * 2. The wallet writes record + charge and ends the hold, whatever the outcome.
+ * 3. The summary returned is exactly what was written (SPEC §6: figures equal the record).
+ */
+
+import { costOfUsageMicrocents } from "../billing/pricing.ts";
+import type { Hold } from "../billing/wallet.ts";
+import type { Usage } from "../canonical/usage.ts";
+import { emptyUsage } from "../canonical/usage.ts";
+import type { ChannelConfig, ModelProfile } from "../config/types.ts";
+import type { RequestContext } from "./context.ts";
+import type { GatewayServices } from "./services.ts";
+import { summaryOf, type TollgateSummary } from "./summary.ts";
+
+export interface Attempt {
+  model: string;
+  provider: string;
+  error_code: string | null;
+}
+
+export interface SettleOutcome {
+  status: "ok" | "error" | "refused";
+  httpStatus: number;
+  errorCode: string | null;
+  usage: Usage;
+  /** Whether the usage is billed (an upstream accepted the call). */
+  billable: boolean;
+  ttftMs: number | null;
+}
+
+export class CallSettlement {
+  private served: { profile: ModelProfile; channel: ChannelConfig } | null = null;
+  private summary: TollgateSummary | null = null;
+  readonly attempts: Attempt[] = [];
+
+  constructor(
+    private readonly services: GatewayServices,
+    private readonly ctx: RequestContext,
+    private readonly call: { model: string; stream: boolean; route: string | null; hold: Hold | null },
+  ) {}
+
+  get settled(): boolean {
+    return this.summary !== null;
+  }
+
+  serve(profile: ModelProfile, channel: ChannelConfig): void {
+    this.served = { profile, channel };
+  }
+
+  get servedChannel(): ChannelConfig | null {
+    return this.served?.channel ?? null;
+  }
+
+  get billedModel(): string | null {
+    return this.served?.profile.id ?? null;
+  }
+
+  /** Ends the call; later calls return the first result unchanged. */
+  finish(outcome: SettleOutcome): TollgateSummary {
+    if (this.summary) return this.summary;
+    const { services, ctx } = this;
+    const served = this.served;
+    const usage = outcome.billable ? outcome.usage : emptyUsage();
+    const cost = outcome.billable && served ? costOfUsageMicrocents(usage, served.channel.price) : 0;
+    const now = services.clock.now();
+    const record = {
+      requestId: ctx.requestId,
+      workspaceId: ctx.principal.workspaceId,
+      keyId: ctx.principal.keyId,
+      createdAt: ctx.startedAtMs,
+      model: this.call.model,
+      billedModel: served?.profile.id ?? null,
+      provider: served?.channel.provider.id ?? null,
+      upstreamModel: served?.channel.upstreamModel ?? null,
+      route: this.call.route,
+      clientDialect: ctx.dialect,
+      upstreamDialect: served?.channel.provider.kind ?? null,
+      stream: this.call.stream,
+      status: outcome.status,
+      httpStatus: outcome.httpStatus,
+      errorCode: outcome.errorCode,
+      inputTokens: usage.input,
+      outputTokens: usage.output,
+      cacheReadTokens: usage.cacheRead,
+      cacheCreationTokens: usage.cacheWrite,
+      reasoningTokens: usage.reasoning,
+      costMicrocents: cost,
+      latencyMs: Math.round(performance.now() - ctx.startedAtPerf),
+      ttftMs: outcome.ttftMs,
+      attempts: JSON.stringify(this.attempts),
+      byok: false,
+      translatedFrom: null,
+    };
+    this.summary = summaryOf(ctx.requestId, served?.profile.id ?? this.call.model, cost, usage);
+    const hold = this.call.hold;
+    if (hold) services.wallet.settle(hold, { record, nowMs: now });
+    else services.wallet.recordOnly({ record, nowMs: now });
+    return this.summary;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The `tollgate` object: a call's final figures (SPEC §6), on the dialect's last usage-bearing stream
+ * event, in the optional `tollgate.usage` event, and equal to the request record.
+ */
+
+import type { Usage } from "../canonical/usage.ts";
+import type { ChatEvent } from "../canonical/events.ts";
+
+export interface TollgateSummary {
+  request_id: string;
+  model: string;
+  cost_microcents: number;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_tokens: number;
+    cache_creation_tokens: number;
+    reasoning_tokens: number;
+  };
+}
+
+export function summaryOf(requestId: string, billedModel: string, costMicrocents: number, usage: Usage): TollgateSummary {
+  return {
+    request_id: requestId,
+    model: billedModel,
+    cost_microcents: costMicrocents,
+    usage: {
+      input_tokens: usage.input,
+      output_tokens: usage.output,
+      cache_read_tokens: usage.cacheRead,
+      cache_creation_tokens: usage.cacheWrite,
+      reasoning_tokens: usage.reasoning,
+    },
+  };
+}
+
+/** What dialect stream encoders consume: the canonical events, then the settled summary. */
+export type RelayEvent = ChatEvent | { type: "summary"; summary: TollgateSummary };
+
+/** Per-call facts a dialect needs to render its wire format. */
+export interface EncodeMeta {
+  /** The model id the client sent: every response echoes it. */
+  model: string;
+  createdSec: number;
+  /** OpenAI stream_options.include_usage. */
+  includeUsage: boolean;
+  /** Send the trailing `tollgate.usage` event (SPEC §6). */
+  usageEvent: boolean;
+}
+
+/** Turns relay events into wire bytes for one stream; `null` when an event has no wire form. */
+export interface StreamEncoder {
+  encode(event: RelayEvent): Uint8Array | null;
+}

@@ -1,0 +1,39 @@
+/**
+ * Authenticate stage: the presented key (Bearer or x-api-key) → Principal, through the key cache.
+ * Unknown, revoked or disabled keys and keys of the wrong kind get 401; the message names the kind needed.
+ */
+
+import { GatewayError } from "../errors.ts";
+import type { Principal } from "../gateway/context.ts";
+import type { KeyCache } from "../keys/cache.ts";
+import { readPresentedKey } from "./headers.ts";
+
+export type AuthNeed = "live" | "mgmt" | "any";
+
+const NEED_TEXT: Record<Exclude<AuthNeed, "any">, string> = {
+  live: "an inference key (tg-live-…)",
+  mgmt: "a management key (tg-mgmt-…)",
+};
+
+export async function authenticate(keyCache: KeyCache, headers: Headers, need: AuthNeed): Promise<Principal> {
+  const presented = readPresentedKey(headers);
+  if (!presented) {
+    const what = need === "any" ? "a Tollgate key" : NEED_TEXT[need];
+    throw new GatewayError("invalid_api_key", `Missing API key: send ${what} as 'Authorization: Bearer …' or 'x-api-key'.`);
+  }
+  const found = await keyCache.lookup(presented);
+  if (!found || found.key.disabled) throw new GatewayError("invalid_api_key", "Invalid API key: it is unknown, revoked or disabled.");
+  if (need !== "any" && found.key.kind !== need) {
+    throw new GatewayError("invalid_api_key", `This endpoint needs ${NEED_TEXT[need]}; a ${found.key.kind === "live" ? "inference" : "management"} key was sent.`);
+  }
+  return {
+    keyId: found.key.id,
+    keyKind: found.key.kind,
+    keyRoute: found.key.route,
+    keyUsageEvent: found.key.usageEvent,
+    workspaceId: found.workspace.id,
+    workspaceName: found.workspace.name,
+    workspaceRoute: found.workspace.defaultRoute,
+    workspaceUsageEvent: found.workspace.usageEvent,
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The headers every error response carries (SPEC §6, §7): request id (three names the SDKs read),
+ * zeroed cost and token headers, retry hints. The body comes from the client's dialect.
+ */
+
+import type { GatewayError } from "../errors.ts";
+import { H } from "./headers.ts";
+
+export function errorHeaders(error: GatewayError, requestId: string, extra?: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    [H.requestId]: requestId,
+    [H.requestIdSdk]: requestId,
+    [H.requestIdAnthropic]: requestId,
+    [H.costMicrocents]: "0",
+    [H.tokensInput]: "0",
+    [H.tokensOutput]: "0",
+    [H.tokensCacheRead]: "0",
+    [H.tokensCacheCreation]: "0",
+    [H.tokensReasoning]: "0",
+    ...extra,
+  };
+  const shouldRetry = error.shouldRetry;
+  if (shouldRetry !== undefined) headers[H.shouldRetry] = String(shouldRetry);
+  if (error.retryAfterMs !== undefined) {
+    headers[H.retryAfter] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    headers[H.retryAfterMs] = String(Math.max(0, Math.round(error.retryAfterMs)));
+  }
+  return headers;
+}

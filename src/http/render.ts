@@ -1,0 +1,51 @@
+/**
+ * Render stage helpers: turns Elysia's own error codes into GatewayErrors, logs each failure once
+ * (kind and request id; an internal cause with its stack, never in the response), and builds the
+ * error Response from a dialect's body encoder.
+ */
+
+import { GatewayError, toGatewayError } from "../errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { errorHeaders } from "./error-response.ts";
+
+export function gatewayErrorFromElysia(code: string | number, error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (code === "NOT_FOUND") return new GatewayError("not_found", "No such endpoint.");
+  if (code === "PARSE") return new GatewayError("invalid_request", "The request body could not be parsed.");
+  if (code === "VALIDATION") {
+    const message = error instanceof Error ? error.message : "Invalid request.";
+    return new GatewayError("invalid_request", safeValidationMessage(message));
+  }
+  return toGatewayError(error);
+}
+
+/** Elysia's validation message is a JSON document; keep its one human sentence. */
+function safeValidationMessage(raw: string): string {
+  try {
+    const parsed = JSON.parse(raw) as { property?: string; message?: string; summary?: string };
+    const field = parsed.property?.replace(/^\//, "").replace(/\//g, ".");
+    return `Invalid request: ${field ? `${field}: ` : ""}${parsed.summary ?? parsed.message ?? "invalid value"}`;
+  } catch {
+    return "Invalid request.";
+  }
+}
+
+export function logFailure(log: Logger, error: GatewayError, requestId: string, path: string): void {
+  if (error.kind === "internal") {
+    const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}\n${error.cause.stack ?? ""}` : String(error.cause);
+    log.error("internal error", { request_id: requestId, path, cause });
+  } else if (error.status >= 500) {
+    log.warn("request failed", { request_id: requestId, path, kind: error.kind, message: error.message });
+  } else {
+    log.debug("request refused", { request_id: requestId, path, kind: error.kind });
+  }
+}
+
+export function errorResponse(
+  error: GatewayError,
+  requestId: string,
+  encodeBody: (error: GatewayError) => string,
+  extraHeaders?: Record<string, string>,
+): Response {
+  return new Response(encodeBody(error), { status: error.status, headers: errorHeaders(error, requestId, extraHeaders) });
+}

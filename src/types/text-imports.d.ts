@@ -1,0 +1,9 @@
+// Files embedded as text by `import x from "…" with { type: "text" }` (Bun; kept in the compiled binary).
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}
+declare module "*.toml" {
+  const text: string;
+  export default text;
+}
