@@ -6,17 +6,12 @@
 
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { grantCredit } from "../billing/ledger.ts";
 import { formatUsd } from "../billing/money.ts";
 import { DEMO_CONFIG_TOML } from "../config/demo.ts";
-import { KeyRepo } from "../db/repo/keys.ts";
+import { bootstrapDefaultWorkspace, DEFAULT_WORKSPACE, STARTER_GRANT_MICROCENTS } from "./bootstrap.ts";
 import type { Command } from "./command.ts";
 import { withCommandEnv } from "./context.ts";
 import { COMMON_OPTIONS, parseCommandArgs, printJson } from "./io.ts";
-
-/** The starter grant of a new `default` workspace: $5, enough to try the gateway. */
-const STARTER_GRANT_MICROCENTS = 500_000_000;
-const DEFAULT_WORKSPACE = "default";
 
 export const initCommand: Command = {
   name: "init",
@@ -28,31 +23,14 @@ export const initCommand: Command = {
     const wroteConfig = !existsSync(configPath);
     if (wroteConfig) writeFileSync(configPath, DEMO_CONFIG_TOML, { flag: "wx" });
     return withCommandEnv(io, configPath, async (env) => {
-      const now = Date.now();
-      let workspace = await env.workspaces.findByName(DEFAULT_WORKSPACE);
-      const createdWorkspace = workspace === null;
-      if (!workspace) {
-        workspace = await env.workspaces.create(DEFAULT_WORKSPACE, now);
-        grantCredit(env.database.db, {
-          workspaceId: workspace.id,
-          amountMicrocents: STARTER_GRANT_MICROCENTS,
-          source: "grant",
-          note: "starter grant from tollgate init",
-          nowMs: now,
-          validityDays: env.config.billing.creditValidityDays,
-          idempotencyKey: `init-grant:${workspace.id}`,
-        });
-      }
-      const keys = new KeyRepo(env.database.db);
-      const management = await keys.create({ workspaceId: workspace.id, kind: "mgmt", name: "init", nowMs: now });
-      const inference = await keys.create({ workspaceId: workspace.id, kind: "live", name: "init", nowMs: now });
+      const { workspace, created: createdWorkspace, managementKey, inferenceKey } = await bootstrapDefaultWorkspace(env.config, env.database.db, Date.now());
       if (values.json) {
         printJson(io, {
           config: configPath,
           database: env.config.server.database,
           workspace: { id: workspace.id, name: workspace.name },
-          management_key: management.key,
-          inference_key: inference.key,
+          management_key: managementKey,
+          inference_key: inferenceKey,
         });
       } else {
         io.stderr(wroteConfig ? `wrote starter config ${configPath}\n` : `using existing config ${configPath}\n`);
@@ -62,7 +40,7 @@ export const initCommand: Command = {
             ? `created workspace '${DEFAULT_WORKSPACE}' with a ${formatUsd(STARTER_GRANT_MICROCENTS)} starter grant\n`
             : `workspace '${DEFAULT_WORKSPACE}' exists; issued new keys\n`,
         );
-        io.stdout(`management key: ${management.key}\ninference key:  ${inference.key}\n`);
+        io.stdout(`management key: ${managementKey}\ninference key:  ${inferenceKey}\n`);
         io.stderr("keys are shown once: store them now. Start the gateway with `tollgate serve`.\n");
       }
       return 0;

@@ -7,6 +7,7 @@ import { createApp } from "../app.ts";
 import { parseListen } from "../config/compile.ts";
 import { loadConfig } from "../config/load.ts";
 import { makeDeps } from "../deps.ts";
+import { bootstrapDefaultWorkspace } from "./bootstrap.ts";
 import type { LogLevel } from "../lib/log.ts";
 import type { Command } from "./command.ts";
 import { CliFailure, COMMON_OPTIONS, parseCommandArgs, UsageError } from "./io.ts";
@@ -30,6 +31,11 @@ export const serveCommand: Command = {
     }
     const envLevel = io.env.TOLLGATE_LOG_LEVEL ?? "info";
     const deps = makeDeps(config, { logLevel: (LOG_LEVELS.has(envLevel) ? envLevel : "info") as LogLevel });
+    if (path === null && (await deps.repos.workspaces.list()).length === 0) {
+      // A first demo run has no keys to call it with: issue a starter pair, once.
+      const demo = await bootstrapDefaultWorkspace(config, deps.database.db, Date.now());
+      io.stdout(`created workspace 'default' with a starter grant; its keys (shown once):\n  management key: ${demo.managementKey}\n  inference key:  ${demo.inferenceKey}\n`);
+    }
     const listen = override ?? config.server.listen;
     const app = createApp(deps);
     try {
