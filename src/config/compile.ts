@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { Price } from "../billing/pricing.ts";
 import { toSafeMicrocents, usdToMicrocents } from "../billing/money.ts";
 import { parseRoute } from "./route.ts";
-import type { RawConfig, RawModel } from "./schema.ts";
+import { PROVIDER_KINDS, type RawConfig, type RawModel } from "./schema.ts";
 import type { ChannelConfig, Config, ListenAddress, ModelProfile, ProviderConfig, Tier } from "./types.ts";
 
 export class ConfigError extends Error {
@@ -67,8 +67,11 @@ function compileProviders(ctx: CompileContext, raw: RawConfig): ProviderConfig[]
     const path = `providers[${index}]`;
     if (seen.has(provider.id)) ctx.errors.push(`${path}.id: duplicate provider id "${provider.id}"`);
     seen.add(provider.id);
+    // The semantic pass also runs over schema-invalid trees (load.ts): for a kind that is not one of
+    // PROVIDER_KINDS the schema error says all there is to say, so skip the kind-dependent checks.
+    const knownKind = (PROVIDER_KINDS as readonly string[]).includes(provider.kind);
     const isMock = provider.kind === "mock";
-    if (!isMock) {
+    if (knownKind && !isMock) {
       if (!provider.base_url) ctx.errors.push(`${path}.base_url: required for kind "${provider.kind}"`);
       else if (!/^https?:\/\/[^/\s]+/.test(provider.base_url))
         ctx.errors.push(`${path}.base_url: must be an http(s) URL, got "${provider.base_url}"`);
@@ -76,7 +79,7 @@ function compileProviders(ctx: CompileContext, raw: RawConfig): ProviderConfig[]
         if (provider[key] !== undefined) ctx.errors.push(`${path}.${key}: only valid for kind "mock"`);
       }
     }
-    if (provider.max_tokens_field !== undefined && provider.kind !== "openai")
+    if (knownKind && provider.max_tokens_field !== undefined && provider.kind !== "openai")
       ctx.errors.push(`${path}.max_tokens_field: only valid for kind "openai"`);
     if (provider.pool !== undefined && parseRoute(`pool:${provider.pool}`) === null)
       ctx.errors.push(`${path}.pool: "${provider.pool}" is not a valid slug (lowercase letters, digits, - and _)`);
@@ -241,10 +244,12 @@ export function compileConfig(raw: RawConfig, options: { source: string; baseDir
   return deepFreeze(config);
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !Object.isFrozen(value) && !(value instanceof Uint8Array) && !(value instanceof Set)) {
+/** Recurses into already-frozen objects too: `channels` is frozen early, and its entries must be as well. */
+function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  if (value && typeof value === "object" && !seen.has(value) && !(value instanceof Uint8Array) && !(value instanceof Set)) {
+    seen.add(value);
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    for (const child of Object.values(value)) deepFreeze(child, seen);
   }
   return value;
 }

@@ -41,6 +41,10 @@ export function locateConfig(options: LocateOptions): ConfigSource {
   return { path: null, text: DEMO_CONFIG_TOML };
 }
 
+function errorPath(message: string): string {
+  return message.slice(0, message.indexOf(":"));
+}
+
 function describeSchemaError(error: ValueError): string {
   const path = pointerToConfigPath(error.path);
   if (error.message === "Unexpected property") return `${path}: unknown key`;
@@ -68,8 +72,12 @@ export function parseConfig(
   }
   const interpolated = interpolateEnv(tree, options.env);
   const withDefaults = Value.Default(ConfigSchema, interpolated.value);
-  const schemaErrors = [...Value.Errors(ConfigSchema, withDefaults)].map(describeSchemaError);
-  const errors = [...interpolated.errors, ...new Set(schemaErrors)];
+  // One error per path: TypeBox reports a missing key as "required" and again as the wrong type, and a
+  // string emptied by a missing ${VAR} again as too short; only the first message says what is wrong.
+  const errors = [...interpolated.errors];
+  for (const message of [...Value.Errors(ConfigSchema, withDefaults)].map(describeSchemaError)) {
+    if (!errors.some((known) => errorPath(known) === errorPath(message))) errors.push(message);
+  }
   if (errors.length === 0) return compileConfig(withDefaults as RawConfig, options);
   throw new ConfigError([...errors, ...semanticErrorsDespiteShape(withDefaults, options, errors)]);
 }
@@ -85,8 +93,8 @@ function semanticErrorsDespiteShape(tree: unknown, options: { source: string; ba
     return [];
   } catch (error) {
     if (!(error instanceof ConfigError)) return [];
-    const knownPaths = known.map((message) => message.slice(0, message.indexOf(":")));
-    return error.errors.filter((message) => !knownPaths.includes(message.slice(0, message.indexOf(":"))));
+    const knownPaths = known.map(errorPath);
+    return error.errors.filter((message) => !knownPaths.includes(errorPath(message)));
   }
 }
 
