@@ -25,7 +25,11 @@ export interface MakeDepsOptions {
   clock?: Clock;
   log?: Logger;
   logLevel?: LogLevel;
+  keepaliveMs?: number;
 }
+
+/** Well inside every idle timeout on the way (Bun's default is 10 s; proxies often use 30-60 s). */
+const DEFAULT_KEEPALIVE_MS = 5000;
 
 /** Opens and migrates the database and builds every service. */
 export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
@@ -49,6 +53,7 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     wallet: new Wallet(database.db, clock, config.security.keyCacheTtlMs),
     catalog: new Catalog(config.models),
     adapters: buildAdapters(config.providers),
+    keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
     close: () => database.close(),
   };
 }

@@ -73,6 +73,7 @@ export interface GatewayErrorOptions {
   param?: string;
   upstream?: UpstreamErrorInfo;
   cause?: unknown;
+  verbatimBody?: string;
 }
 
 export class GatewayError extends Error {
@@ -82,6 +83,8 @@ export class GatewayError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly param: string | undefined;
   readonly upstream: UpstreamErrorInfo | undefined;
+  /** Render the upstream's own body as the response (same-dialect client, forwarded 4xx). */
+  readonly verbatimBody: string | undefined;
 
   constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -92,10 +95,32 @@ export class GatewayError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.param = options.param;
     this.upstream = options.upstream;
+    this.verbatimBody = options.verbatimBody;
   }
 
-  /** The stable code clients see: the upstream's own code for a forwarded upstream 4xx, else the kind. */
+  /** This error, to be answered with the upstream's own body. */
+  verbatim(): GatewayError {
+    if (!this.upstream) return this;
+    const { kind, message } = this;
+    return new GatewayError(kind, message, {
+      status: this.status,
+      retryable: this.retryable,
+      ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+      ...(this.param !== undefined ? { param: this.param } : {}),
+      upstream: this.upstream,
+      cause: this.cause,
+      verbatimBody: this.upstream.body,
+    });
+  }
+
+  /** An upstream 4xx (not 429) passed on to the caller, who must fix the request (SPEC §7). */
+  get isForwardedUpstreamError(): boolean {
+    return this.upstream !== undefined && !this.retryable && this.status >= 400 && this.status < 500 && this.status !== 429;
+  }
+
+  /** The stable code clients see: for a forwarded upstream 4xx the upstream's own (else `upstream_error`), else the kind. */
   get code(): string {
+    if (this.isForwardedUpstreamError) return this.upstream?.code ?? "upstream_error";
     return this.kind;
   }
 

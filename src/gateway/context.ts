@@ -2,7 +2,9 @@
 
 import type { KeyKind } from "../keys/keys.ts";
 
-export type Dialect = "openai" | "anthropic";
+import type { Dialect } from "../canonical/dialect.ts";
+
+export type { Dialect };
 
 /** The authenticated caller: a key and its workspace's settings (from the key cache). */
 export interface Principal {

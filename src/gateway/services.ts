@@ -15,4 +15,6 @@ export interface GatewayServices {
   wallet: Wallet;
   /** Provider id → adapter. */
   adapters: ReadonlyMap<string, ProviderAdapter>;
+  /** How long a stream may stay silent before a keepalive comment is sent. */
+  keepaliveMs: number;
 }

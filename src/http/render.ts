@@ -47,5 +47,6 @@ export function errorResponse(
   encodeBody: (error: GatewayError) => string,
   extraHeaders?: Record<string, string>,
 ): Response {
-  return new Response(encodeBody(error), { status: error.status, headers: errorHeaders(error, requestId, extraHeaders) });
+  const body = error.verbatimBody ?? encodeBody(error);
+  return new Response(body, { status: error.status, headers: errorHeaders(error, requestId, extraHeaders) });
 }

@@ -29,7 +29,7 @@ export function encodeOpenAIErrorBody(error: GatewayError): string {
       message: error.message,
       type: openAIErrorType(error.kind),
       param: error.param ?? null,
-      code: error.upstream?.code ?? error.code,
+      code: error.code,
     },
   });
 }

@@ -1,26 +1,28 @@
-/** OpenAI dialect routes: POST /v1/chat/completions. Errors render in OpenAI's shape. */
+/** OpenAI dialect routes: POST /v1/chat/completions and /v1/embeddings. Errors render in OpenAI's shape. */
 
 import { Elysia } from "elysia";
 import type { Deps } from "../../deps.ts";
 import { GatewayError } from "../../errors.ts";
-import type { RequestContext } from "../../gateway/context.ts";
-import { runChat, type DialectCodec, type InferenceOutcome } from "../../gateway/pipeline.ts";
-import { assertValid, parseJsonBody } from "../../gateway/validate.ts";
-import { authenticate } from "../../http/auth.ts";
-import { readBodyText } from "../../http/body.ts";
+import type { DialectCodec } from "../../gateway/codec.ts";
+import { runEmbeddings } from "../../gateway/embeddings.ts";
+import { runChat } from "../../gateway/pipeline.ts";
+import { assertValid } from "../../gateway/validate.ts";
+import { acceptInference, toResponse } from "../../http/inference.ts";
 import { errorResponse, gatewayErrorFromElysia, logFailure } from "../../http/render.ts";
 import { requestIdFor } from "../../http/request-id.ts";
 import { decodeOpenAIRequest } from "./decode-request.ts";
 import { encodeOpenAIErrorBody } from "./encode-error.ts";
 import { encodeOpenAIResponse } from "./encode-response.ts";
 import { createOpenAIStreamEncoder } from "./encode-stream.ts";
-import { openAIChatRequestCheck } from "./wire.ts";
+import { openAIPassthrough } from "./passthrough.ts";
+import { openAIChatRequestCheck, openAIEmbeddingsRequestCheck } from "./wire.ts";
 
-const openAICodec: DialectCodec = { encodeResponse: encodeOpenAIResponse, createStreamEncoder: createOpenAIStreamEncoder };
-
-export function toResponse(outcome: InferenceOutcome): Response {
-  return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
-}
+const openAICodec: DialectCodec = {
+  dialect: "openai",
+  encodeResponse: encodeOpenAIResponse,
+  createStreamEncoder: createOpenAIStreamEncoder,
+  passthrough: openAIPassthrough,
+};
 
 export function renderOpenAIError(deps: Deps, code: string | number, thrown: unknown, request: Request): Response {
   const error = gatewayErrorFromElysia(code, thrown);
@@ -34,21 +36,13 @@ export function openaiRoutes(deps: Deps) {
     .error({ GatewayError })
     .onError({ as: "scoped" }, ({ code, error, request }) => renderOpenAIError(deps, code, error, request))
     .post("/v1/chat/completions", async ({ request }) => {
-      const startedAtPerf = performance.now();
-      const requestId = requestIdFor(request);
-      const principal = await authenticate(deps.keyCache, request.headers, "live");
-      const raw = parseJsonBody(await readBodyText(request, deps.config.server.maxBodyBytes));
+      const { ctx, raw } = await acceptInference(deps, request, "openai");
       assertValid(openAIChatRequestCheck, raw);
-      const { request: chat } = decodeOpenAIRequest(raw, raw);
-      const ctx: RequestContext = {
-        requestId,
-        startedAtMs: deps.clock.now(),
-        startedAtPerf,
-        dialect: "openai",
-        principal,
-        signal: request.signal,
-        headers: request.headers,
-      };
-      return toResponse(await runChat(deps, ctx, chat, openAICodec));
+      return toResponse(await runChat(deps, ctx, { ...decodeOpenAIRequest(raw, raw), raw }, openAICodec));
+    })
+    .post("/v1/embeddings", async ({ request }) => {
+      const { ctx, raw } = await acceptInference(deps, request, "openai");
+      assertValid(openAIEmbeddingsRequestCheck, raw);
+      return toResponse(await runEmbeddings(deps, ctx, raw));
     });
 }

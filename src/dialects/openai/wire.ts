@@ -118,3 +118,20 @@ export interface OpenAIUsage {
   prompt_tokens_details: { cached_tokens: number };
   completion_tokens_details: { reasoning_tokens: number };
 }
+
+/** POST /v1/embeddings: the fields Tollgate reads; the rest is forwarded. */
+export const OpenAIEmbeddingsRequestSchema = Type.Object({
+  model: Type.String({ minLength: 1 }),
+  input: Type.Union([
+    Type.String(),
+    Type.Array(Type.String(), { minItems: 1 }),
+    Type.Array(Type.Integer(), { minItems: 1 }),
+    Type.Array(Type.Array(Type.Integer()), { minItems: 1 }),
+  ]),
+  encoding_format: Type.Optional(Type.Union([Type.Literal("float"), Type.Literal("base64")])),
+  dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
+  user: Type.Optional(Type.String()),
+});
+
+export type OpenAIEmbeddingsRequest = Static<typeof OpenAIEmbeddingsRequestSchema>;
+export const openAIEmbeddingsRequestCheck = TypeCompiler.Compile(OpenAIEmbeddingsRequestSchema);

@@ -10,8 +10,9 @@ import type { ChatResult } from "../../canonical/result.ts";
 import type { Usage } from "../../canonical/usage.ts";
 import type { ProviderConfig } from "../../config/types.ts";
 import { GatewayError } from "../../errors.ts";
+import { estimateTextTokens } from "../../canonical/token-estimate.ts";
 import { randomToken } from "../../lib/ids.ts";
-import type { ProviderAdapter, ProviderCallContext } from "../types.ts";
+import type { ProviderAdapter, ProviderCallContext, Translated } from "../types.ts";
 import { planMockAnswer, type MockScript } from "./script.ts";
 
 function scriptEvents(script: MockScript, messageId: string): ChatEvent[] {
@@ -65,7 +66,7 @@ export function createMockAdapter(provider: ProviderConfig): ProviderAdapter {
       if (ctx.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
       let next = 0;
       let emittedAt = performance.now();
-      return new ReadableStream<ChatEvent>({
+      const stream = new ReadableStream<ChatEvent>({
         async pull(controller) {
           const event = events[next++];
           if (!event) {
@@ -80,15 +81,47 @@ export function createMockAdapter(provider: ProviderConfig): ProviderAdapter {
           controller.enqueue(event);
         },
       });
+      return { value: stream, dropped: [] };
     },
-    async complete(request, ctx): Promise<ChatResult> {
+    async complete(request, ctx): Promise<Translated<ChatResult>> {
       const events = plan(request, ctx);
       const outputTokens = events.filter((event) => event.type === "block-delta").length;
       await sleep(ttftMs + outputTokens * gapMs, ctx.signal);
       if (ctx.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
       const result = accumulateChatEvents(events);
       if (!result) throw new GatewayError("internal", "The mock provider produced no result.");
-      return result;
+      return { value: result, dropped: [] };
+    },
+    async embeddings(raw) {
+      const inputs = Array.isArray(raw.input) ? raw.input : [raw.input];
+      const dimensions = typeof raw.dimensions === "number" ? raw.dimensions : MOCK_EMBEDDING_DIMENSIONS;
+      let tokens = 0;
+      const data = inputs.map((input, index) => {
+        const text = typeof input === "string" ? input : JSON.stringify(input);
+        tokens += Array.isArray(input) ? input.length : estimateTextTokens(text);
+        const vector = mockEmbedding(text, dimensions);
+        // The OpenAI SDK asks for base64 (little-endian float32) unless told otherwise.
+        const embedding = raw.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+        return { object: "embedding", index, embedding };
+      });
+      return {
+        body: { object: "list", data, model: raw.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+        inputTokens: tokens,
+      };
     },
   };
+}
+
+const MOCK_EMBEDDING_DIMENSIONS = 8;
+
+/** A deterministic unit vector derived from the text (same text, same vector). */
+function mockEmbedding(text: string, dimensions: number): number[] {
+  let seed = Number(Bun.hash.crc32(text));
+  const values: number[] = [];
+  for (let index = 0; index < dimensions; index++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    values.push(seed / 2_147_483_648 - 0.5);
+  }
+  const norm = Math.hypot(...values) || 1;
+  return values.map((value) => value / norm);
 }

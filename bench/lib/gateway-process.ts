@@ -1,0 +1,87 @@
+/** Runs the compiled gateway as a child process for benchmarks: start, time to healthy, RSS, stop. */
+
+import { readFileSync } from "node:fs";
+
+export function freeLoopbackPort(): number {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = probe.port;
+  probe.stop(true);
+  if (port === undefined) throw new Error("could not find a free loopback port");
+  return port;
+}
+
+/** The environment of a child: this one's, minus a TOLLGATE_CONFIG that would override `--config`. */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && name !== "TOLLGATE_CONFIG") env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export interface Started {
+  child: Bun.Subprocess;
+  baseUrl: string;
+  /** performance.now() just before the spawn. */
+  spawnedAt: number;
+}
+
+export function startGateway(binary: string, cwd: string, configPath: string, logPath: string): Started {
+  const port = freeLoopbackPort();
+  const spawnedAt = performance.now();
+  const child = Bun.spawn([binary, "serve", "--config", configPath, "--listen", `127.0.0.1:${port}`], {
+    cwd,
+    env: childEnv(),
+    stdout: Bun.file(logPath),
+    stderr: Bun.file(`${logPath}.err`),
+  });
+  return { child, baseUrl: `http://127.0.0.1:${port}`, spawnedAt };
+}
+
+/** Polls /healthz every `intervalMs` until the first 200; returns the ms since the spawn. */
+export async function msUntilHealthy(started: Started, timeoutMs = 5_000, intervalMs = 2): Promise<number> {
+  const deadline = started.spawnedAt + timeoutMs;
+  const url = `${started.baseUrl}/healthz`;
+  while (performance.now() < deadline) {
+    if (started.child.exitCode !== null) throw new Error(`gateway exited with code ${started.child.exitCode} before it was healthy`);
+    try {
+      const response = await fetch(url);
+      const healthy = response.status === 200;
+      await response.arrayBuffer();
+      if (healthy) return performance.now() - started.spawnedAt;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(intervalMs);
+  }
+  throw new Error(`gateway was not healthy within ${timeoutMs} ms`);
+}
+
+function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = new RegExp(`^${field}:\\s*(\\d+)\\s*kB$`, "m").exec(status);
+  if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** Resident set size now, in MB (MiB), from /proc/<pid>/status. */
+export function rssMb(pid: number): number {
+  return statusKb(pid, "VmRSS") / 1024;
+}
+
+/** Peak resident set size so far, in MB (MiB). */
+export function peakRssMb(pid: number): number {
+  return statusKb(pid, "VmHWM") / 1024;
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within `timeoutMs`; returns the exit code. */
+export async function stopGateway(child: Bun.Subprocess, timeoutMs = 5_000): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  child.kill("SIGTERM");
+  const code = await Promise.race([child.exited, Bun.sleep(timeoutMs).then(() => null)]);
+  if (code === null) {
+    child.kill("SIGKILL");
+    await child.exited;
+  }
+  return code;
+}

@@ -1,0 +1,24 @@
+/**
+ * `bun run bench`: every benchmark in sequence, each in its own process (so one bench's memory and JIT
+ * state never colour the next), each rewriting its section of docs/benchmarks.md. Extra arguments are
+ * passed to every bench; the first failure stops the run.
+ */
+
+import { join } from "node:path";
+
+/** Bench modules, run in this order; each accepts `--write`. */
+const BENCHES: readonly string[] = ["cold-start.ts"];
+
+const extraArgs = process.argv.slice(2);
+for (const bench of BENCHES) {
+  console.error(`\n== bench/${bench}`);
+  const child = Bun.spawn(["bun", join(import.meta.dir, bench), "--write", ...extraArgs], {
+    cwd: join(import.meta.dir, ".."),
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  const exitCode = await child.exited;
+  if (exitCode !== 0) {
+    console.error(`bench/${bench} failed (exit ${exitCode})`);
+    process.exit(exitCode);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `bun run build`: compiles src/main.ts into the self-contained executable dist/tollgate (minified, with
+ * bytecode for a faster cold start) and stamps the git commit into `tollgate version`.
+ */
+
+import { statSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+export const BINARY_PATH = join(ROOT, "dist", "tollgate");
+
+export interface BuildOptions {
+  outfile?: string;
+  /** Bytecode compiles the bundle ahead of time; off only to compare its effect. */
+  bytecode?: boolean;
+}
+
+export interface BuildResult {
+  outfile: string;
+  commit: string;
+  sizeBytes: number;
+}
+
+function git(args: string[]): { ok: boolean; stdout: string } {
+  try {
+    const result = Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    return { ok: result.exitCode === 0, stdout: result.stdout.toString().trim() };
+  } catch {
+    return { ok: false, stdout: "" }; // git is not installed
+  }
+}
+
+/** The short commit, `-dirty` when tracked or untracked (non-ignored) files differ from it; "unknown" without git. */
+export function currentCommit(): string {
+  const head = git(["rev-parse", "--short", "HEAD"]);
+  if (!head.ok || head.stdout === "") return "unknown";
+  const status = git(["status", "--porcelain"]);
+  return status.ok && status.stdout !== "" ? `${head.stdout}-dirty` : head.stdout;
+}
+
+export async function buildBinary(options: BuildOptions = {}): Promise<BuildResult> {
+  const outfile = options.outfile ?? BINARY_PATH;
+  const commit = currentCommit();
+  const result = await Bun.build({
+    entrypoints: [join(ROOT, "src", "main.ts")],
+    target: "bun",
+    format: "esm",
+    minify: true,
+    bytecode: options.bytecode ?? true,
+    define: { TOLLGATE_COMMIT: JSON.stringify(commit) },
+    // The gateway's behaviour comes from its TOML config, not from a bunfig.toml in the working directory.
+    compile: { outfile, autoloadBunfig: false },
+    throw: false,
+  });
+  if (!result.success) {
+    const messages = result.logs.map((log) => String(log)).join("\n");
+    throw new Error(`bun build --compile failed:\n${messages}`);
+  }
+  return { outfile, commit, sizeBytes: statSync(outfile).size };
+}
+
+if (import.meta.main) {
+  const bytecode = !process.argv.includes("--no-bytecode");
+  try {
+    const built = await buildBinary({ bytecode });
+    const megabytes = (built.sizeBytes / 1_048_576).toFixed(1);
+    console.log(`built ${built.outfile} (${megabytes} MB, commit ${built.commit}${bytecode ? "" : ", no bytecode"})`);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}

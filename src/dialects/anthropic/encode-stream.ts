@@ -1,0 +1,157 @@
+/**
+ * Relay events → Anthropic Messages SSE: message_start, content_block_start/delta/stop per block,
+ * message_delta (stop reason, final usage, the `tollgate` object), message_stop, then the optional
+ * `tollgate.usage` event. A failure after the start is `event: error`, and nothing follows it.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
+ */
+
+import type { BlockDelta, BlockStart } from "../../canonical/events.ts";
+import type { StopReason } from "../../canonical/result.ts";
+import { emptyUsage, type Usage } from "../../canonical/usage.ts";
+import type { EncodeMeta, RelayEvent, StreamEncoder, TollgateSummary } from "../../gateway/summary.ts";
+import { encodeSseEvent } from "../../sse/encode.ts";
+import { concatBytes } from "../openai/encode-stream.ts";
+import { encodeAnthropicStreamError } from "./encode-error.ts";
+import { encodeAnthropicUsage, newAnthropicMessageId } from "./encode-response.ts";
+
+interface AnthropicStreamState {
+  id: string;
+  started: boolean;
+  /**
+   * Canonical block index → wire index. Canonical indexes may start anywhere and skip (an upstream's
+   * tool-call index); the SDK appends each content_block_start and addresses deltas by position, so
+   * wire indexes are 0..n in order of first appearance.
+   */
+  wireIndex: Map<number, number>;
+  nextIndex: number;
+  /** Wire indexes started and not yet stopped, closed at the latest by `finish`. */
+  open: Set<number>;
+  finish: { stopReason: StopReason; stopSequence: string | null; usage: Usage } | null;
+  ended: boolean;
+}
+
+function encodeBlockStart(block: BlockStart): Record<string, unknown> {
+  switch (block.type) {
+    case "text":
+      return { type: "text", text: "" };
+    case "thinking":
+      return { type: "thinking", thinking: "", signature: "" };
+    case "redacted-thinking":
+      return { type: "redacted_thinking", data: block.data };
+    case "tool-use":
+      return { type: "tool_use", id: block.id, name: block.name, input: {} };
+  }
+}
+
+function encodeBlockDelta(delta: BlockDelta): Record<string, unknown> {
+  switch (delta.type) {
+    case "text":
+      return { type: "text_delta", text: delta.text };
+    case "thinking":
+      return { type: "thinking_delta", thinking: delta.text };
+    case "signature":
+      return { type: "signature_delta", signature: delta.signature };
+    case "tool-input":
+      return { type: "input_json_delta", partial_json: delta.partialJson };
+  }
+}
+
+/** Tollgate's figures back in canonical form, for a summary that arrives without a finish event. */
+function usageOfSummary(summary: TollgateSummary): Usage {
+  const usage = summary.usage;
+  return {
+    input: usage.input_tokens,
+    output: usage.output_tokens,
+    cacheRead: usage.cache_read_tokens,
+    cacheWrite: usage.cache_creation_tokens,
+    reasoning: usage.reasoning_tokens,
+  };
+}
+
+export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
+  const state: AnthropicStreamState = {
+    id: newAnthropicMessageId(),
+    started: false,
+    wireIndex: new Map(),
+    nextIndex: 0,
+    open: new Set(),
+    finish: null,
+    ended: false,
+  };
+  const sse = (type: string, data: Record<string, unknown>) => encodeSseEvent(JSON.stringify({ type, ...data }), type);
+
+  const messageStart = (usage: Usage): Uint8Array => {
+    state.started = true;
+    const message = {
+      id: state.id,
+      type: "message",
+      role: "assistant",
+      model: meta.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: encodeAnthropicUsage(usage),
+    };
+    return sse("message_start", { message });
+  };
+
+  const blockStop = (index: number): Uint8Array => {
+    state.open.delete(index);
+    return sse("content_block_stop", { index });
+  };
+
+  /** Everything but `start` and `error` needs message_start first (a defensive start when it was skipped). */
+  const render = (event: Exclude<RelayEvent, { type: "start" | "error" }>, parts: Uint8Array[]): void => {
+    if (!state.started) parts.push(messageStart(emptyUsage()));
+    switch (event.type) {
+      case "block-start": {
+        const previous = state.wireIndex.get(event.index);
+        if (previous !== undefined && state.open.has(previous)) parts.push(blockStop(previous));
+        const index = state.nextIndex++;
+        state.wireIndex.set(event.index, index);
+        state.open.add(index);
+        parts.push(sse("content_block_start", { index, content_block: encodeBlockStart(event.block) }));
+        return;
+      }
+      case "block-delta": {
+        const index = state.wireIndex.get(event.index);
+        if (index === undefined || !state.open.has(index)) return;
+        parts.push(sse("content_block_delta", { index, delta: encodeBlockDelta(event.delta) }));
+        return;
+      }
+      case "block-stop": {
+        const index = state.wireIndex.get(event.index);
+        if (index !== undefined && state.open.has(index)) parts.push(blockStop(index));
+        return;
+      }
+      case "finish":
+        state.finish = { stopReason: event.stopReason, stopSequence: event.stopSequence, usage: event.usage };
+        for (const index of [...state.open].sort((a, b) => a - b)) parts.push(blockStop(index));
+        return;
+      case "summary": {
+        state.ended = true;
+        for (const index of [...state.open].sort((a, b) => a - b)) parts.push(blockStop(index));
+        const finish = state.finish ?? { stopReason: "end_turn", stopSequence: null, usage: usageOfSummary(event.summary) };
+        const delta = { stop_reason: finish.stopReason, stop_sequence: finish.stopSequence };
+        parts.push(sse("message_delta", { delta, usage: encodeAnthropicUsage(finish.usage), tollgate: event.summary }));
+        parts.push(sse("message_stop", {}));
+        if (meta.usageEvent) parts.push(encodeSseEvent(JSON.stringify(event.summary), "tollgate.usage"));
+        return;
+      }
+    }
+  };
+
+  return {
+    encode(relayEvent: RelayEvent): Uint8Array | null {
+      if (state.ended) return null;
+      if (relayEvent.type === "start") return state.started ? null : messageStart(relayEvent.usage);
+      if (relayEvent.type === "error") {
+        state.ended = true;
+        return encodeSseEvent(encodeAnthropicStreamError(relayEvent.kind, relayEvent.message), "error");
+      }
+      const parts: Uint8Array[] = [];
+      render(relayEvent, parts);
+      return parts.length === 0 ? null : concatBytes(parts);
+    },
+  };
+}

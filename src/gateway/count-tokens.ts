@@ -1,0 +1,40 @@
+/**
+ * count_tokens: forwarded to the model's first Anthropic channel, which counts exactly (with the
+ * client's anthropic-version/-beta); otherwise counted by the gateway's tokenizer over every block type.
+ * Free: nothing is held, billed or recorded.
+ */
+
+import type { ChatRequest } from "../canonical/request.ts";
+import { countRequestTokens } from "../canonical/token-count.ts";
+import { H } from "../http/headers.ts";
+import type { RequestContext } from "./context.ts";
+import { resolveProfile } from "./pipeline.ts";
+import type { GatewayServices } from "./services.ts";
+
+export async function countInputTokens(services: GatewayServices, ctx: RequestContext, request: ChatRequest): Promise<number> {
+  const profile = resolveProfile(services, request);
+  for (const channel of profile.channels) {
+    const adapter = services.adapters.get(channel.provider.id);
+    if (!adapter?.countTokens) continue;
+    const forwardHeaders: Record<string, string> = {};
+    for (const name of [H.anthropicVersion, H.anthropicBeta]) {
+      const value = ctx.headers.get(name);
+      if (value) forwardHeaders[name] = value;
+    }
+    try {
+      return await adapter.countTokens(request, {
+        channel,
+        apiKey: channel.provider.apiKey,
+        maxTokens: profile.maxOutputTokens,
+        signal: ctx.signal,
+        headersTimeoutMs: services.config.routing.requestTimeoutMs,
+        forwardHeaders,
+      });
+    } catch (error) {
+      // The upstream's count is a nicety: the tokenizer still answers.
+      services.log.warn("count_tokens upstream failed; counting locally", { provider: channel.provider.id, error: error instanceof Error ? error.message : String(error) });
+      break;
+    }
+  }
+  return countRequestTokens(request);
+}

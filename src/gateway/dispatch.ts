@@ -1,0 +1,143 @@
+/**
+ * Dispatch: one call on one channel. Same dialect (the upstream speaks the client's dialect) → the
+ * client's own body goes through (passthrough); otherwise canonical → the upstream's dialect and back.
+ * Resolves once the upstream accepted the call (2xx) with the outcome to send; failures before that
+ * throw, for the pipeline to try the next channel.
+ */
+
+import type { Dialect } from "../canonical/dialect.ts";
+import type { ChatResult } from "../canonical/result.ts";
+import { countRequestTokens } from "../canonical/token-count.ts";
+import { estimateTextTokens } from "../canonical/token-estimate.ts";
+import type { ChannelConfig, ModelProfile } from "../config/types.ts";
+import { H } from "../http/headers.ts";
+import { readUpstreamJson } from "../providers/http.ts";
+import type { PassthroughCapability, ProviderAdapter, ProviderCallContext } from "../providers/types.ts";
+import { SSE_HEADERS } from "../sse/encode.ts";
+import type { DecodedCall, DialectCodec } from "./codec.ts";
+import type { RequestContext } from "./context.ts";
+import { passthroughStream } from "./passthrough-relay.ts";
+import { relayStream } from "./relay.ts";
+import type { GatewayServices } from "./services.ts";
+import type { CallSettlement } from "./settle.ts";
+import { billableUsage } from "./stream-meter.ts";
+import type { EncodeMeta, TollgateSummary } from "./summary.ts";
+
+export interface InferenceOutcome {
+  status: number;
+  headers: Record<string, string>;
+  body: string | ReadableStream<Uint8Array>;
+}
+
+export interface DispatchInput {
+  services: GatewayServices;
+  ctx: RequestContext;
+  call: DecodedCall;
+  codec: DialectCodec;
+  profile: ModelProfile;
+  channel: ChannelConfig;
+  adapter: ProviderAdapter;
+  callContext: ProviderCallContext;
+  settlement: CallSettlement;
+  meta: EncodeMeta;
+  abort: AbortController;
+  /** The gateway's fast input estimate (hold, partial billing). */
+  inputEstimate: number;
+}
+
+export function requestIdHeaders(requestId: string): Record<string, string> {
+  return { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId };
+}
+
+function baseHeaders(input: DispatchInput, dropped: string[]): Record<string, string> {
+  const headers: Record<string, string> = { ...requestIdHeaders(input.ctx.requestId), [H.billedModel]: input.profile.id };
+  const unique = [...new Set(dropped)];
+  if (unique.length > 0) headers[H.droppedFields] = unique.join(",");
+  return headers;
+}
+
+function streamHeaders(input: DispatchInput, dropped: string[]): Record<string, string> {
+  return { ...SSE_HEADERS, ...baseHeaders(input, dropped), [H.tokensInput]: String(input.inputEstimate) };
+}
+
+function finalHeaders(input: DispatchInput, dropped: string[], summary: TollgateSummary): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    ...baseHeaders(input, dropped),
+    [H.costMicrocents]: String(summary.cost_microcents),
+    [H.tokensInput]: String(summary.usage.input_tokens),
+    [H.tokensOutput]: String(summary.usage.output_tokens),
+    [H.tokensCacheRead]: String(summary.usage.cache_read_tokens),
+    [H.tokensCacheCreation]: String(summary.usage.cache_creation_tokens),
+    [H.tokensReasoning]: String(summary.usage.reasoning_tokens),
+  };
+}
+
+function outputTokensOf(result: ChatResult): number {
+  let tokens = 0;
+  for (const block of result.blocks) {
+    if (block.type === "text" || block.type === "thinking") tokens += estimateTextTokens(block.text);
+    else if (block.type === "tool-use") tokens += estimateTextTokens(JSON.stringify(block.input));
+  }
+  return tokens;
+}
+
+function settleResult(input: DispatchInput, result: ChatResult): TollgateSummary {
+  const usage = billableUsage(result.usage, input.inputEstimate, outputTokensOf(result));
+  return input.settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
+}
+
+/** Whether this channel's upstream speaks the client's dialect (same-dialect passthrough). */
+export function passthroughFor(adapter: ProviderAdapter, dialect: Dialect): PassthroughCapability | null {
+  return adapter.passthrough?.dialect === dialect ? adapter.passthrough : null;
+}
+
+export async function dispatchTranslated(input: DispatchInput): Promise<InferenceOutcome> {
+  const { services, ctx, call, codec, adapter, callContext, settlement, meta } = input;
+  const request = call.request;
+  // The mock speaks no dialect: nothing is dropped on the way to it.
+  const translatedDrops = adapter.kind === "mock" ? [] : call.uncarried;
+  if (request.stream) {
+    const { value: events, dropped } = await adapter.stream(request, callContext);
+    settlement.serve(input.profile, input.channel);
+    // Anthropic clients read the input count from message_start; upstreams that give none up front
+    // (OpenAI streams) get the tokenizer's count there.
+    const inputTokens = codec.dialect === "anthropic" && adapter.kind !== "mock" ? await countRequestTokens(request) : input.inputEstimate;
+    const body = relayStream(services, events, codec.createStreamEncoder(meta), settlement, {
+      startedAtPerf: ctx.startedAtPerf,
+      abort: input.abort,
+      inputTokens,
+    });
+    return { status: 200, headers: streamHeaders(input, [...translatedDrops, ...dropped]), body };
+  }
+  const { value: result, dropped } = await adapter.complete(request, callContext);
+  settlement.serve(input.profile, input.channel);
+  const summary = settleResult(input, result);
+  return { status: 200, headers: finalHeaders(input, [...translatedDrops, ...dropped], summary), body: codec.encodeResponse(result, meta) };
+}
+
+export async function dispatchPassthrough(input: DispatchInput, passthrough: PassthroughCapability): Promise<InferenceOutcome> {
+  const { services, ctx, call, codec, channel, profile, callContext, settlement, meta } = input;
+  const { body: wireBody, dropped } = codec.passthrough.prepareRequest(call.raw, {
+    upstreamModel: channel.upstreamModel,
+    maxTokensLimit: profile.maxOutputTokens,
+    defaultMaxTokensField: channel.provider.maxTokensField,
+    stream: call.request.stream,
+  });
+  const response = await passthrough.send(wireBody, callContext);
+  settlement.serve(profile, channel);
+  if (call.request.stream) {
+    const body = passthroughStream(
+      services,
+      { body: response.body ?? new ReadableStream(), tap: passthrough.createEventDecoder(), wire: codec.passthrough, encoder: codec.createStreamEncoder(meta), meta },
+      settlement,
+      { startedAtPerf: ctx.startedAtPerf, abort: input.abort, inputTokens: input.inputEstimate },
+    );
+    return { status: 200, headers: streamHeaders(input, dropped), body };
+  }
+  const json = await readUpstreamJson(channel.provider.id, response);
+  const result = passthrough.decodeResponse(json);
+  const summary = settleResult(input, result);
+  if (json !== null && typeof json === "object" && !Array.isArray(json)) codec.passthrough.setModel(json as Record<string, unknown>, meta.model);
+  return { status: 200, headers: finalHeaders(input, dropped, summary), body: JSON.stringify(json) };
+}

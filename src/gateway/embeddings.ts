@@ -1,0 +1,88 @@
+/**
+ * runEmbeddings: POST /v1/embeddings (OpenAI shape) through the same stages as chat: resolve a model with
+ * the `embeddings` capability, reserve its input cost, try its channels in order, settle the upstream's
+ * input usage. The upstream's body goes back unchanged apart from the model id.
+ */
+
+import { estimateTextTokens } from "../canonical/token-estimate.ts";
+import { emptyUsage } from "../canonical/usage.ts";
+import { formatRoute } from "../config/route.ts";
+import { GatewayError, toGatewayError } from "../errors.ts";
+import { H } from "../http/headers.ts";
+import type { RequestContext } from "./context.ts";
+import { requestIdHeaders, type InferenceOutcome } from "./dispatch.ts";
+import { reserve } from "./reserve.ts";
+import type { GatewayServices } from "./services.ts";
+import { CallSettlement } from "./settle.ts";
+
+function estimateEmbeddingInput(input: unknown): number {
+  if (typeof input === "string") return estimateTextTokens(input);
+  if (!Array.isArray(input)) return 0;
+  let tokens = 0;
+  for (const item of input) {
+    if (typeof item === "string") tokens += estimateTextTokens(item);
+    else if (typeof item === "number") tokens += 1;
+    else if (Array.isArray(item)) tokens += item.length;
+  }
+  return tokens;
+}
+
+export async function runEmbeddings(services: GatewayServices, ctx: RequestContext, raw: Record<string, unknown>): Promise<InferenceOutcome> {
+  const model = String(raw.model);
+  const profile = services.catalog.resolve(model);
+  if (!profile) throw new GatewayError("model_not_found", `The model '${model}' does not exist.`, { param: "model" });
+  if (!profile.capabilities.has("embeddings"))
+    throw new GatewayError("invalid_request", `The model '${model}' does not serve embeddings.`, { param: "model" });
+  const channels = profile.channels.flatMap((channel) => {
+    const adapter = services.adapters.get(channel.provider.id);
+    return adapter?.embeddings ? [{ channel, adapter, embeddings: adapter.embeddings.bind(adapter) }] : [];
+  });
+  const first = channels[0];
+  if (!first) throw new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
+  const route = ctx.headers.get(H.route) ?? ctx.principal.keyRoute ?? ctx.principal.workspaceRoute ?? formatRoute(services.config.routing.default);
+  const inputEstimate = Math.max(1, estimateEmbeddingInput(raw.input));
+  const record = { model, stream: false, route };
+  const hold = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, firstChannel: first.channel, record });
+  const settlement = new CallSettlement(services, ctx, { ...record, hold });
+  let lastError: GatewayError | null = null;
+  for (const { channel, embeddings } of channels) {
+    try {
+      const result = await embeddings(raw, {
+        channel,
+        apiKey: channel.provider.apiKey,
+        maxTokens: 0,
+        signal: ctx.signal,
+        headersTimeoutMs: services.config.routing.requestTimeoutMs,
+        forwardHeaders: {},
+      });
+      settlement.serve(profile, channel);
+      settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: null });
+      const usage = { ...emptyUsage(), input: result.inputTokens > 0 ? result.inputTokens : inputEstimate };
+      const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
+      if (typeof result.body.model === "string") result.body.model = model;
+      return {
+        status: 200,
+        headers: {
+          "content-type": "application/json",
+          ...requestIdHeaders(ctx.requestId),
+          [H.billedModel]: profile.id,
+          [H.costMicrocents]: String(summary.cost_microcents),
+          [H.tokensInput]: String(summary.usage.input_tokens),
+          [H.tokensOutput]: "0",
+          [H.tokensCacheRead]: "0",
+          [H.tokensCacheCreation]: "0",
+          [H.tokensReasoning]: "0",
+        },
+        body: JSON.stringify(result.body),
+      };
+    } catch (thrown) {
+      const error = toGatewayError(thrown);
+      settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: error.code });
+      lastError = error;
+      if (!error.retryable || ctx.signal.aborted) break;
+    }
+  }
+  const failure = lastError ?? new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
+  settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
+  throw failure;
+}

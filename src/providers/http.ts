@@ -1,0 +1,55 @@
+/**
+ * Upstream HTTP: one fetch with the client's abort linked in and a deadline for the response headers;
+ * non-2xx answers become GatewayErrors through the provider's decode-error (classified once, there).
+ * Connection failures and timeouts are retryable: the next channel may work.
+ */
+
+import { GatewayError } from "../errors.ts";
+
+export type UpstreamErrorDecoder = (provider: string, status: number, bodyText: string, headers: Headers) => GatewayError;
+
+export interface UpstreamRequest {
+  provider: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** The call's signal: the client going away, or the gateway giving up. */
+  signal: AbortSignal;
+  /** Deadline for the upstream's response headers. */
+  headersTimeoutMs: number;
+  decodeError: UpstreamErrorDecoder;
+}
+
+/** Sends the request; resolves with a 2xx response (body unread), throws a GatewayError otherwise. */
+export async function fetchUpstream(request: UpstreamRequest): Promise<Response> {
+  if (request.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), request.headersTimeoutMs);
+  const signal = AbortSignal.any([request.signal, deadline.signal]);
+  let response: Response;
+  try {
+    response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, signal });
+  } catch (error) {
+    if (request.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
+    if (deadline.signal.aborted)
+      throw new GatewayError("upstream_timeout", `The provider '${request.provider}' did not answer within ${request.headersTimeoutMs} ms.`, { retryable: true });
+    throw new GatewayError("upstream_error", `The provider '${request.provider}' could not be reached.`, { retryable: true, cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (response.ok) return response;
+  const bodyText = await response.text().catch(() => "");
+  throw request.decodeError(request.provider, response.status, bodyText, response.headers);
+}
+
+/** Reads a whole JSON body, with failures as upstream errors. */
+export async function readUpstreamJson(provider: string, response: Response): Promise<unknown> {
+  const text = await response.text().catch((error: unknown) => {
+    throw new GatewayError("upstream_error", `The provider '${provider}' connection failed while answering.`, { cause: error });
+  });
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new GatewayError("upstream_error", `The provider '${provider}' answered with invalid JSON.`, { cause: error });
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Parsed `chat.completion.chunk` objects → ChatEvents in Anthropic's block model: reasoning deltas make
+ * a thinking block, content a text block, each `tool_calls[].index` its own tool-use block (per-index
+ * state, so interleaved argument pieces land in the right block). SSE framing happens before this.
+ * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
+ * @see https://api-docs.deepseek.com/guides/reasoning_model (reasoning_content deltas)
+ */
+
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import type { ChatEvent } from "../../canonical/events.ts";
+import { emptyUsage, type Usage } from "../../canonical/usage.ts";
+import {
+  decodeOpenAIContentText,
+  decodeOpenAIUpstreamUsage,
+  mapOpenAIFinishReason,
+  OpenAIUpstreamContentSchema,
+  OpenAIUpstreamUsageSchema,
+} from "./decode-response.ts";
+
+const NullableString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
+
+const ToolCallDelta = Type.Object({
+  index: Type.Optional(Type.Integer({ minimum: 0 })),
+  id: NullableString,
+  function: Type.Optional(Type.Union([Type.Object({ name: NullableString, arguments: NullableString }), Type.Null()])),
+});
+
+const Delta = Type.Object({
+  content: OpenAIUpstreamContentSchema,
+  reasoning_content: NullableString,
+  reasoning: NullableString,
+  refusal: NullableString,
+  tool_calls: Type.Optional(Type.Union([Type.Array(ToolCallDelta), Type.Null()])),
+});
+
+const ChunkSchema = Type.Object({
+  id: Type.Optional(Type.String()),
+  // vLLM sends its usage-only chunk with `choices: null`.
+  choices: Type.Optional(
+    Type.Union([
+      Type.Array(Type.Object({ index: Type.Optional(Type.Integer()), delta: Type.Optional(Type.Union([Delta, Type.Null()])), finish_reason: NullableString })),
+      Type.Null(),
+    ]),
+  ),
+  usage: Type.Optional(Type.Union([OpenAIUpstreamUsageSchema, Type.Null()])),
+});
+
+const chunkCheck = TypeCompiler.Compile(ChunkSchema);
+const errorChunkCheck = TypeCompiler.Compile(
+  Type.Object({ error: Type.Object({ code: Type.Optional(Type.Unknown()), type: Type.Optional(Type.Unknown()) }) }),
+);
+
+const CUT_MESSAGE = "The upstream stream ended before it finished.";
+const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+interface ToolCallState {
+  /** The block index once its block-start went out; null while id or name are still unknown. */
+  blockIndex: number | null;
+  id: string | null;
+  name: string | null;
+  /** Argument pieces that arrived before the block could start. */
+  pendingArguments: string;
+}
+
+interface OpenAIUpstreamStreamState {
+  phase: "waiting" | "streaming" | "done";
+  nextBlockIndex: number;
+  /** The open text or thinking block; tool blocks stay open until the end. */
+  open: { type: "text" | "thinking"; index: number } | null;
+  /** By `tool_calls[].index`, in order of first appearance. */
+  tools: Map<number, ToolCallState>;
+  finishReason: string | null;
+  refused: boolean;
+  usage: Usage | null;
+}
+
+export interface OpenAIUpstreamStreamDecoder {
+  push(chunk: unknown): ChatEvent[];
+  /** At `data: [DONE]` or the end of the body: closes the blocks and finishes, or reports a cut stream. */
+  end(): ChatEvent[];
+}
+
+function errorCodeOf(value: unknown): string | null {
+  return typeof value === "string" && SAFE_CODE.test(value) ? value : null;
+}
+
+export function createOpenAIUpstreamStreamDecoder(): OpenAIUpstreamStreamDecoder {
+  const state: OpenAIUpstreamStreamState = {
+    phase: "waiting",
+    nextBlockIndex: 0,
+    open: null,
+    tools: new Map(),
+    finishReason: null,
+    refused: false,
+    usage: null,
+  };
+
+  const fail = (events: ChatEvent[], message: string): ChatEvent[] => {
+    state.phase = "done";
+    events.push({ type: "error", kind: "upstream_error", message });
+    return events;
+  };
+
+  const closeOpen = (events: ChatEvent[]) => {
+    if (state.open) events.push({ type: "block-stop", index: state.open.index });
+    state.open = null;
+  };
+
+  const textual = (events: ChatEvent[], type: "text" | "thinking"): number => {
+    if (state.open?.type === type) return state.open.index;
+    closeOpen(events);
+    const index = state.nextBlockIndex++;
+    state.open = { type, index };
+    events.push({ type: "block-start", index, block: { type } });
+    return index;
+  };
+
+  const startTool = (events: ChatEvent[], tool: ToolCallState, id: string, name: string) => {
+    closeOpen(events);
+    const index = state.nextBlockIndex++;
+    tool.blockIndex = index;
+    events.push({ type: "block-start", index, block: { type: "tool-use", id, name } });
+    if (tool.pendingArguments !== "") {
+      events.push({ type: "block-delta", index, delta: { type: "tool-input", partialJson: tool.pendingArguments } });
+      tool.pendingArguments = "";
+    }
+  };
+
+  const toolKey = (call: { index?: number; id?: string | null }): number => {
+    if (call.index !== undefined) return call.index;
+    // A server that omits `index` identifies calls by id only; a piece with neither continues the last call.
+    for (const [key, tool] of state.tools) if (call.id && tool.id === call.id) return key;
+    const isNewCall = Boolean(call.id) || state.tools.size === 0;
+    return isNewCall ? state.tools.size : state.tools.size - 1;
+  };
+
+  return {
+    push(chunk) {
+      if (state.phase === "done") return [];
+      const events: ChatEvent[] = [];
+      if (errorChunkCheck.Check(chunk)) {
+        const code = errorCodeOf(chunk.error.code) ?? errorCodeOf(chunk.error.type);
+        return fail(events, `The upstream failed mid-stream${code ? ` (${code})` : ""}.`);
+      }
+      if (!chunkCheck.Check(chunk)) return fail(events, "The upstream sent a malformed stream chunk.");
+      if (state.phase === "waiting") {
+        state.phase = "streaming";
+        // OpenAI sends no input count up front: usage arrives with the last chunk.
+        events.push({ type: "start", id: chunk.id ?? "", usage: emptyUsage() });
+      }
+      if (chunk.usage) state.usage = decodeOpenAIUpstreamUsage(chunk.usage);
+      // Tollgate never asks for n > 1: choice 0 is the answer.
+      const choice = chunk.choices?.find((candidate) => (candidate.index ?? 0) === 0);
+      if (!choice) return events;
+      const delta = choice.delta;
+      const reasoning = delta?.reasoning_content || delta?.reasoning;
+      if (reasoning) events.push({ type: "block-delta", index: textual(events, "thinking"), delta: { type: "thinking", text: reasoning } });
+      const text = decodeOpenAIContentText(delta?.content);
+      if (text !== "") events.push({ type: "block-delta", index: textual(events, "text"), delta: { type: "text", text } });
+      if (delta?.refusal) {
+        state.refused = true;
+        events.push({ type: "block-delta", index: textual(events, "text"), delta: { type: "text", text: delta.refusal } });
+      }
+      for (const call of delta?.tool_calls ?? []) {
+        const key = toolKey(call);
+        let tool = state.tools.get(key);
+        if (!tool) {
+          tool = { blockIndex: null, id: null, name: null, pendingArguments: "" };
+          state.tools.set(key, tool);
+        }
+        if (call.id) tool.id ??= call.id;
+        if (call.function?.name) tool.name ??= call.function.name;
+        const piece = call.function?.arguments ?? "";
+        if (tool.blockIndex !== null) {
+          if (piece !== "") events.push({ type: "block-delta", index: tool.blockIndex, delta: { type: "tool-input", partialJson: piece } });
+          continue;
+        }
+        tool.pendingArguments += piece;
+        if (tool.id !== null && tool.name !== null) startTool(events, tool, tool.id, tool.name);
+      }
+      if (choice.finish_reason) state.finishReason = choice.finish_reason;
+      return events;
+    },
+
+    end() {
+      if (state.phase === "done") return [];
+      const events: ChatEvent[] = [];
+      if (state.phase === "waiting" || state.finishReason === null) return fail(events, CUT_MESSAGE);
+      state.phase = "done";
+      closeOpen(events);
+      for (const [key, tool] of state.tools) {
+        // A call whose id never came (non-conforming servers) still reaches the client, under a stable id.
+        if (tool.blockIndex === null && tool.name !== null) startTool(events, tool, tool.id ?? `call_${key}`, tool.name);
+      }
+      const toolBlocks = [...state.tools.values()].flatMap((tool) => (tool.blockIndex === null ? [] : [tool.blockIndex]));
+      for (const index of toolBlocks.sort((a, b) => a - b)) events.push({ type: "block-stop", index });
+      events.push({
+        type: "finish",
+        stopReason: state.refused ? "refusal" : mapOpenAIFinishReason(state.finishReason),
+        stopSequence: null,
+        usage: state.usage ?? emptyUsage(),
+      });
+      return events;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { SseDecoder, type SseEvent } from "./decode.ts";
+
+const encoder = new TextEncoder();
+
+function decodeAll(chunks: Uint8Array[]): SseEvent[] {
+  const decoder = new SseDecoder();
+  const events: SseEvent[] = [];
+  for (const chunk of chunks) events.push(...decoder.push(chunk));
+  events.push(...decoder.end());
+  return events;
+}
+
+describe("SseDecoder", () => {
+  test.each([
+    ["plain data", "data: {\"a\":1}\n\n", [{ event: "", data: "{\"a\":1}" }]],
+    ["event name", "event: message_start\ndata: x\n\n", [{ event: "message_start", data: "x" }]],
+    ["CRLF", "event: a\r\ndata: 1\r\n\r\ndata: 2\r\n\r\n", [{ event: "a", data: "1" }, { event: "", data: "2" }]],
+    ["CR only", "data: 1\r\rdata: 2\r\r", [{ event: "", data: "1" }, { event: "", data: "2" }]],
+    ["comments and pings", ": keepalive\n\nevent: ping\ndata: {}\n\n", [{ event: "ping", data: "{}" }]],
+    ["multi-line data", "data: a\ndata: b\n\n", [{ event: "", data: "a\nb" }]],
+    ["no space after colon", "data:x\n\n", [{ event: "", data: "x" }]],
+    ["unterminated last event is dropped", "data: 1\n\ndata: 2", [{ event: "", data: "1" }]],
+    ["unknown fields ignored", "id: 7\nretry: 10\ndata: z\n\n", [{ event: "", data: "z" }]],
+  ])("%s", (_name, wire, expected) => {
+    expect(decodeAll([encoder.encode(wire)])).toEqual(expected);
+  });
+
+  test("splitting the bytes anywhere gives the same events (multi-byte characters included)", () => {
+    const wire = encoder.encode(
+      'event: content_block_delta\r\ndata: {"text":"héllo wörld ✓ 漢字"}\r\n\r\n: c\n\ndata: [DONE]\n\nevent: x\rdata: y\r\r',
+    );
+    const whole = decodeAll([wire]);
+    expect(whole).toHaveLength(3);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: wire.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const sorted = [...cuts].sort((a, b) => a - b);
+        const chunks: Uint8Array[] = [];
+        let previous = 0;
+        for (const cut of sorted) {
+          chunks.push(wire.slice(previous, cut));
+          previous = cut;
+        }
+        chunks.push(wire.slice(previous));
+        expect(decodeAll(chunks)).toEqual(whole);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

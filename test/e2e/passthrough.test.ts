@@ -1,0 +1,229 @@
+/**
+ * Same-dialect passthrough and cross-dialect drops: unknown fields forwarded, only the model id changed,
+ * anthropic-version/-beta forwarded, usage always asked for and not leaked, max_tokens rules (SPEC §2),
+ * untranslatable fields named in x-tollgate-dropped-fields.
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { postJson } from "../harness/gateway.ts";
+import { startMatrix, type MatrixSetup } from "../harness/matrix.ts";
+import { sseText } from "../harness/upstream.ts";
+import { anthropicClient, openaiClient } from "../harness/sdk.ts";
+
+let setup: MatrixSetup;
+beforeAll(async () => {
+  setup = await startMatrix({ grantUsd: 100 });
+});
+afterAll(async () => {
+  await setup.close();
+});
+
+const lastReceived = (upstream: { received: Array<{ body: Record<string, unknown>; headers: Headers }> }) => {
+  const last = upstream.received.at(-1);
+  if (!last) throw new Error("the upstream received nothing");
+  return last;
+};
+
+describe("OpenAI client → OpenAI upstream (passthrough)", () => {
+  test("unknown request fields are forwarded; only model and limits are rewritten", async () => {
+    const response = await postJson(setup.gateway, "/v1/chat/completions", {
+      model: "via-openai",
+      messages: [{ role: "user", content: "hi" }],
+      logit_bias: { "50256": -100 },
+      some_future_field: { nested: [1, 2] },
+      max_completion_tokens: 999_999,
+    });
+    expect(response.status).toBe(200);
+    const sent = lastReceived(setup.openaiUpstream);
+    expect(sent.body.model).toBe("gpt-upstream");
+    expect(sent.body.logit_bias).toEqual({ "50256": -100 });
+    expect(sent.body.some_future_field).toEqual({ nested: [1, 2] });
+    expect(sent.body.max_completion_tokens).toBe(4096);
+    expect(sent.body.max_tokens).toBeUndefined();
+    expect(sent.headers.get("authorization")).toBe("Bearer sk-upstream-openai-secret");
+    expect(response.headers.get("x-tollgate-dropped-fields")).toBeNull();
+  });
+
+  test("a request without max tokens gets the profile's limit in the provider's field", async () => {
+    await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "hi" }] });
+    expect(lastReceived(setup.openaiUpstream).body.max_tokens).toBe(4096);
+  });
+
+  test("response fields the gateway does not know come back unchanged, model replaced", async () => {
+    setup.openaiUpstream.script({
+      kind: "json",
+      body: {
+        id: "chatcmpl-up",
+        object: "chat.completion",
+        created: 1,
+        model: "gpt-upstream",
+        system_fingerprint: "fp_upstream",
+        service_tier: "default",
+        choices: [{ index: 0, message: { role: "assistant", content: "hello", annotations: [] }, logprobs: null, finish_reason: "stop" }],
+        usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+      },
+    });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "hi" }] });
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body.model).toBe("via-openai");
+    expect(body.system_fingerprint).toBe("fp_upstream");
+    expect(body.service_tier).toBe("default");
+    expect(body.id).toBe("chatcmpl-up");
+  });
+
+  test("streams always ask for usage, but the usage chunk reaches only clients that asked", async () => {
+    const quiet = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, messages: [{ role: "user", content: "a b" }] });
+    const quietText = await quiet.text();
+    expect(lastReceived(setup.openaiUpstream).body.stream_options).toEqual({ include_usage: true });
+    expect(quietText).not.toContain('"usage"');
+    expect(quietText).toContain('"model":"via-openai"');
+    expect(quietText).not.toContain("gpt-upstream");
+    expect(quietText.trimEnd().endsWith("data: [DONE]")).toBe(true);
+
+    const asked = await postJson(setup.gateway, "/v1/chat/completions", {
+      model: "via-openai",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "a b" }],
+    });
+    const askedText = await asked.text();
+    expect(askedText).toContain('"usage"');
+    expect(askedText).toContain('"tollgate":{"request_id"');
+  });
+
+  test("the trailing tollgate.usage event comes after [DONE] only when asked for", async () => {
+    const response = await postJson(
+      setup.gateway,
+      "/v1/chat/completions",
+      { model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] },
+      { "x-tollgate-usage-event": "1" },
+    );
+    const text = await response.text();
+    const done = text.indexOf("data: [DONE]");
+    const usage = text.indexOf("event: tollgate.usage");
+    expect(done).toBeGreaterThan(0);
+    expect(usage).toBeGreaterThan(done);
+  });
+});
+
+describe("Anthropic client → Anthropic upstream (passthrough)", () => {
+  test("anthropic-version and anthropic-beta are forwarded; the client's key is not", async () => {
+    const client = anthropicClient(setup.gateway);
+    await client.messages.create(
+      { model: "via-anthropic", max_tokens: 100, messages: [{ role: "user", content: "hi" }] },
+      { headers: { "anthropic-beta": "context-management-2025-06-27", "anthropic-version": "2023-06-01", "x-tollgate-usage-event": "0" } },
+    );
+    const sent = lastReceived(setup.anthropicUpstream);
+    expect(sent.headers.get("anthropic-beta")).toBe("context-management-2025-06-27");
+    expect(sent.headers.get("anthropic-version")).toBe("2023-06-01");
+    expect(sent.headers.get("x-api-key")).toBe("sk-ant-upstream-secret");
+    expect(sent.headers.get("x-tollgate-usage-event")).toBeNull();
+    expect(sent.body.model).toBe("claude-upstream");
+  });
+
+  test("unknown fields are forwarded; max_tokens and a thinking budget are lowered together", async () => {
+    const response = await postJson(setup.gateway, "/v1/messages", {
+      model: "via-anthropic",
+      max_tokens: 50_000,
+      thinking: { type: "enabled", budget_tokens: 10_000 },
+      context_management: { edits: [] },
+      messages: [{ role: "user", content: "hi" }],
+    }, { "anthropic-version": "2023-06-01" });
+    expect(response.status).toBe(200);
+    const sent = lastReceived(setup.anthropicUpstream);
+    expect(sent.body.max_tokens).toBe(4096);
+    expect(sent.body.thinking).toEqual({ type: "enabled", budget_tokens: 4095 });
+    expect(sent.body.context_management).toEqual({ edits: [] });
+  });
+
+  test("a budget that would fall below 1,024 drops thinking and names it", async () => {
+    const response = await postJson(setup.gateway, "/v1/messages", {
+      model: "via-anthropic",
+      max_tokens: 1000,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      messages: [{ role: "user", content: "hi" }],
+    }, { "anthropic-version": "2023-06-01" });
+    expect(response.status).toBe(200);
+    expect(lastReceived(setup.anthropicUpstream).body.thinking).toBeUndefined();
+    expect(response.headers.get("x-tollgate-dropped-fields")).toBe("thinking");
+  });
+
+  test("the stream is the upstream's own, with the model replaced and tollgate on message_delta", async () => {
+    const response = await postJson(setup.gateway, "/v1/messages", {
+      model: "via-anthropic",
+      max_tokens: 100,
+      stream: true,
+      messages: [{ role: "user", content: "hello there" }],
+    }, { "anthropic-version": "2023-06-01" });
+    const text = await response.text();
+    const events = [...text.matchAll(/^event: (.+)$/gm)].map((match) => match[1]);
+    expect(events).toEqual(["message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
+    expect(text).toContain('"model":"via-anthropic"');
+    expect(text).not.toContain("claude-upstream");
+    expect(text).toMatch(/"type":"message_delta".*"tollgate":\{"request_id":"req_/);
+  });
+});
+
+describe("across dialects", () => {
+  test("Anthropic-only fields sent to an OpenAI upstream are dropped and named", async () => {
+    const response = await postJson(setup.gateway, "/v1/messages", {
+      model: "via-openai",
+      max_tokens: 100,
+      top_k: 5,
+      service_tier: "auto",
+      messages: [{ role: "user", content: "hi" }],
+    }, { "anthropic-version": "2023-06-01" });
+    expect(response.status).toBe(200);
+    const dropped = (response.headers.get("x-tollgate-dropped-fields") ?? "").split(",");
+    expect(dropped).toContain("top_k");
+    expect(dropped).toContain("service_tier");
+    const sent = lastReceived(setup.openaiUpstream).body;
+    expect(sent.top_k).toBeUndefined();
+    expect(sent.service_tier).toBeUndefined();
+  });
+
+  test("cache_control reaches Anthropic upstreams and is dropped, unlisted, for others", async () => {
+    const body = {
+      max_tokens: 100,
+      system: [{ type: "text", text: "long system prompt", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: "hi" }],
+    };
+    await postJson(setup.gateway, "/v1/messages", { ...body, model: "via-anthropic" }, { "anthropic-version": "2023-06-01" });
+    expect(JSON.stringify(lastReceived(setup.anthropicUpstream).body.system)).toContain("cache_control");
+    const openai = await postJson(setup.gateway, "/v1/messages", { ...body, model: "via-openai" }, { "anthropic-version": "2023-06-01" });
+    expect(JSON.stringify(lastReceived(setup.openaiUpstream).body)).not.toContain("cache_control");
+    expect(openai.headers.get("x-tollgate-dropped-fields") ?? "").not.toContain("cache_control");
+  });
+
+  test("OpenAI client → Anthropic upstream: reasoning_effort becomes a thinking budget under max_tokens", async () => {
+    const client = openaiClient(setup.gateway);
+    await client.chat.completions.create({ model: "via-anthropic", max_tokens: 3000, reasoning_effort: "high", messages: [{ role: "user", content: "think" }] });
+    const sent = lastReceived(setup.anthropicUpstream).body;
+    const thinking = sent.thinking as { type: string; budget_tokens: number };
+    expect(thinking.type).toBe("enabled");
+    expect(thinking.budget_tokens).toBeLessThan(sent.max_tokens as number);
+    expect(thinking.budget_tokens).toBeGreaterThanOrEqual(1024);
+  });
+
+  test("OpenAI upstream reasoning_content streams as Anthropic thinking", async () => {
+    const chunk = (delta: unknown, finish: string | null = null) => ({ data: { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] } });
+    setup.openaiUpstream.script({
+      kind: "sse",
+      text: sseText([
+        chunk({ role: "assistant", content: "" }),
+        chunk({ reasoning_content: "Let me " }),
+        chunk({ reasoning_content: "think." }),
+        chunk({ content: "Answer." }),
+        chunk({}, "stop"),
+        { data: { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16, completion_tokens_details: { reasoning_tokens: 4 } } } },
+        { data: "[DONE]" },
+      ]),
+      chunkSize: 17,
+    });
+    const message = await anthropicClient(setup.gateway).messages.stream({ model: "via-openai", max_tokens: 2000, messages: [{ role: "user", content: "q" }] }).finalMessage();
+    expect(message.content.map((block) => block.type)).toEqual(["thinking", "text"]);
+    expect(message.content[0]?.type === "thinking" ? message.content[0].thinking : "").toBe("Let me think.");
+    expect(message.content[1]?.type === "text" ? message.content[1].text : "").toBe("Answer.");
+    expect(message.usage.output_tokens).toBe(7);
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * Upstream failures as clients see them: upstream 4xx kept (verbatim to a same-dialect client), 429 and
+ * 5xx after the channels are tried, a cut stream ends with the dialect's error event (never a silent
+ * 200), a disconnecting client aborts the upstream, keepalives flow while the upstream is silent.
+ */
+
+import { afterEach, describe, expect, test } from "bun:test";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { postJson, rows } from "../harness/gateway.ts";
+import { startMatrix, type MatrixSetup } from "../harness/matrix.ts";
+import { anthropicClient, openaiClient } from "../harness/sdk.ts";
+import { sseText } from "../harness/upstream.ts";
+
+let setup: MatrixSetup | null = null;
+afterEach(async () => {
+  await setup?.close();
+  setup = null;
+});
+
+interface RecordRow {
+  status: string;
+  http_status: number;
+  error_code: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_microcents: number;
+  attempts: string;
+}
+
+const ANTHROPIC = { "anthropic-version": "2023-06-01" };
+const openaiTextChunks = (words: string[]) => [
+  { data: { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] } },
+  ...words.map((word) => ({ data: { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: word }, finish_reason: null }] } })),
+];
+
+describe("upstream errors", () => {
+  test("an upstream 400 reaches a same-dialect client byte for byte, with its status", async () => {
+    setup = await startMatrix();
+    const upstreamBody = { error: { message: "messages: too many images", type: "invalid_request_error", param: "messages", code: "too_many_images" } };
+    setup.openaiUpstream.script({ kind: "json", status: 400, body: upstreamBody });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "x" }] });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toBe(JSON.stringify(upstreamBody));
+    expect(response.headers.get("x-tollgate-request-id")).toMatch(/^req_/);
+    const [record] = rows<RecordRow>(setup.gateway, "SELECT * FROM requests");
+    expect(record).toMatchObject({ status: "error", http_status: 400, error_code: "too_many_images", cost_microcents: 0 });
+  });
+
+  test("across dialects an upstream 400 keeps its status and message, in the client's dialect", async () => {
+    setup = await startMatrix();
+    setup.openaiUpstream.script({ kind: "json", status: 400, body: { error: { message: "bad tool schema", type: "invalid_request_error", code: null } } });
+    const error = await anthropicClient(setup.gateway)
+      .messages.create({ model: "via-openai", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    const apiError = error as InstanceType<typeof Anthropic.BadRequestError>;
+    expect(apiError.message).toContain("bad tool schema");
+    expect((apiError.error as { error: { details: { error_code: string } } }).error.details.error_code).toBe("upstream_error");
+  });
+
+  test("an upstream 429 → 429 upstream_rate_limited with Retry-After and retry-after-ms", async () => {
+    setup = await startMatrix();
+    setup.anthropicUpstream.script({ kind: "json", status: 429, headers: { "retry-after": "7" }, body: { type: "error", error: { type: "rate_limit_error", message: "slow down" } } });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-anthropic", messages: [{ role: "user", content: "x" }] });
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("7");
+    expect(response.headers.get("retry-after-ms")).toBe("7000");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("upstream_rate_limited");
+  });
+
+  test("an upstream 500 → 502 upstream_error; an upstream 401 → 502 upstream_auth_failed that the SDK won't retry", async () => {
+    setup = await startMatrix();
+    setup.openaiUpstream.script({ kind: "json", status: 500, body: { error: { message: "boom" } } });
+    const failed = await postJson(setup.gateway, "/v1/messages", { model: "via-openai", max_tokens: 5, messages: [{ role: "user", content: "x" }] }, ANTHROPIC);
+    expect(failed.status).toBe(502);
+    expect(((await failed.json()) as { error: { type: string } }).error.type).toBe("api_error");
+
+    setup.openaiUpstream.script({ kind: "json", status: 401, body: { error: { message: "Incorrect API key provided: sk-upstream-openai-secret" } } });
+    const auth = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "x" }] });
+    expect(auth.status).toBe(502);
+    expect(auth.headers.get("x-should-retry")).toBe("false");
+    const text = await auth.text();
+    expect(JSON.parse(text).error.code).toBe("upstream_auth_failed");
+    expect(text).not.toContain("sk-upstream-openai-secret");
+  });
+
+  test("an unreachable upstream → 502, nothing billed", async () => {
+    setup = await startMatrix({ extraToml: "" });
+    await setup.openaiUpstream.close();
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "x" }] });
+    expect(response.status).toBe(502);
+    expect(rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(0);
+  });
+});
+
+describe("cut streams", () => {
+  test("OpenAI client: an upstream cut mid-stream ends with an error chunk, the SDK throws, the output so far is billed", async () => {
+    setup = await startMatrix();
+    const text = sseText(openaiTextChunks(["one ", "two ", "three "]));
+    setup.openaiUpstream.script({ kind: "sse", text, cutAfterBytes: text.length - 10, chunkSize: 40, chunkDelayMs: 5 });
+    const stream = await openaiClient(setup.gateway).chat.completions.create({ model: "via-openai", stream: true, messages: [{ role: "user", content: "count" }] });
+    let received = "";
+    const error = await (async () => {
+      for await (const chunk of stream) received += chunk.choices[0]?.delta.content ?? "";
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(received.startsWith("one two")).toBe(true);
+    const [record] = rows<RecordRow>(setup.gateway, "SELECT * FROM requests");
+    expect(record?.status).toBe("error");
+    expect(record?.error_code).toBe("upstream_error");
+    expect(record?.input_tokens).toBeGreaterThan(0);
+    expect(record?.output_tokens).toBeGreaterThan(0);
+    expect(record?.cost_microcents).toBeGreaterThan(0);
+  });
+
+  test("Anthropic client: a stream that ends without message_stop gets `event: error`, never a silent end", async () => {
+    setup = await startMatrix();
+    setup.anthropicUpstream.script({
+      kind: "sse",
+      text: sseText([
+        { event: "message_start", data: { type: "message_start", message: { id: "msg_x", type: "message", role: "assistant", model: "m", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 20, output_tokens: 1 } } } },
+        { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } },
+        { event: "content_block_delta", data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "partial answer" } } },
+      ]),
+    });
+    const response = await postJson(setup.gateway, "/v1/messages", { model: "via-anthropic", max_tokens: 100, stream: true, messages: [{ role: "user", content: "x" }] }, ANTHROPIC);
+    const body = await response.text();
+    expect(response.status).toBe(200);
+    expect(body).toContain("partial answer");
+    expect(body.trimEnd()).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+    const [record] = rows<RecordRow>(setup.gateway, "SELECT * FROM requests");
+    expect(record).toMatchObject({ status: "error", input_tokens: 20 });
+    expect(record?.output_tokens).toBeGreaterThan(0);
+  });
+
+  test("an upstream error event mid-stream is forwarded to a same-dialect client", async () => {
+    setup = await startMatrix();
+    setup.anthropicUpstream.script({
+      kind: "sse",
+      text: sseText([
+        { event: "message_start", data: { type: "message_start", message: { id: "msg_x", type: "message", role: "assistant", model: "m", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 20, output_tokens: 1 } } } },
+        { event: "error", data: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } } },
+      ]),
+    });
+    const stream = anthropicClient(setup.gateway).messages.stream({ model: "via-anthropic", max_tokens: 100, messages: [{ role: "user", content: "x" }] });
+    const error = await stream.finalMessage().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(String((error as Error).message)).toContain("Overloaded");
+  });
+});
+
+describe("client disconnects and silence", () => {
+  test("a client that goes away mid-stream aborts the upstream and is recorded as 499, output so far billed", async () => {
+    setup = await startMatrix({ listen: true });
+    const words = Array.from({ length: 40 }, (_, index) => `w${index} `);
+    setup.openaiUpstream.script({ kind: "sse", text: sseText([...openaiTextChunks(words), { data: "[DONE]" }]), chunkSize: 120, chunkDelayMs: 30 });
+    const controller = new AbortController();
+    const response = await fetch(`${setup.gateway.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${setup.gateway.liveKey}` },
+      body: JSON.stringify({ model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] }),
+      signal: controller.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await reader.read();
+    controller.abort();
+    let record: RecordRow | undefined;
+    for (let attempt = 0; attempt < 50 && !record; attempt++) {
+      await Bun.sleep(20);
+      record = rows<RecordRow>(setup.gateway, "SELECT * FROM requests")[0];
+    }
+    expect(record).toMatchObject({ status: "error", http_status: 499, error_code: "client_disconnected" });
+    expect(record?.output_tokens).toBeGreaterThan(0);
+    expect(record?.output_tokens).toBeLessThan(40);
+  });
+
+  test("keepalive comments flow while the upstream is silent", async () => {
+    setup = await startMatrix();
+    setup.gateway.deps.keepaliveMs = 40;
+    const text = sseText([...openaiTextChunks(["late "]), { data: { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] } }, { data: "[DONE]" }]);
+    setup.openaiUpstream.script({ kind: "sse", text, chunkSize: 200, chunkDelayMs: 250 });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] });
+    const body = await response.text();
+    expect(body).toContain(": keepalive");
+    expect(body).toContain('"content":"late "');
+  });
+});
