@@ -18,7 +18,7 @@ import { encodeAnthropicUpstreamRequest } from "./encode-request.ts";
 /** The API version sent when the client gave none (an OpenAI client on an Anthropic upstream). */
 export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 
-function anthropicEventDecoder(): UpstreamEventDecoder {
+export function anthropicEventDecoder(): UpstreamEventDecoder {
   const decoder = createAnthropicUpstreamStreamDecoder();
   return {
     push: (event, data) => decoder.push(event.event, data),

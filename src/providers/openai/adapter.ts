@@ -15,7 +15,7 @@ import { createOpenAIUpstreamStreamDecoder } from "./decode-stream.ts";
 import { decodeOpenAIEmbeddingsUsage, encodeOpenAIEmbeddingsRequest } from "./embeddings.ts";
 import { encodeOpenAIUpstreamRequest } from "./encode-request.ts";
 
-function openAIEventDecoder(): UpstreamEventDecoder {
+export function openAIEventDecoder(): UpstreamEventDecoder {
   const decoder = createOpenAIUpstreamStreamDecoder();
   let ended = false;
   return {

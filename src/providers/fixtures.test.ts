@@ -1,0 +1,64 @@
+/**
+ * Recorded upstream streams (test/fixtures/<provider>/*.sse) through the real SSE decoder and each
+ * provider's event decoder: split at random byte boundaries, they must give exactly the events they
+ * give whole, and every fixture must end in a finish or an error (never silently).
+ */
+
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import type { ChatEvent } from "../canonical/events.ts";
+import { anthropicEventDecoder } from "./anthropic/adapter.ts";
+import { openAIEventDecoder } from "./openai/adapter.ts";
+import { upstreamEventStream, type UpstreamEventDecoder } from "./sse-events.ts";
+
+const FIXTURES = join(import.meta.dir, "../../test/fixtures");
+const DECODERS: Record<string, () => UpstreamEventDecoder> = { openai: openAIEventDecoder, anthropic: anthropicEventDecoder };
+
+async function decodeChunks(chunks: Uint8Array[], decoder: UpstreamEventDecoder): Promise<ChatEvent[]> {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  const events: ChatEvent[] = [];
+  const reader = upstreamEventStream(body, decoder).getReader();
+  for (;;) {
+    const next = await reader.read();
+    if (next.done) return events;
+    events.push(next.value);
+  }
+}
+
+function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let previous = 0;
+  for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
+    chunks.push(bytes.slice(previous, cut));
+    previous = cut;
+  }
+  chunks.push(bytes.slice(previous));
+  return chunks;
+}
+
+for (const provider of Object.keys(DECODERS)) {
+  const files = readdirSync(join(FIXTURES, provider)).filter((file) => file.endsWith(".sse"));
+  describe(`${provider} fixtures split at random byte boundaries`, () => {
+    test.each(files)("%s", async (file) => {
+      const bytes = new Uint8Array(readFileSync(join(FIXTURES, provider, file)));
+      const makeDecoder = DECODERS[provider] as () => UpstreamEventDecoder;
+      const whole = await decodeChunks([bytes], makeDecoder());
+      const last = whole.at(-1);
+      expect(last?.type === "finish" || last?.type === "error").toBe(true);
+      expect(await decodeChunks(splitAt(bytes, Array.from({ length: bytes.length - 1 }, (_, index) => index + 1)), makeDecoder())).toEqual(whole);
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: Math.max(1, bytes.length - 1) }), { maxLength: 24 }), async (cuts) => {
+          expect(await decodeChunks(splitAt(bytes, cuts), makeDecoder())).toEqual(whole);
+        }),
+        { numRuns: 60 },
+      );
+    });
+  });
+}
