@@ -27,5 +27,15 @@ export interface RequestContext {
   principal: Principal;
   /** The client's abort signal: fires when it disconnects. */
   signal: AbortSignal;
-  headers: Headers;
+  options: CallOptions;
+}
+
+/** What the client asked of the gateway itself (X-Tollgate-* headers), read once by the HTTP layer. */
+export interface CallOptions {
+  /** X-Tollgate-Route as sent; null when absent (the key's, workspace's or config's route applies). */
+  route: string | null;
+  /** X-Tollgate-Usage-Event: 1 → true, 0 → false, absent → null (the key's or workspace's setting). */
+  usageEvent: boolean | null;
+  /** Client headers an upstream of the client's own dialect receives (anthropic-version, anthropic-beta). */
+  forwardHeaders: Readonly<Record<string, string>>;
 }

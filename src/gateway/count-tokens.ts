@@ -6,7 +6,6 @@
 
 import type { ChatRequest } from "../canonical/request.ts";
 import { countRequestTokens } from "../canonical/token-count.ts";
-import { H } from "../http/headers.ts";
 import type { RequestContext } from "./context.ts";
 import { resolveProfile } from "./pipeline.ts";
 import type { GatewayServices } from "./services.ts";
@@ -16,11 +15,6 @@ export async function countInputTokens(services: GatewayServices, ctx: RequestCo
   for (const channel of profile.channels) {
     const adapter = services.adapters.get(channel.provider.id);
     if (!adapter?.countTokens) continue;
-    const forwardHeaders: Record<string, string> = {};
-    for (const name of [H.anthropicVersion, H.anthropicBeta]) {
-      const value = ctx.headers.get(name);
-      if (value) forwardHeaders[name] = value;
-    }
     try {
       return await adapter.countTokens(request, {
         channel,
@@ -28,7 +22,7 @@ export async function countInputTokens(services: GatewayServices, ctx: RequestCo
         maxTokens: profile.maxOutputTokens,
         signal: ctx.signal,
         headersTimeoutMs: services.config.routing.requestTimeoutMs,
-        forwardHeaders,
+        forwardHeaders: ctx.options.forwardHeaders,
       });
     } catch (error) {
       // The upstream's count is a nicety: the tokenizer still answers.

@@ -10,10 +10,8 @@ import type { ChatResult } from "../canonical/result.ts";
 import { countRequestTokens } from "../canonical/token-count.ts";
 import { estimateTextTokens } from "../canonical/token-estimate.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
-import { H } from "../http/headers.ts";
 import { readUpstreamJson } from "../providers/http.ts";
 import type { PassthroughCapability, ProviderAdapter, ProviderCallContext } from "../providers/types.ts";
-import { SSE_HEADERS } from "../sse/encode.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { passthroughStream } from "./passthrough-relay.ts";
@@ -23,10 +21,18 @@ import type { CallSettlement } from "./settle.ts";
 import { billableUsage } from "./stream-meter.ts";
 import type { EncodeMeta, TollgateSummary } from "./summary.ts";
 
+/** What the HTTP layer turns into a response (headers from the figures, per SPEC §6). */
 export interface InferenceOutcome {
-  status: number;
-  headers: Record<string, string>;
   body: string | ReadableStream<Uint8Array>;
+  stream: boolean;
+  requestId: string;
+  billedModel: string;
+  /** Request fields the upstream could not carry (x-tollgate-dropped-fields). */
+  dropped: string[];
+  /** The final figures of a finished call; null for a stream, whose figures travel in-band. */
+  summary: TollgateSummary | null;
+  /** The gateway's input estimate, the one figure a stream's headers can carry. */
+  inputEstimate: number;
 }
 
 export interface DispatchInput {
@@ -45,31 +51,15 @@ export interface DispatchInput {
   inputEstimate: number;
 }
 
-export function requestIdHeaders(requestId: string): Record<string, string> {
-  return { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId };
-}
-
-function baseHeaders(input: DispatchInput, dropped: string[]): Record<string, string> {
-  const headers: Record<string, string> = { ...requestIdHeaders(input.ctx.requestId), [H.billedModel]: input.profile.id };
-  const unique = [...new Set(dropped)];
-  if (unique.length > 0) headers[H.droppedFields] = unique.join(",");
-  return headers;
-}
-
-function streamHeaders(input: DispatchInput, dropped: string[]): Record<string, string> {
-  return { ...SSE_HEADERS, ...baseHeaders(input, dropped), [H.tokensInput]: String(input.inputEstimate) };
-}
-
-function finalHeaders(input: DispatchInput, dropped: string[], summary: TollgateSummary): Record<string, string> {
+function outcome(input: DispatchInput, body: string | ReadableStream<Uint8Array>, dropped: string[], summary: TollgateSummary | null): InferenceOutcome {
   return {
-    "content-type": "application/json",
-    ...baseHeaders(input, dropped),
-    [H.costMicrocents]: String(summary.cost_microcents),
-    [H.tokensInput]: String(summary.usage.input_tokens),
-    [H.tokensOutput]: String(summary.usage.output_tokens),
-    [H.tokensCacheRead]: String(summary.usage.cache_read_tokens),
-    [H.tokensCacheCreation]: String(summary.usage.cache_creation_tokens),
-    [H.tokensReasoning]: String(summary.usage.reasoning_tokens),
+    body,
+    stream: summary === null,
+    requestId: input.ctx.requestId,
+    billedModel: input.profile.id,
+    dropped: [...new Set(dropped)],
+    summary,
+    inputEstimate: input.inputEstimate,
   };
 }
 
@@ -108,12 +98,12 @@ export async function dispatchTranslated(input: DispatchInput): Promise<Inferenc
       abort: input.abort,
       inputTokens,
     });
-    return { status: 200, headers: streamHeaders(input, [...translatedDrops, ...dropped]), body };
+    return outcome(input, body, [...translatedDrops, ...dropped], null);
   }
   const { value: result, dropped } = await adapter.complete(request, callContext);
   settlement.serve(input.profile, input.channel);
   const summary = settleResult(input, result);
-  return { status: 200, headers: finalHeaders(input, [...translatedDrops, ...dropped], summary), body: codec.encodeResponse(result, meta) };
+  return outcome(input, codec.encodeResponse(result, meta), [...translatedDrops, ...dropped], summary);
 }
 
 export async function dispatchPassthrough(input: DispatchInput, passthrough: PassthroughCapability): Promise<InferenceOutcome> {
@@ -133,11 +123,11 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
       settlement,
       { startedAtPerf: ctx.startedAtPerf, abort: input.abort, inputTokens: input.inputEstimate },
     );
-    return { status: 200, headers: streamHeaders(input, dropped), body };
+    return outcome(input, body, dropped, null);
   }
   const json = await readUpstreamJson(channel.provider.id, response);
   const result = passthrough.decodeResponse(json);
   const summary = settleResult(input, result);
   if (json !== null && typeof json === "object" && !Array.isArray(json)) codec.passthrough.setModel(json as Record<string, unknown>, meta.model);
-  return { status: 200, headers: finalHeaders(input, dropped, summary), body: JSON.stringify(json) };
+  return outcome(input, JSON.stringify(json), dropped, summary);
 }

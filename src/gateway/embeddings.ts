@@ -6,11 +6,10 @@
 
 import { estimateTextTokens } from "../canonical/token-estimate.ts";
 import { emptyUsage } from "../canonical/usage.ts";
-import { formatRoute } from "../config/route.ts";
 import { GatewayError, toGatewayError } from "../errors.ts";
-import { H } from "../http/headers.ts";
 import type { RequestContext } from "./context.ts";
-import { requestIdHeaders, type InferenceOutcome } from "./dispatch.ts";
+import type { InferenceOutcome } from "./dispatch.ts";
+import { applicableRoute } from "./pipeline.ts";
 import { reserve } from "./reserve.ts";
 import type { GatewayServices } from "./services.ts";
 import { CallSettlement } from "./settle.ts";
@@ -39,7 +38,7 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
   });
   const first = channels[0];
   if (!first) throw new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
-  const route = ctx.headers.get(H.route) ?? ctx.principal.keyRoute ?? ctx.principal.workspaceRoute ?? formatRoute(services.config.routing.default);
+  const route = applicableRoute(services, ctx);
   const inputEstimate = Math.max(1, estimateEmbeddingInput(raw.input));
   const record = { model, stream: false, route };
   const hold = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, firstChannel: first.channel, record });
@@ -61,19 +60,13 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
       const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
       if (typeof result.body.model === "string") result.body.model = model;
       return {
-        status: 200,
-        headers: {
-          "content-type": "application/json",
-          ...requestIdHeaders(ctx.requestId),
-          [H.billedModel]: profile.id,
-          [H.costMicrocents]: String(summary.cost_microcents),
-          [H.tokensInput]: String(summary.usage.input_tokens),
-          [H.tokensOutput]: "0",
-          [H.tokensCacheRead]: "0",
-          [H.tokensCacheCreation]: "0",
-          [H.tokensReasoning]: "0",
-        },
         body: JSON.stringify(result.body),
+        stream: false,
+        requestId: ctx.requestId,
+        billedModel: profile.id,
+        dropped: [],
+        summary,
+        inputEstimate,
       };
     } catch (thrown) {
       const error = toGatewayError(thrown);

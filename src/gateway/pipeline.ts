@@ -18,7 +18,6 @@ import { emptyUsage } from "../canonical/usage.ts";
 import { formatRoute } from "../config/route.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import { GatewayError, toGatewayError } from "../errors.ts";
-import { H } from "../http/headers.ts";
 import type { ProviderAdapter } from "../providers/types.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
@@ -34,9 +33,6 @@ interface PlannedChannel {
   channel: ChannelConfig;
   adapter: ProviderAdapter;
 }
-
-/** Client headers an upstream of the client's own dialect receives. */
-const FORWARDED_HEADERS = [H.anthropicVersion, H.anthropicBeta] as const;
 
 export function resolveProfile(services: GatewayServices, request: ChatRequest): ModelProfile {
   const profile = services.catalog.resolve(request.model);
@@ -60,19 +56,12 @@ function planChannels(services: GatewayServices, profile: ModelProfile): Planned
 }
 
 function usageEventWanted(ctx: RequestContext): boolean {
-  const header = ctx.headers.get(H.usageEvent)?.trim();
-  if (header === "1") return true;
-  if (header === "0") return false;
-  return ctx.principal.keyUsageEvent ?? ctx.principal.workspaceUsageEvent;
+  return ctx.options.usageEvent ?? ctx.principal.keyUsageEvent ?? ctx.principal.workspaceUsageEvent;
 }
 
-function forwardedHeaders(headers: Headers): Record<string, string> {
-  const forwarded: Record<string, string> = {};
-  for (const name of FORWARDED_HEADERS) {
-    const value = headers.get(name);
-    if (value) forwarded[name] = value;
-  }
-  return forwarded;
+/** The route as applied: header > key > workspace > config (SPEC §5). */
+export function applicableRoute(services: GatewayServices, ctx: RequestContext): string {
+  return ctx.options.route ?? ctx.principal.keyRoute ?? ctx.principal.workspaceRoute ?? formatRoute(services.config.routing.default);
 }
 
 export async function runChat(services: GatewayServices, ctx: RequestContext, call: DecodedCall, codec: DialectCodec): Promise<InferenceOutcome> {
@@ -80,7 +69,7 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
   const profile = resolveProfile(services, request);
   const maxTokens = Math.min(request.maxTokens ?? profile.maxOutputTokens, profile.maxOutputTokens);
   const planned = planChannels(services, profile);
-  const route = ctx.headers.get(H.route) ?? ctx.principal.keyRoute ?? ctx.principal.workspaceRoute ?? formatRoute(services.config.routing.default);
+  const route = applicableRoute(services, ctx);
 
   const inputEstimate = estimateRequestTokens(request);
   const record = { model: request.model, stream: request.stream, route };
@@ -108,7 +97,7 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
         maxTokens,
         signal: abort.signal,
         headersTimeoutMs: request.stream ? timeouts.firstByteTimeoutMs : timeouts.requestTimeoutMs,
-        forwardHeaders: passthrough ? forwardedHeaders(ctx.headers) : {},
+        forwardHeaders: passthrough ? ctx.options.forwardHeaders : {},
       },
     };
     try {

@@ -5,10 +5,13 @@
 
 import type { Dialect } from "../canonical/dialect.ts";
 import type { Deps } from "../deps.ts";
-import type { RequestContext } from "../gateway/context.ts";
+import type { CallOptions, RequestContext } from "../gateway/context.ts";
+import type { InferenceOutcome } from "../gateway/dispatch.ts";
+import { SSE_HEADERS } from "../sse/encode.ts";
 import { parseJsonBody } from "../gateway/validate.ts";
 import { authenticate, type AuthNeed } from "./auth.ts";
 import { readBodyText } from "./body.ts";
+import { H, readFlag } from "./headers.ts";
 import { requestIdFor } from "./request-id.ts";
 
 export interface AcceptedCall {
@@ -30,12 +33,47 @@ export async function acceptInference(deps: Deps, request: Request, dialect: Dia
       dialect,
       principal,
       signal: request.signal,
-      headers: request.headers,
+      options: readCallOptions(request.headers),
     },
   };
 }
 
-/** An InferenceOutcome as the HTTP response. */
-export function toResponse(outcome: { status: number; headers: Record<string, string>; body: string | ReadableStream<Uint8Array> }): Response {
-  return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
+const FORWARDED_HEADERS = [H.anthropicVersion, H.anthropicBeta] as const;
+
+export function readCallOptions(headers: Headers): CallOptions {
+  const forwardHeaders: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = headers.get(name);
+    if (value) forwardHeaders[name] = value;
+  }
+  return { route: headers.get(H.route)?.trim() || null, usageEvent: readFlag(headers, H.usageEvent), forwardHeaders };
+}
+
+export function requestIdHeaders(requestId: string): Record<string, string> {
+  return { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId };
+}
+
+/**
+ * An InferenceOutcome as the HTTP response (SPEC §6): the request id, the billed model, dropped fields;
+ * a finished call's cost and token figures; a stream's input estimate (its final figures travel in-band).
+ */
+export function toResponse(outcome: InferenceOutcome): Response {
+  const headers: Record<string, string> = {
+    ...(outcome.stream ? SSE_HEADERS : { "content-type": "application/json" }),
+    ...requestIdHeaders(outcome.requestId),
+    [H.billedModel]: outcome.billedModel,
+  };
+  if (outcome.dropped.length > 0) headers[H.droppedFields] = outcome.dropped.join(",");
+  const summary = outcome.summary;
+  if (summary) {
+    headers[H.costMicrocents] = String(summary.cost_microcents);
+    headers[H.tokensInput] = String(summary.usage.input_tokens);
+    headers[H.tokensOutput] = String(summary.usage.output_tokens);
+    headers[H.tokensCacheRead] = String(summary.usage.cache_read_tokens);
+    headers[H.tokensCacheCreation] = String(summary.usage.cache_creation_tokens);
+    headers[H.tokensReasoning] = String(summary.usage.reasoning_tokens);
+  } else {
+    headers[H.tokensInput] = String(outcome.inputEstimate);
+  }
+  return new Response(outcome.body, { status: 200, headers });
 }

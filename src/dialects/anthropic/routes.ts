@@ -7,7 +7,7 @@ import type { DialectCodec } from "../../gateway/codec.ts";
 import { countInputTokens } from "../../gateway/count-tokens.ts";
 import { runChat } from "../../gateway/pipeline.ts";
 import { assertValid } from "../../gateway/validate.ts";
-import { acceptInference, toResponse } from "../../http/inference.ts";
+import { acceptInference, requestIdHeaders, toResponse } from "../../http/inference.ts";
 import { errorResponse, gatewayErrorFromElysia, logFailure } from "../../http/render.ts";
 import { requestIdFor } from "../../http/request-id.ts";
 import { decodeAnthropicRequest } from "./decode-request.ts";
@@ -45,6 +45,6 @@ export function anthropicRoutes(deps: Deps) {
       assertValid(anthropicCountTokensRequestCheck, raw);
       const { request: chat } = decodeAnthropicRequest(raw, raw);
       const inputTokens = await countInputTokens(deps, ctx, chat);
-      return Response.json({ input_tokens: inputTokens }, { headers: { "request-id": ctx.requestId, "x-request-id": ctx.requestId, "x-tollgate-request-id": ctx.requestId } });
+      return Response.json({ input_tokens: inputTokens }, { headers: requestIdHeaders(ctx.requestId) });
     });
 }
