@@ -44,6 +44,11 @@ export class Wallet {
     return state;
   }
 
+  /** What this process currently holds for the workspace's calls in flight. */
+  heldMicrocents(workspaceId: string): number {
+    return this.states.get(workspaceId)?.held ?? 0;
+  }
+
   availableMicrocents(workspaceId: string): number {
     const state = this.state(workspaceId);
     return state.balance - state.held;
