@@ -1,5 +1,6 @@
 /** Deps: everything the app needs, built once from the config (makeDeps) and closed once (close). */
 
+import { SpendCounter } from "./billing/quota.ts";
 import { Wallet } from "./billing/wallet.ts";
 import type { Config } from "./config/types.ts";
 import { openDatabase, type OpenedDatabase } from "./db/client.ts";
@@ -51,6 +52,7 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     repos: { workspaces: new WorkspaceRepo(database.db), keys, requests: new RequestRepo(database.db) },
     keyCache: new KeyCache(keys, config.security.keyCacheTtlMs),
     wallet: new Wallet(database.db, clock, config.security.keyCacheTtlMs),
+    spend: new SpendCounter(database.db, clock),
     catalog: new Catalog(config.models),
     adapters: buildAdapters(config.providers),
     keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,

@@ -43,6 +43,8 @@ export const serveCommand: Command = {
         hostname: listen.hostname,
         port: listen.port,
         idleTimeout: IDLE_TIMEOUT_SECONDS,
+        // Elysia defaults to SO_REUSEPORT, which lets a second gateway share a busy port silently.
+        reusePort: false,
         // A hard ceiling above max_body_bytes: the gateway's own check answers 413 in the client's dialect.
         maxRequestBodySize: config.server.maxBodyBytes + 1_048_576,
       });

@@ -16,6 +16,8 @@ export interface Principal {
   workspaceName: string;
   workspaceRoute: string | null;
   workspaceUsageEvent: boolean;
+  dailyCapMicrocents: number | null;
+  monthlyCapMicrocents: number | null;
 }
 
 export interface RequestContext {
@@ -38,4 +40,6 @@ export interface CallOptions {
   usageEvent: boolean | null;
   /** Client headers an upstream of the client's own dialect receives (anthropic-version, anthropic-beta). */
   forwardHeaders: Readonly<Record<string, string>>;
+  /** X-Tollgate-Max-Price-Microcents: channels estimated above it are not used; null when absent. */
+  maxPriceMicrocents: number | null;
 }

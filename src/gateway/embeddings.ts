@@ -41,10 +41,10 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
   const route = applicableRoute(services, ctx);
   const inputEstimate = Math.max(1, estimateEmbeddingInput(raw.input));
   const record = { model, stream: false, route };
-  const hold = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, firstChannel: first.channel, record });
+  const { hold, candidates } = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, candidates: channels, record });
   const settlement = new CallSettlement(services, ctx, { ...record, hold });
   let lastError: GatewayError | null = null;
-  for (const { channel, embeddings } of channels) {
+  for (const { channel, embeddings } of candidates) {
     try {
       const result = await embeddings(raw, {
         channel,

@@ -73,7 +73,7 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
 
   const inputEstimate = estimateRequestTokens(request);
   const record = { model: request.model, stream: request.stream, route };
-  const hold = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: maxTokens, firstChannel: (planned[0] as PlannedChannel).channel, record });
+  const { hold, candidates } = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: maxTokens, candidates: planned, record });
   const settlement = new CallSettlement(services, ctx, { ...record, hold });
   const meta: EncodeMeta = {
     model: request.model,
@@ -87,7 +87,7 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
   const timeouts = services.config.routing;
 
   let lastError: GatewayError | null = null;
-  for (const { channel, adapter } of planned) {
+  for (const { channel, adapter } of candidates) {
     const passthrough = passthroughFor(adapter, codec.dialect);
     const input = {
       services, ctx, call, codec, profile, channel, adapter, settlement, meta, abort, inputEstimate,

@@ -1,7 +1,13 @@
 /**
- * Reserve stage: hold the most a call can cost (its input estimate plus its output allowance at the
- * first channel's price), at least the per-call minimum. A wallet that cannot cover it refuses the
- * call with 402, recorded as refused at cost 0, with the max_tokens the balance would allow.
+ * Reserve stage, in SPEC order:
+ *
+ * 1. estimate — input estimate + output allowance, at each candidate channel's price;
+ * 2. max price — candidates above X-Tollgate-Max-Price-Microcents are removed; none left → 403;
+ * 3. quota — the workspace's daily/monthly cap, counting calls in flight → 403;
+ * 4. balance — available ≥ the per-call minimum (a threshold) and ≥ the estimate → else 402, with the
+ *    max_tokens the balance would allow;
+ * 5. hold — the estimate is held until settlement.
+ * Refusals are recorded (status refused, cost 0), bill nothing and send nothing upstream.
  */
 
 import { formatUsd } from "../billing/money.ts";
@@ -26,28 +32,60 @@ function insufficientBalance(available: number, inputTokens: number, first: Chan
   );
 }
 
-export interface ReserveInput {
+export interface ReserveInput<C extends { channel: ChannelConfig }> {
   inputTokens: number;
   maxOutputTokens: number;
-  firstChannel: ChannelConfig;
+  /** Channels in route order. */
+  candidates: C[];
   /** For the refusal record. */
   record: { model: string; stream: boolean; route: string | null };
 }
 
-export function reserve(services: GatewayServices, ctx: RequestContext, input: ReserveInput): Hold {
-  const estimate = estimateMaxCost(input.inputTokens, input.maxOutputTokens, input.firstChannel.price);
-  const minimum = services.config.billing.perCallMinimumMicrocents;
-  const amount = Number(estimate > BigInt(minimum) ? estimate : BigInt(minimum));
-  const held = services.wallet.tryHold(ctx.principal.workspaceId, amount, minimum);
-  if (held.ok) return held.hold;
-  const error = insufficientBalance(held.availableMicrocents, input.inputTokens, input.firstChannel, estimate);
-  new CallSettlement(services, ctx, { ...input.record, hold: null }).finish({
-    status: "refused",
-    httpStatus: error.status,
-    errorCode: error.kind,
-    usage: emptyUsage(),
-    billable: false,
-    ttftMs: null,
-  });
-  throw error;
+export interface Reservation<C> {
+  hold: Hold;
+  /** The candidates within the caller's max price, in order. */
+  candidates: C[];
+}
+
+export function reserve<C extends { channel: ChannelConfig }>(services: GatewayServices, ctx: RequestContext, input: ReserveInput<C>): Reservation<C> {
+  const refuse = (error: GatewayError): never => {
+    new CallSettlement(services, ctx, { ...input.record, hold: null }).finish({
+      status: "refused",
+      httpStatus: error.status,
+      errorCode: error.kind,
+      usage: emptyUsage(),
+      billable: false,
+      ttftMs: null,
+    });
+    throw error;
+  };
+  const estimates = input.candidates.map((candidate) => estimateMaxCost(input.inputTokens, input.maxOutputTokens, candidate.channel.price));
+  let candidates = input.candidates;
+  let kept = estimates;
+  const maxPrice = ctx.options.maxPriceMicrocents;
+  if (maxPrice !== null) {
+    const within = input.candidates.flatMap((candidate, index) => ((estimates[index] ?? 0n) <= BigInt(maxPrice) ? [{ candidate, estimate: estimates[index] ?? 0n }] : []));
+    if (within.length === 0) {
+      const cheapest = estimates.reduce((low, value) => (value < low ? value : low), estimates[0] ?? 0n);
+      return refuse(new GatewayError("max_price_exceeded", `This call is estimated at ${cheapest} µ¢ at the cheapest channel, above the cap of ${maxPrice} µ¢.`));
+    }
+    candidates = within.map((item) => item.candidate);
+    kept = within.map((item) => item.estimate);
+  }
+  const first = candidates[0] as C;
+  const estimate = Number(kept[0] ?? 0n);
+  const workspaceId = ctx.principal.workspaceId;
+  const cap = services.spend.check(workspaceId, ctx.principal, estimate);
+  if (!cap.ok) {
+    return refuse(
+      new GatewayError(
+        "quota_exceeded",
+        `This call would pass the workspace's ${cap.period} cap of ${formatUsd(cap.capMicrocents)} (${formatUsd(cap.spentMicrocents)} spent or in flight).`,
+      ),
+    );
+  }
+  const held = services.wallet.tryHold(workspaceId, estimate, services.config.billing.perCallMinimumMicrocents);
+  if (!held.ok) return refuse(insufficientBalance(held.availableMicrocents, input.inputTokens, first.channel, BigInt(estimate)));
+  services.spend.reserve(workspaceId, estimate);
+  return { hold: held.hold, candidates };
 }

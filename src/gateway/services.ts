@@ -1,5 +1,6 @@
 /** What the inference pipeline needs from the rest of the gateway (built in deps.ts). */
 
+import type { SpendCounter } from "../billing/quota.ts";
 import type { Wallet } from "../billing/wallet.ts";
 import type { Config } from "../config/types.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -13,6 +14,8 @@ export interface GatewayServices {
   log: Logger;
   catalog: Catalog;
   wallet: Wallet;
+  /** Daily and monthly spend against the workspaces' caps. */
+  spend: SpendCounter;
   /** Provider id → adapter. */
   adapters: ReadonlyMap<string, ProviderAdapter>;
   /** How long a stream may stay silent before a keepalive comment is sent. */

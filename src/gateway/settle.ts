@@ -97,8 +97,12 @@ export class CallSettlement {
     };
     this.summary = summaryOf(ctx.requestId, served?.profile.id ?? this.call.model, cost, usage);
     const hold = this.call.hold;
-    if (hold) services.wallet.settle(hold, { record, nowMs: now });
-    else services.wallet.recordOnly({ record, nowMs: now });
+    if (hold) {
+      services.spend.settle(ctx.principal.workspaceId, hold.amountMicrocents, cost, ctx.startedAtMs);
+      services.wallet.settle(hold, { record, nowMs: now });
+    } else {
+      services.wallet.recordOnly({ record, nowMs: now });
+    }
     return this.summary;
   }
 }

@@ -35,5 +35,7 @@ export async function authenticate(keyCache: KeyCache, headers: Headers, need: A
     workspaceName: found.workspace.name,
     workspaceRoute: found.workspace.defaultRoute,
     workspaceUsageEvent: found.workspace.usageEvent,
+    dailyCapMicrocents: found.workspace.dailyCapMicrocents,
+    monthlyCapMicrocents: found.workspace.monthlyCapMicrocents,
   };
 }

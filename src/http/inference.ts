@@ -5,6 +5,7 @@
 
 import type { Dialect } from "../canonical/dialect.ts";
 import type { Deps } from "../deps.ts";
+import { GatewayError } from "../errors.ts";
 import type { CallOptions, RequestContext } from "../gateway/context.ts";
 import type { InferenceOutcome } from "../gateway/dispatch.ts";
 import { SSE_HEADERS } from "../sse/encode.ts";
@@ -46,7 +47,20 @@ export function readCallOptions(headers: Headers): CallOptions {
     const value = headers.get(name);
     if (value) forwardHeaders[name] = value;
   }
-  return { route: headers.get(H.route)?.trim() || null, usageEvent: readFlag(headers, H.usageEvent), forwardHeaders };
+  return {
+    route: headers.get(H.route)?.trim() || null,
+    usageEvent: readFlag(headers, H.usageEvent),
+    forwardHeaders,
+    maxPriceMicrocents: readMaxPrice(headers),
+  };
+}
+
+function readMaxPrice(headers: Headers): number | null {
+  const value = headers.get(H.maxPrice)?.trim();
+  if (value === undefined || value === "") return null;
+  if (!/^\d{1,15}$/.test(value))
+    throw new GatewayError("invalid_request", `${H.maxPrice} must be a whole number of microcents, got '${value}'.`, { param: H.maxPrice });
+  return Number(value);
 }
 
 export function requestIdHeaders(requestId: string): Record<string, string> {
