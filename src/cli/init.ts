@@ -4,8 +4,8 @@
  * and an inference key (shown once). A second run reuses `default` and prints new keys.
  */
 
-import { existsSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { formatUsd } from "../billing/money.ts";
 import { DEMO_CONFIG_TOML } from "../config/demo.ts";
 import { bootstrapDefaultWorkspace, DEFAULT_WORKSPACE, STARTER_GRANT_MICROCENTS } from "./bootstrap.ts";
@@ -21,7 +21,10 @@ export const initCommand: Command = {
     const { values } = parseCommandArgs(args, COMMON_OPTIONS, { min: 0, max: 0 });
     const configPath = resolve(io.cwd, values.config ?? (io.env.TOLLGATE_CONFIG || "tollgate.toml"));
     const wroteConfig = !existsSync(configPath);
-    if (wroteConfig) writeFileSync(configPath, DEMO_CONFIG_TOML, { flag: "wx" });
+    if (wroteConfig) {
+      mkdirSync(dirname(configPath), { recursive: true });
+      writeFileSync(configPath, DEMO_CONFIG_TOML, { flag: "wx" });
+    }
     return withCommandEnv(io, configPath, async (env) => {
       const { workspace, created: createdWorkspace, managementKey, inferenceKey } = await bootstrapDefaultWorkspace(env.config, env.database.db, Date.now());
       if (values.json) {

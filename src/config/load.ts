@@ -34,11 +34,22 @@ export function locateConfig(options: LocateOptions): ConfigSource {
   if (explicit !== undefined) {
     const path = resolve(options.cwd, explicit);
     if (!existsSync(path)) throw new ConfigError([`config file not found: ${path}`]);
-    return { path, text: readFileSync(path, "utf8") };
+    return { path, text: readConfigFile(path) };
   }
   const local = resolve(options.cwd, "tollgate.toml");
-  if (existsSync(local)) return { path: local, text: readFileSync(local, "utf8") };
+  if (existsSync(local)) return { path: local, text: readConfigFile(local) };
   return { path: null, text: DEMO_CONFIG_TOML };
+}
+
+/** A directory or an unreadable file is a config error (exit 2), not a crash. */
+function readConfigFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (error as Error).message;
+    throw new ConfigError([`cannot read config file ${path}: ${reason}`]);
+  }
 }
 
 function errorPath(message: string): string {

@@ -138,4 +138,9 @@ describe("loadConfig", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toStartWith(`${resolve(path)}:2:10: invalid TOML: `);
   });
+
+  test("a config path that is a directory is a config error, not a crash", () => {
+    const errors = configErrors(() => locateConfig({ explicitPath: cwd, env: {}, cwd }));
+    expect(errors).toEqual([`cannot read config file ${resolve(cwd)}: it is a directory`]);
+  });
 });
