@@ -178,7 +178,7 @@ export interface LedgerReport {
 /**
  * Recomputes every wallet from its ledger (SPEC §8.1): the cached balance equals the sum of entries;
  * each entry's balance_after equals the running sum; the credit lots hold exactly the balance; every
- * charge has its request record with the same cost.
+ * charge has its request record with the same cost, and every request with a cost has its charge.
  */
 export function verifyLedger(db: TollgateDb): LedgerReport {
   const problems: LedgerProblem[] = [];
@@ -231,6 +231,15 @@ export function verifyLedger(db: TollgateDb): LedgerReport {
     .all();
   for (const entry of unmatched) {
     problems.push({ workspaceId: entry.workspaceId, problem: `charge ${entry.id} has no matching request record ${entry.requestId}` });
+  }
+  const unbilled = db
+    .select({ requestId: requests.requestId, workspaceId: requests.workspaceId })
+    .from(requests)
+    .leftJoin(ledgerEntries, and(eq(ledgerEntries.requestId, requests.requestId), eq(ledgerEntries.kind, "charge")))
+    .where(and(gt(requests.costMicrocents, 0), sql`${ledgerEntries.id} is null`))
+    .all();
+  for (const record of unbilled) {
+    problems.push({ workspaceId: record.workspaceId, problem: `request ${record.requestId} has a cost but no charge in the ledger` });
   }
   return { workspaces: rows.length, entries: entryCount, problems };
 }

@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
 import { hashKey } from "../../src/keys/keys.ts";
+import { freeLoopbackPort, killAll, ROOT, sleep, startTollgate, waitForHealthy as waitForHealthyWithin, type Started } from "../harness/process.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const MAIN = join(ROOT, "src", "main.ts");
 const EXAMPLE_TOML = readFileSync(join(ROOT, "config.example.toml"), "utf8");
 const EXIT_TIMEOUT_MS = 10_000;
 const HEALTH_TIMEOUT_MS = 5_000;
@@ -27,39 +26,12 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "tollgate-cli-process-"));
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await child.exited;
-    }
-  }
+  await killAll(children);
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The parent's environment minus anything that would point the CLI at another config. */
-function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith("TOLLGATE_")) env[name] = value;
-  }
-  env.TOLLGATE_LOG_LEVEL = "error";
-  return env;
-}
-
-interface Started {
-  child: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  stdout: Promise<string>;
-  stderr: Promise<string>;
-}
-
 function start(args: string[]): Started {
-  const child = Bun.spawn(["bun", MAIN, ...args], { cwd: dir, env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  children.push(child);
-  return { child, stdout: new Response(child.stdout).text(), stderr: new Response(child.stderr).text() };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return startTollgate(args, dir, children);
 }
 
 /** The exit code, or a failure if the process is still running after EXIT_TIMEOUT_MS (it is then killed in afterEach). */
@@ -73,26 +45,8 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   return exitOf(start(args));
 }
 
-function freeLoopbackPort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port;
-  probe.stop(true);
-  if (port === undefined) throw new Error("no free loopback port");
-  return port;
-}
-
 async function waitForHealthy(baseUrl: string, started: Started): Promise<void> {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (started.child.exitCode !== null) throw new Error(`serve exited early (${started.child.exitCode}): ${await started.stderr}`);
-    const status = await fetch(`${baseUrl}/healthz`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await sleep(50);
-  }
-  throw new Error(`serve was not healthy within ${HEALTH_TIMEOUT_MS} ms`);
+  await waitForHealthyWithin(baseUrl, started, HEALTH_TIMEOUT_MS);
 }
 
 function writeConfig(replacements: Array<[RegExp, string]>): string {

@@ -1,0 +1,64 @@
+/** Tollgate as a child process (`bun src/main.ts …`) for tests that need a real process: exits, signals, crashes. */
+
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const MAIN = join(ROOT, "src", "main.ts");
+
+export interface Started {
+  child: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  stdout: Promise<string>;
+  stderr: Promise<string>;
+}
+
+/** The parent's environment minus anything that would point the CLI at another config. */
+export function childEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith("TOLLGATE_")) env[name] = value;
+  }
+  env.TOLLGATE_LOG_LEVEL = "error";
+  return env;
+}
+
+export function startTollgate(args: string[], cwd: string, children: Bun.Subprocess[]): Started {
+  const child = Bun.spawn(["bun", MAIN, ...args], { cwd, env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  children.push(child);
+  return { child, stdout: new Response(child.stdout).text(), stderr: new Response(child.stderr).text() };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function freeLoopbackPort(): number {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = probe.port;
+  probe.stop(true);
+  if (port === undefined) throw new Error("no free loopback port");
+  return port;
+}
+
+export async function waitForHealthy(baseUrl: string, started: Started, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (started.child.exitCode !== null) throw new Error(`serve exited early (${started.child.exitCode}): ${await started.stderr}`);
+    const status = await fetch(`${baseUrl}/healthz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await sleep(50);
+  }
+  throw new Error(`serve was not healthy within ${timeoutMs} ms`);
+}
+
+/** Kills every child still running (afterEach). */
+export async function killAll(children: Bun.Subprocess[]): Promise<void> {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  }
+}
