@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { usdToMicrocents } from "./money.ts";
 import { costOfUsage, estimateMaxCost, type Price } from "./pricing.ts";
 
 const sonnet: Price = {
@@ -36,4 +38,56 @@ describe("costOfUsage", () => {
 
 test("estimateMaxCost prices input plus the whole output allowance", () => {
   expect(estimateMaxCost(1000, 16_384, sonnet)).toBe(60_000n + 1_474_560n);
+});
+
+describe("money properties (fast-check)", () => {
+  const tokens = fc.bigInt({ min: 0n, max: 10_000_000_000n }).map(Number);
+  const price = fc.bigInt({ min: 0n, max: 1_000_000_000_000n });
+  const usage = fc.record({ input: tokens, output: tokens, cacheRead: tokens, cacheWrite: tokens, reasoning: fc.constant(0) });
+  const prices = fc.record({ inputPerMtok: price, outputPerMtok: price, cacheReadPerMtok: price, cacheWritePerMtok: price });
+  const total = (u: { input: number; output: number; cacheRead: number; cacheWrite: number }, p: Price) =>
+    BigInt(u.input) * p.inputPerMtok + BigInt(u.output) * p.outputPerMtok + BigInt(u.cacheRead) * p.cacheReadPerMtok + BigInt(u.cacheWrite) * p.cacheWritePerMtok;
+
+  test("cost is the exact ceiling of Σ tokens × price / 1e6, up to extreme values", () => {
+    fc.assert(
+      fc.property(usage, prices, (u, p) => {
+        const cost = costOfUsage(u, p);
+        const sum = total(u, p);
+        if (sum === 0n) return cost === 0n;
+        return cost * 1_000_000n >= sum && (cost - 1n) * 1_000_000n < sum;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("agrees with plain arithmetic wherever doubles are exact", () => {
+    const small = fc.integer({ min: 0, max: 1_000_000 });
+    const smallPrice = fc.integer({ min: 0, max: 1_000_000 }).map(BigInt);
+    fc.assert(
+      fc.property(small, small, smallPrice, smallPrice, (input, output, inputPrice, outputPrice) => {
+        const p: Price = { inputPerMtok: inputPrice, outputPerMtok: outputPrice, cacheReadPerMtok: 0n, cacheWritePerMtok: 0n };
+        const expected = Math.ceil((input * Number(inputPrice) + output * Number(outputPrice)) / 1_000_000);
+        return costOfUsage({ input, output, cacheRead: 0, cacheWrite: 0, reasoning: 0 }, p) === BigInt(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("rounding happens once per call: splitting a call never saves more than a microcent per part", () => {
+    fc.assert(
+      fc.property(usage, usage, prices, (a, b, p) => {
+        const whole = costOfUsage({ input: a.input + b.input, output: a.output + b.output, cacheRead: a.cacheRead + b.cacheRead, cacheWrite: a.cacheWrite + b.cacheWrite, reasoning: 0 }, p);
+        const parts = costOfUsage(a, p) + costOfUsage(b, p);
+        return whole <= parts && parts <= whole + 1n;
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("every amount of whole microcents in config USD converts exactly", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 999_999_999_999_999n }), (microcents) => usdToMicrocents(Number(microcents) / 1e8) === microcents),
+      { numRuns: 3000 },
+    );
+  });
 });
