@@ -1,19 +1,35 @@
 /** What the inference pipeline needs from the rest of the gateway (built in deps.ts). */
 
 import type { SpendCounter } from "../billing/quota.ts";
-import type { Wallet } from "../billing/wallet.ts";
+import type { SettlementInput } from "../billing/ledger.ts";
+import type { Hold, HoldOutcome } from "../billing/wallet.ts";
 import type { Config } from "../config/types.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ProviderAdapter } from "../providers/types.ts";
 import type { Catalog } from "../routing/catalog.ts";
 
+/**
+ * Holds and settlement as the pipeline sees them (STYLE "HoldBook"): in one process the holds live in
+ * memory (billing/wallet.ts); on a shared database they will be rows a peer can release.
+ */
+export interface WalletService {
+  tryHold(workspaceId: string, amountMicrocents: number, minimumMicrocents: number): HoldOutcome;
+  /** Writes the call (record + charge) and ends the hold. */
+  settle(hold: Hold, input: SettlementInput): void;
+  release(hold: Hold): void;
+  /** Writes a call that held nothing (refused before a hold). */
+  recordOnly(input: SettlementInput): void;
+  heldMicrocents(workspaceId: string): number;
+  invalidate(workspaceId: string): void;
+}
+
 export interface GatewayServices {
   config: Config;
   clock: Clock;
   log: Logger;
   catalog: Catalog;
-  wallet: Wallet;
+  wallet: WalletService;
   /** Daily and monthly spend against the workspaces' caps. */
   spend: SpendCounter;
   /** Provider id → adapter. */
