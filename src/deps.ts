@@ -9,6 +9,7 @@ import { KeyRepo } from "./db/repo/keys.ts";
 import { RequestRepo } from "./db/repo/requests.ts";
 import { WorkspaceRepo } from "./db/repo/workspaces.ts";
 import type { GatewayServices } from "./gateway/services.ts";
+import { ByokVault } from "./keys/byok.ts";
 import { KeyCache } from "./keys/cache.ts";
 import { systemClock, type Clock } from "./lib/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "./lib/log.ts";
@@ -16,6 +17,7 @@ import { buildAdapters } from "./providers/registry.ts";
 import { Catalog } from "./routing/catalog.ts";
 
 export interface Deps extends GatewayServices {
+  byok: ByokVault;
   database: OpenedDatabase;
   repos: { workspaces: WorkspaceRepo; keys: KeyRepo; requests: RequestRepo };
   keyCache: KeyCache;
@@ -53,6 +55,7 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     keyCache: new KeyCache(keys, config.security.keyCacheTtlMs),
     wallet: new Wallet(database.db, clock, config.security.keyCacheTtlMs),
     spend: new SpendCounter(database.db, clock),
+    byok: new ByokVault(config, database.db, clock),
     catalog: new Catalog(config.models),
     adapters: buildAdapters(config.providers),
     keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,

@@ -106,7 +106,8 @@ export function modelRoutes(deps: Deps) {
     })
     .get("/v1/models/:id", async ({ request, params }) => {
       await authenticate(deps.keyCache, request.headers, "any");
-      const profile = deps.catalog.resolve(decodeURIComponent(params.id));
+      // Elysia has already decoded the path parameter.
+      const profile = deps.catalog.resolve(params.id);
       if (!profile) throw new GatewayError("model_not_found", `The model '${params.id}' does not exist.`, { param: "model" });
       return Response.json(isAnthropic(request) ? anthropicEntry(profile, createdAt) : openAIEntry(profile, createdSec));
     });

@@ -42,4 +42,6 @@ export interface CallOptions {
   forwardHeaders: Readonly<Record<string, string>>;
   /** X-Tollgate-Max-Price-Microcents: channels estimated above it are not used; null when absent. */
   maxPriceMicrocents: number | null;
+  /** X-Tollgate-BYOK: 1 — call with the workspace's uploaded key, billed the flat BYOK fee. */
+  byok: boolean;
 }

@@ -64,6 +64,19 @@ export function applicableRoute(services: GatewayServices, ctx: RequestContext):
   return ctx.options.route ?? ctx.principal.keyRoute ?? ctx.principal.workspaceRoute ?? formatRoute(services.config.routing.default);
 }
 
+/** The workspace's uploaded key for the channel's BYOK slot (400 byok_key_missing without one). */
+async function byokKeyFor(services: GatewayServices, ctx: RequestContext, channel: ChannelConfig): Promise<string> {
+  const slot = channel.provider.byokSlot;
+  if (slot === null)
+    throw new GatewayError("byok_key_missing", `The provider '${channel.provider.id}' serving this model takes no BYOK key (it has no byok slot).`);
+  return services.byok.resolveKey(ctx.principal.workspaceId, slot);
+}
+
+function byokRejected(channel: ChannelConfig, cause: GatewayError): GatewayError {
+  // The upstream's body stays in `cause` (logged): the code the caller sees is Tollgate's own.
+  return new GatewayError("byok_key_rejected", `The provider '${channel.provider.id}' refused the workspace's BYOK key; upload a valid one.`, { cause });
+}
+
 export async function runChat(services: GatewayServices, ctx: RequestContext, call: DecodedCall, codec: DialectCodec): Promise<InferenceOutcome> {
   const request = call.request;
   const profile = resolveProfile(services, request);
@@ -73,8 +86,15 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
 
   const inputEstimate = estimateRequestTokens(request);
   const record = { model: request.model, stream: request.stream, route };
-  const { hold, candidates } = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: maxTokens, candidates: planned, record });
-  const settlement = new CallSettlement(services, ctx, { ...record, hold });
+  const byokFee = ctx.options.byok ? services.config.billing.byokFeeMicrocents : null;
+  const { hold, candidates } = reserve(services, ctx, {
+    inputTokens: inputEstimate,
+    maxOutputTokens: maxTokens,
+    candidates: planned,
+    record,
+    flatFeeMicrocents: byokFee,
+  });
+  const settlement = new CallSettlement(services, ctx, { ...record, hold, byokFeeMicrocents: byokFee });
   const meta: EncodeMeta = {
     model: request.model,
     createdSec: Math.floor(ctx.startedAtMs / 1000),
@@ -89,11 +109,21 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
   let lastError: GatewayError | null = null;
   for (const { channel, adapter } of candidates) {
     const passthrough = passthroughFor(adapter, codec.dialect);
+    let apiKey = channel.provider.apiKey;
+    if (ctx.options.byok) {
+      try {
+        apiKey = await byokKeyFor(services, ctx, channel);
+      } catch (thrown) {
+        lastError = toGatewayError(thrown);
+        settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: lastError.code });
+        break;
+      }
+    }
     const input = {
       services, ctx, call, codec, profile, channel, adapter, settlement, meta, abort, inputEstimate,
       callContext: {
         channel,
-        apiKey: channel.provider.apiKey,
+        apiKey,
         maxTokens,
         signal: abort.signal,
         headersTimeoutMs: request.stream ? timeouts.firstByteTimeoutMs : timeouts.requestTimeoutMs,
@@ -109,6 +139,8 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
       let error = ctx.signal.aborted ? new GatewayError("client_disconnected", "The client went away.") : toGatewayError(thrown);
       // A same-dialect client gets the upstream's own error body, byte for byte (SPEC §7).
       if (passthrough && error.isForwardedUpstreamError) error = error.verbatim();
+      // The workspace's own key was refused: the caller's problem, not the channel's (SPEC §7).
+      if (ctx.options.byok && error.kind === "upstream_auth_failed") error = byokRejected(channel, error);
       settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: error.code });
       lastError = error;
       if (!error.retryable || ctx.signal.aborted) break;

@@ -39,6 +39,8 @@ export interface ReserveInput<C extends { channel: ChannelConfig }> {
   candidates: C[];
   /** For the refusal record. */
   record: { model: string; stream: boolean; route: string | null };
+  /** A BYOK call costs this flat fee whatever the channel; null for token billing. */
+  flatFeeMicrocents?: number | null;
 }
 
 export interface Reservation<C> {
@@ -49,7 +51,7 @@ export interface Reservation<C> {
 
 export function reserve<C extends { channel: ChannelConfig }>(services: GatewayServices, ctx: RequestContext, input: ReserveInput<C>): Reservation<C> {
   const refuse = (error: GatewayError): never => {
-    new CallSettlement(services, ctx, { ...input.record, hold: null }).finish({
+    new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee }).finish({
       status: "refused",
       httpStatus: error.status,
       errorCode: error.kind,
@@ -59,7 +61,10 @@ export function reserve<C extends { channel: ChannelConfig }>(services: GatewayS
     });
     throw error;
   };
-  const estimates = input.candidates.map((candidate) => estimateMaxCost(input.inputTokens, input.maxOutputTokens, candidate.channel.price));
+  const flatFee = input.flatFeeMicrocents ?? null;
+  const estimates = input.candidates.map((candidate) =>
+    flatFee !== null ? BigInt(flatFee) : estimateMaxCost(input.inputTokens, input.maxOutputTokens, candidate.channel.price),
+  );
   let candidates = input.candidates;
   let kept = estimates;
   const maxPrice = ctx.options.maxPriceMicrocents;

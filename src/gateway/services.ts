@@ -24,12 +24,19 @@ export interface WalletService {
   invalidate(workspaceId: string): void;
 }
 
+/** The workspaces' own provider keys (X-Tollgate-BYOK), opened only for the call that uses them. */
+export interface ByokKeys {
+  /** The plaintext key for a slot; throws GatewayError byok_key_missing when there is none. */
+  resolveKey(workspaceId: string, slot: string): Promise<string>;
+}
+
 export interface GatewayServices {
   config: Config;
   clock: Clock;
   log: Logger;
   catalog: Catalog;
   wallet: WalletService;
+  byok: ByokKeys;
   /** Daily and monthly spend against the workspaces' caps. */
   spend: SpendCounter;
   /** Provider id → adapter. */

@@ -32,6 +32,16 @@ export interface SettleOutcome {
   ttftMs: number | null;
 }
 
+/** What a call is, for its record, and how it is billed. */
+export interface CallTerms {
+  model: string;
+  stream: boolean;
+  route: string | null;
+  hold: Hold | null;
+  /** X-Tollgate-BYOK: the flat fee replaces the token price (the upstream bills the workspace's own key). */
+  byokFeeMicrocents?: number | null;
+}
+
 export class CallSettlement {
   private served: { profile: ModelProfile; channel: ChannelConfig } | null = null;
   private summary: TollgateSummary | null = null;
@@ -40,7 +50,7 @@ export class CallSettlement {
   constructor(
     private readonly services: GatewayServices,
     private readonly ctx: RequestContext,
-    private readonly call: { model: string; stream: boolean; route: string | null; hold: Hold | null },
+    private readonly call: CallTerms,
   ) {}
 
   get settled(): boolean {
@@ -65,7 +75,8 @@ export class CallSettlement {
     const { services, ctx } = this;
     const served = this.served;
     const usage = outcome.billable ? outcome.usage : emptyUsage();
-    const cost = outcome.billable && served ? costOfUsageMicrocents(usage, served.channel.price) : 0;
+    const byokFee = this.call.byokFeeMicrocents ?? null;
+    const cost = !outcome.billable || !served ? 0 : byokFee !== null ? byokFee : costOfUsageMicrocents(usage, served.channel.price);
     const now = services.clock.now();
     const record = {
       requestId: ctx.requestId,
@@ -92,7 +103,7 @@ export class CallSettlement {
       latencyMs: Math.round(performance.now() - ctx.startedAtPerf),
       ttftMs: outcome.ttftMs,
       attempts: JSON.stringify(this.attempts),
-      byok: false,
+      byok: byokFee !== null,
       translatedFrom: null,
     };
     this.summary = summaryOf(ctx.requestId, served?.profile.id ?? this.call.model, cost, usage);

@@ -52,6 +52,7 @@ export function readCallOptions(headers: Headers): CallOptions {
     usageEvent: readFlag(headers, H.usageEvent),
     forwardHeaders,
     maxPriceMicrocents: readMaxPrice(headers),
+    byok: readFlag(headers, H.byok) === true,
   };
 }
 

@@ -34,12 +34,14 @@ id = "fake-openai"
 kind = "openai"
 base_url = "${openaiUrl}/v1"
 api_key = "sk-upstream-openai-secret"
+byok = "openai"
 
 [[providers]]
 id = "fake-anthropic"
 kind = "anthropic"
 base_url = "${anthropicUrl}"
 api_key = "sk-ant-upstream-secret"
+byok = "anthropic"
 
 [[providers]]
 id = "mock"
