@@ -11,6 +11,7 @@ import { WorkspaceRepo } from "./db/repo/workspaces.ts";
 import type { GatewayServices } from "./gateway/services.ts";
 import { ByokVault } from "./keys/byok.ts";
 import { KeyCache } from "./keys/cache.ts";
+import { MemoryLimiterStore, RateLimiter } from "./limits/limiter.ts";
 import { systemClock, type Clock } from "./lib/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "./lib/log.ts";
 import { buildAdapters } from "./providers/registry.ts";
@@ -56,6 +57,7 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     wallet: new Wallet(database.db, clock, config.security.keyCacheTtlMs),
     spend: new SpendCounter(database.db, clock),
     byok: new ByokVault(config, database.db, clock),
+    limiter: new RateLimiter(new MemoryLimiterStore(), () => clock.now()),
     catalog: new Catalog(config.models),
     adapters: buildAdapters(config.providers),
     keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,

@@ -1,12 +1,12 @@
 /**
- * Workspace spend caps (daily and monthly, UTC): spend so far is loaded from the request records once
- * per period and then kept by this process's settlements; calls in flight count with their reserved
- * amount, so concurrent calls can never pass a cap together.
+ * Workspace spend: daily and monthly caps (UTC) and lifetime spend (the rate-limit tier). Spend so far
+ * is loaded from the database once per period and then kept by this process's settlements; calls in
+ * flight count with their reserved amount, so concurrent calls can never pass a cap together.
  */
 
 import { and, eq, gte, sql } from "drizzle-orm";
 import type { TollgateDb } from "../db/client.ts";
-import { requests } from "../db/schema.ts";
+import { requests, workspaces } from "../db/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 
 interface PeriodSpend {
@@ -18,6 +18,8 @@ interface PeriodSpend {
 interface SpendState {
   day: PeriodSpend | null;
   month: PeriodSpend | null;
+  /** Lifetime spend (it picks the rate-limit tier), loaded once from the workspace row. */
+  lifetime: number | null;
   /** Reserved by calls in flight. */
   pending: number;
 }
@@ -50,7 +52,7 @@ export class SpendCounter {
   private stateOf(workspaceId: string): SpendState {
     let state = this.states.get(workspaceId);
     if (!state) {
-      state = { day: null, month: null, pending: 0 };
+      state = { day: null, month: null, lifetime: null, pending: 0 };
       this.states.set(workspaceId, state);
     }
     return state;
@@ -89,6 +91,20 @@ export class SpendCounter {
     return { ok: true };
   }
 
+  /** Lifetime spend, kept current by this process's settlements. */
+  lifetimeSpent(workspaceId: string): number {
+    const state = this.stateOf(workspaceId);
+    if (state.lifetime === null) {
+      const row = this.db
+        .select({ spent: workspaces.lifetimeSpendMicrocents })
+        .from(workspaces)
+        .where(eq(workspaces.id, workspaceId))
+        .get();
+      state.lifetime = row?.spent ?? 0;
+    }
+    return state.lifetime;
+  }
+
   reserve(workspaceId: string, amountMicrocents: number): void {
     this.stateOf(workspaceId).pending += amountMicrocents;
   }
@@ -99,5 +115,6 @@ export class SpendCounter {
     state.pending -= reservedMicrocents;
     if (state.day && createdAtMs >= state.day.startMs) state.day.spent += costMicrocents;
     if (state.month && createdAtMs >= state.month.startMs) state.month.spent += costMicrocents;
+    if (state.lifetime !== null) state.lifetime += costMicrocents;
   }
 }

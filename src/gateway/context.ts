@@ -1,6 +1,7 @@
 /** RequestContext: what one call knows about itself as it moves through the pipeline. */
 
 import type { KeyKind } from "../keys/keys.ts";
+import type { RateLimitSnapshot } from "../limits/limiter.ts";
 
 import type { Dialect } from "../canonical/dialect.ts";
 
@@ -30,6 +31,8 @@ export interface RequestContext {
   /** The client's abort signal: fires when it disconnects. */
   signal: AbortSignal;
   options: CallOptions;
+  /** The workspace's rate-limit state for the response headers: taken at admission, peeked before. */
+  rateLimit: RateLimitSnapshot | null;
 }
 
 /** What the client asked of the gateway itself (X-Tollgate-* headers), read once by the HTTP layer. */

@@ -10,6 +10,7 @@ import { GatewayError, toGatewayError } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
 import type { InferenceOutcome } from "./dispatch.ts";
 import { applicableRoute } from "./pipeline.ts";
+import { admit } from "./admit.ts";
 import { reserve } from "./reserve.ts";
 import type { GatewayServices } from "./services.ts";
 import { CallSettlement } from "./settle.ts";
@@ -40,9 +41,10 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
   if (!first) throw new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
   const route = applicableRoute(services, ctx);
   const inputEstimate = Math.max(1, estimateEmbeddingInput(raw.input));
+  const ticket = admit(services, ctx, inputEstimate);
   const record = { model, stream: false, route };
-  const { hold, candidates } = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, candidates: channels, record });
-  const settlement = new CallSettlement(services, ctx, { ...record, hold });
+  const { hold, candidates } = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, candidates: channels, record, ticket });
+  const settlement = new CallSettlement(services, ctx, { ...record, hold, ticket });
   let lastError: GatewayError | null = null;
   for (const { channel, embeddings } of candidates) {
     try {

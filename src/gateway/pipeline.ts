@@ -3,7 +3,8 @@
  * authenticate and decode happened in the dialect's route; this runs the rest:
  *
  * 4. resolve   — the model id (exact or alias glob) → profile; capability checks.
- * 5. plan      — the profile's channels, in route order.
+ * 5. admit     — the workspace's rate limits: 1 request + the token estimate (admit.ts).
+ *    plan      — the profile's channels, in route order.
  * 6. reserve   — hold the estimated maximum cost, at least the per-call minimum (reserve.ts).
  * 7. dispatch  — try channels in order (dispatch.ts); a retryable failure before the upstream
  *                accepted moves on; an upstream 4xx goes back to the caller (verbatim to a same-dialect one).
@@ -22,6 +23,7 @@ import type { ProviderAdapter } from "../providers/types.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { dispatchPassthrough, dispatchTranslated, passthroughFor, type InferenceOutcome } from "./dispatch.ts";
+import { admit } from "./admit.ts";
 import { reserve } from "./reserve.ts";
 import type { GatewayServices } from "./services.ts";
 import { CallSettlement } from "./settle.ts";
@@ -85,6 +87,7 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
   const route = applicableRoute(services, ctx);
 
   const inputEstimate = estimateRequestTokens(request);
+  const ticket = admit(services, ctx, inputEstimate + maxTokens);
   const record = { model: request.model, stream: request.stream, route };
   const byokFee = ctx.options.byok ? services.config.billing.byokFeeMicrocents : null;
   const { hold, candidates } = reserve(services, ctx, {
@@ -93,8 +96,9 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
     candidates: planned,
     record,
     flatFeeMicrocents: byokFee,
+    ticket,
   });
-  const settlement = new CallSettlement(services, ctx, { ...record, hold, byokFeeMicrocents: byokFee });
+  const settlement = new CallSettlement(services, ctx, { ...record, hold, byokFeeMicrocents: byokFee, ticket });
   const meta: EncodeMeta = {
     model: request.model,
     createdSec: Math.floor(ctx.startedAtMs / 1000),

@@ -13,6 +13,7 @@
 import { formatUsd } from "../billing/money.ts";
 import { ceilDiv, estimateMaxCost } from "../billing/pricing.ts";
 import type { Hold } from "../billing/wallet.ts";
+import type { AdmitTicket } from "../limits/limiter.ts";
 import { emptyUsage } from "../canonical/usage.ts";
 import type { ChannelConfig } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
@@ -41,6 +42,8 @@ export interface ReserveInput<C extends { channel: ChannelConfig }> {
   record: { model: string; stream: boolean; route: string | null };
   /** A BYOK call costs this flat fee whatever the channel; null for token billing. */
   flatFeeMicrocents?: number | null;
+  /** The rate-limit admission: a refusal gives its tokens back. */
+  ticket?: AdmitTicket | null;
 }
 
 export interface Reservation<C> {
@@ -51,7 +54,7 @@ export interface Reservation<C> {
 
 export function reserve<C extends { channel: ChannelConfig }>(services: GatewayServices, ctx: RequestContext, input: ReserveInput<C>): Reservation<C> {
   const refuse = (error: GatewayError): never => {
-    new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee }).finish({
+    new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee, ticket: input.ticket ?? null }).finish({
       status: "refused",
       httpStatus: error.status,
       errorCode: error.kind,

@@ -4,6 +4,7 @@ import type { SpendCounter } from "../billing/quota.ts";
 import type { SettlementInput } from "../billing/ledger.ts";
 import type { Hold, HoldOutcome } from "../billing/wallet.ts";
 import type { Config } from "../config/types.ts";
+import type { RateLimiter } from "../limits/limiter.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ProviderAdapter } from "../providers/types.ts";
@@ -37,6 +38,8 @@ export interface GatewayServices {
   catalog: Catalog;
   wallet: WalletService;
   byok: ByokKeys;
+  /** Per-workspace requests/minute and tokens/minute. */
+  limiter: RateLimiter;
   /** Daily and monthly spend against the workspaces' caps. */
   spend: SpendCounter;
   /** Provider id → adapter. */

@@ -9,6 +9,7 @@
 
 import { costOfUsageMicrocents } from "../billing/pricing.ts";
 import type { Hold } from "../billing/wallet.ts";
+import type { AdmitTicket } from "../limits/limiter.ts";
 import type { Usage } from "../canonical/usage.ts";
 import { emptyUsage } from "../canonical/usage.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
@@ -40,6 +41,8 @@ export interface CallTerms {
   hold: Hold | null;
   /** X-Tollgate-BYOK: the flat fee replaces the token price (the upstream bills the workspace's own key). */
   byokFeeMicrocents?: number | null;
+  /** The rate-limit admission, corrected to the actual tokens when the call ends. */
+  ticket?: AdmitTicket | null;
 }
 
 export class CallSettlement {
@@ -107,6 +110,7 @@ export class CallSettlement {
       translatedFrom: null,
     };
     this.summary = summaryOf(ctx.requestId, served?.profile.id ?? this.call.model, cost, usage);
+    if (this.call.ticket) services.limiter.settle(this.call.ticket, usage.input + usage.cacheRead + usage.cacheWrite + usage.output);
     const hold = this.call.hold;
     if (hold) {
       services.spend.settle(ctx.principal.workspaceId, hold.amountMicrocents, cost, ctx.startedAtMs);

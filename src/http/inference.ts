@@ -11,7 +11,9 @@ import type { InferenceOutcome } from "../gateway/dispatch.ts";
 import { SSE_HEADERS } from "../sse/encode.ts";
 import { parseJsonBody } from "../gateway/validate.ts";
 import { authenticate, type AuthNeed } from "./auth.ts";
+import { peekRateLimit } from "../gateway/admit.ts";
 import { readBodyText } from "./body.ts";
+import { rateLimitHeaders, rememberContext } from "./rate-limit-headers.ts";
 import { H, readFlag } from "./headers.ts";
 import { requestIdFor } from "./request-id.ts";
 
@@ -24,19 +26,21 @@ export async function acceptInference(deps: Deps, request: Request, dialect: Dia
   const startedAtPerf = performance.now();
   const requestId = requestIdFor(request);
   const principal = await authenticate(deps.keyCache, request.headers, need);
-  const raw = parseJsonBody(await readBodyText(request, deps.config.server.maxBodyBytes));
-  return {
-    raw,
-    ctx: {
-      requestId,
-      startedAtMs: deps.clock.now(),
-      startedAtPerf,
-      dialect,
-      principal,
-      signal: request.signal,
-      options: readCallOptions(request.headers),
-    },
+  const ctx: RequestContext = {
+    requestId,
+    startedAtMs: deps.clock.now(),
+    startedAtPerf,
+    dialect,
+    principal,
+    signal: request.signal,
+    options: readCallOptions(request.headers),
+    rateLimit: null,
   };
+  // From here on the workspace is known: every response, errors included, carries its rate limits.
+  rememberContext(request, ctx);
+  peekRateLimit(deps, ctx);
+  const raw = parseJsonBody(await readBodyText(request, deps.config.server.maxBodyBytes));
+  return { raw, ctx };
 }
 
 const FORWARDED_HEADERS = [H.anthropicVersion, H.anthropicBeta] as const;
@@ -72,10 +76,11 @@ export function requestIdHeaders(requestId: string): Record<string, string> {
  * An InferenceOutcome as the HTTP response (SPEC §6): the request id, the billed model, dropped fields;
  * a finished call's cost and token figures; a stream's input estimate (its final figures travel in-band).
  */
-export function toResponse(outcome: InferenceOutcome): Response {
+export function toResponse(outcome: InferenceOutcome, ctx: RequestContext): Response {
   const headers: Record<string, string> = {
     ...(outcome.stream ? SSE_HEADERS : { "content-type": "application/json" }),
     ...requestIdHeaders(outcome.requestId),
+    ...rateLimitHeaders(ctx.rateLimit),
     [H.billedModel]: outcome.billedModel,
   };
   if (outcome.dropped.length > 0) headers[H.droppedFields] = outcome.dropped.join(",");

@@ -15,7 +15,16 @@ import type { Clock } from "../../src/lib/clock.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 
 /** A small config on the mock provider; tests append providers/models or replace it whole. */
-export const MOCK_CONFIG = `
+/** Tests make many calls a minute: a tier far above them, unless a test sets its own. */
+export const UNLIMITED_TIER = `
+[[limits.tiers]]
+name = "test"
+min_lifetime_spend_usd = 0
+requests_per_minute = 1000000
+tokens_per_minute = 1000000000
+`;
+
+export const MOCK_CONFIG = `${UNLIMITED_TIER}
 [[providers]]
 id = "mock"
 kind = "mock"

@@ -1,6 +1,6 @@
 /** A gateway with three upstreams — a fake OpenAI, a fake Anthropic, the mock — one model on each. */
 
-import { startGateway, type GatewayOptions, type TestGateway } from "./gateway.ts";
+import { startGateway, UNLIMITED_TIER, type GatewayOptions, type TestGateway } from "./gateway.ts";
 import { startFakeUpstream, type FakeUpstream } from "./upstream.ts";
 
 export interface MatrixSetup {
@@ -28,7 +28,7 @@ capabilities = ["tools", "vision", "thinking", "json", "embeddings"]
   provider = "${provider}"
   model = "${upstreamModel}"
 `;
-  return `
+  return `${UNLIMITED_TIER}
 [[providers]]
 id = "fake-openai"
 kind = "openai"

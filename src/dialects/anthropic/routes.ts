@@ -9,6 +9,7 @@ import { runChat } from "../../gateway/pipeline.ts";
 import { assertValid } from "../../gateway/validate.ts";
 import { acceptInference, requestIdHeaders, toResponse } from "../../http/inference.ts";
 import { errorResponse, gatewayErrorFromElysia, logFailure } from "../../http/render.ts";
+import { rateLimitHeaders, rateLimitHeadersFor } from "../../http/rate-limit-headers.ts";
 import { requestIdFor } from "../../http/request-id.ts";
 import { decodeAnthropicRequest } from "./decode-request.ts";
 import { encodeAnthropicErrorBody } from "./encode-error.ts";
@@ -28,7 +29,7 @@ export function renderAnthropicError(deps: Deps, code: string | number, thrown: 
   const error = gatewayErrorFromElysia(code, thrown);
   const requestId = requestIdFor(request);
   logFailure(deps.log, error, requestId, new URL(request.url).pathname);
-  return errorResponse(error, requestId, encodeAnthropicErrorBody);
+  return errorResponse(error, requestId, encodeAnthropicErrorBody, rateLimitHeadersFor(request));
 }
 
 export function anthropicRoutes(deps: Deps) {
@@ -38,13 +39,13 @@ export function anthropicRoutes(deps: Deps) {
     .post("/v1/messages", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "anthropic");
       assertValid(anthropicMessagesRequestCheck, raw);
-      return toResponse(await runChat(deps, ctx, { ...decodeAnthropicRequest(raw, raw), raw }, anthropicCodec));
+      return toResponse(await runChat(deps, ctx, { ...decodeAnthropicRequest(raw, raw), raw }, anthropicCodec), ctx);
     })
     .post("/v1/messages/count_tokens", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "anthropic", "any");
       assertValid(anthropicCountTokensRequestCheck, raw);
       const { request: chat } = decodeAnthropicRequest(raw, raw);
       const inputTokens = await countInputTokens(deps, ctx, chat);
-      return Response.json({ input_tokens: inputTokens }, { headers: requestIdHeaders(ctx.requestId) });
+      return Response.json({ input_tokens: inputTokens }, { headers: { ...requestIdHeaders(ctx.requestId), ...rateLimitHeaders(ctx.rateLimit) } });
     });
 }

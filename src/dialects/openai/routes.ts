@@ -9,6 +9,7 @@ import { runChat } from "../../gateway/pipeline.ts";
 import { assertValid } from "../../gateway/validate.ts";
 import { acceptInference, toResponse } from "../../http/inference.ts";
 import { errorResponse, gatewayErrorFromElysia, logFailure } from "../../http/render.ts";
+import { rateLimitHeadersFor } from "../../http/rate-limit-headers.ts";
 import { requestIdFor } from "../../http/request-id.ts";
 import { decodeOpenAIRequest } from "./decode-request.ts";
 import { encodeOpenAIErrorBody } from "./encode-error.ts";
@@ -28,7 +29,7 @@ export function renderOpenAIError(deps: Deps, code: string | number, thrown: unk
   const error = gatewayErrorFromElysia(code, thrown);
   const requestId = requestIdFor(request);
   logFailure(deps.log, error, requestId, new URL(request.url).pathname);
-  return errorResponse(error, requestId, encodeOpenAIErrorBody);
+  return errorResponse(error, requestId, encodeOpenAIErrorBody, rateLimitHeadersFor(request));
 }
 
 export function openaiRoutes(deps: Deps) {
@@ -38,11 +39,11 @@ export function openaiRoutes(deps: Deps) {
     .post("/v1/chat/completions", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "openai");
       assertValid(openAIChatRequestCheck, raw);
-      return toResponse(await runChat(deps, ctx, { ...decodeOpenAIRequest(raw, raw), raw }, openAICodec));
+      return toResponse(await runChat(deps, ctx, { ...decodeOpenAIRequest(raw, raw), raw }, openAICodec), ctx);
     })
     .post("/v1/embeddings", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "openai");
       assertValid(openAIEmbeddingsRequestCheck, raw);
-      return toResponse(await runEmbeddings(deps, ctx, raw));
+      return toResponse(await runEmbeddings(deps, ctx, raw), ctx);
     });
 }

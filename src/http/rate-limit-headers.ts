@@ -1,0 +1,39 @@
+/**
+ * The six x-ratelimit-* headers (SPEC §6) on every response once the workspace is known, errors and
+ * streams included. Resets are durations the way OpenAI writes them ("20ms", "1.5s", "6m0s").
+ */
+
+import type { RequestContext } from "../gateway/context.ts";
+import type { RateLimitSnapshot } from "../limits/limiter.ts";
+
+/** The call context of each request, for the error renderer (which only sees the Request). */
+const contexts = new WeakMap<Request, RequestContext>();
+
+export function rememberContext(request: Request, ctx: RequestContext): void {
+  contexts.set(request, ctx);
+}
+
+export function formatResetDuration(ms: number): string {
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return `${Math.ceil(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${Math.ceil((ms - minutes * 60_000) / 1000)}s`;
+}
+
+export function rateLimitHeaders(snapshot: RateLimitSnapshot | null): Record<string, string> {
+  if (!snapshot) return {};
+  return {
+    "x-ratelimit-limit-requests": String(snapshot.limitRequests),
+    "x-ratelimit-limit-tokens": String(snapshot.limitTokens),
+    "x-ratelimit-remaining-requests": String(snapshot.remainingRequests),
+    "x-ratelimit-remaining-tokens": String(snapshot.remainingTokens),
+    "x-ratelimit-reset-requests": formatResetDuration(snapshot.resetRequestsMs),
+    "x-ratelimit-reset-tokens": formatResetDuration(snapshot.resetTokensMs),
+  };
+}
+
+/** The headers for a request whose context is known (an error after authentication), else none. */
+export function rateLimitHeadersFor(request: Request): Record<string, string> {
+  return rateLimitHeaders(contexts.get(request)?.rateLimit ?? null);
+}
