@@ -1,6 +1,7 @@
 /** Deps: everything the app needs, built once from the config (makeDeps) and closed once (close). */
 
 import { SpendCounter } from "./billing/quota.ts";
+import { StripeService } from "./billing/stripe.ts";
 import { Wallet } from "./billing/wallet.ts";
 import type { Config } from "./config/types.ts";
 import { openDatabase, type OpenedDatabase } from "./db/client.ts";
@@ -16,9 +17,12 @@ import { systemClock, type Clock } from "./lib/clock.ts";
 import { createLogger, type Logger, type LogLevel } from "./lib/log.ts";
 import { buildAdapters } from "./providers/registry.ts";
 import { Catalog } from "./routing/catalog.ts";
+import { ChannelHealth } from "./routing/health.ts";
+import { ChannelPlanner } from "./routing/plan.ts";
 
 export interface Deps extends GatewayServices {
   byok: ByokVault;
+  stripe: StripeService;
   database: OpenedDatabase;
   repos: { workspaces: WorkspaceRepo; keys: KeyRepo; requests: RequestRepo };
   keyCache: KeyCache;
@@ -47,6 +51,8 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(options.logLevel ?? "info");
   const keys = new KeyRepo(database.db);
+  const health = new ChannelHealth(() => clock.now());
+  const wallet = new Wallet(database.db, clock, config.security.keyCacheTtlMs);
   return {
     config,
     clock,
@@ -54,11 +60,14 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     database,
     repos: { workspaces: new WorkspaceRepo(database.db), keys, requests: new RequestRepo(database.db) },
     keyCache: new KeyCache(keys, config.security.keyCacheTtlMs),
-    wallet: new Wallet(database.db, clock, config.security.keyCacheTtlMs),
+    wallet,
+    stripe: new StripeService({ billing: config.billing, db: database.db, wallet, clock, log }),
     spend: new SpendCounter(database.db, clock),
     byok: new ByokVault(config, database.db, clock),
     limiter: new RateLimiter(new MemoryLimiterStore(), () => clock.now()),
     catalog: new Catalog(config.models),
+    health,
+    planner: new ChannelPlanner(health),
     adapters: buildAdapters(config.providers),
     keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
     close: () => database.close(),

@@ -8,11 +8,14 @@
 import type { TollgateDb } from "../db/client.ts";
 import type { Clock } from "../lib/clock.ts";
 import { readBalance, recordCall, type SettlementInput } from "./ledger.ts";
+import { expireLots, expireWorkspaceLotsInTx, nextLotExpiryMs } from "./lots.ts";
 
 interface WalletState {
   balance: number;
   held: number;
   fetchedAtMs: number;
+  /** When the next lot holding credit expires: the cached balance is stale from then on. */
+  nextExpiryMs: number;
 }
 
 export interface Hold {
@@ -36,9 +39,12 @@ export class Wallet {
   private state(workspaceId: string): WalletState {
     const now = this.clock.now();
     let state = this.states.get(workspaceId);
-    if (!state || now - state.fetchedAtMs >= this.refreshMs) {
+    if (!state || now - state.fetchedAtMs >= this.refreshMs || now >= state.nextExpiryMs) {
+      // Lazy expiry (SPEC §8.4): expired remainders leave through the ledger before the balance is read.
+      expireLots(this.db, workspaceId, now);
       const balance = readBalance(this.db, workspaceId) ?? 0;
-      state = { balance, held: state?.held ?? 0, fetchedAtMs: now };
+      const nextExpiryMs = nextLotExpiryMs(this.db, workspaceId, now) ?? Number.POSITIVE_INFINITY;
+      state = { balance, held: state?.held ?? 0, fetchedAtMs: now, nextExpiryMs };
       this.states.set(workspaceId, state);
     }
     return state;
@@ -73,7 +79,16 @@ export class Wallet {
   /** Writes the call (record + charge) and ends the hold, whatever the write's outcome. */
   settle(hold: Hold, input: SettlementInput): void {
     try {
-      const balanceAfter = recordCall(this.db, input);
+      // A lot that expired while the call ran leaves through its expiry entry first, in the same
+      // transaction (recordCall's own becomes a savepoint): the charge consumes only unexpired lots, and
+      // the lots must keep holding exactly the balance.
+      const balanceAfter = this.db.transaction(
+        (tx) => {
+          expireWorkspaceLotsInTx(tx, hold.workspaceId, input.nowMs);
+          return recordCall(this.db, input);
+        },
+        { behavior: "immediate" },
+      );
       const state = this.states.get(hold.workspaceId);
       if (state && balanceAfter !== null) state.balance = balanceAfter;
     } finally {

@@ -4,6 +4,7 @@
  */
 
 import { createApp } from "../app.ts";
+import { sweepExpiredLots } from "../billing/lots.ts";
 import { parseListen } from "../config/compile.ts";
 import { loadConfig } from "../config/load.ts";
 import { makeDeps } from "../deps.ts";
@@ -16,6 +17,7 @@ const OPTIONS = { ...COMMON_OPTIONS, listen: { type: "string" } } as const;
 // Bun's maximum; streams also send keepalive comments while an upstream is silent.
 const IDLE_TIMEOUT_SECONDS = 255;
 const LOG_LEVELS = new Set(["debug", "info", "warn", "error"]);
+const LOT_SWEEP_INTERVAL_MS = 60_000;
 
 export const serveCommand: Command = {
   name: "serve",
@@ -58,6 +60,19 @@ export const serveCommand: Command = {
     const address = `http://${server?.hostname ?? listen.hostname}:${server?.port ?? listen.port}`;
     io.stdout(`tollgate listening on ${address} (config: ${path ?? "demo"})\n`);
     deps.log.info("listening", { address, config: path ?? "demo", database: config.server.database });
+    // The compiled binary starts with raised JIT thresholds (scripts/build.ts: jitPolicy) so run-once
+    // start-up code stays in the interpreter; request handling is the hot path: back to the normal policy.
+    Bun.unsafe.setJITPolicy(1);
+
+    // Credit lots past their validity leave through ledger entries even for wallets nobody reads.
+    const sweep = setInterval(() => {
+      try {
+        for (const lot of sweepExpiredLots(deps.database.db, deps.clock.now())) deps.wallet.invalidate(lot.workspaceId);
+      } catch (error) {
+        deps.log.error("lot expiry sweep failed", { error: error instanceof Error ? error.message : String(error) });
+      }
+    }, LOT_SWEEP_INTERVAL_MS);
+    sweep.unref();
 
     return new Promise<number>((resolveExit) => {
       let stopping = false;
@@ -65,6 +80,7 @@ export const serveCommand: Command = {
         if (stopping) return;
         stopping = true;
         deps.log.info("shutting down", { signal });
+        clearInterval(sweep);
         try {
           await app.stop(false); // stop accepting; wait for in-flight requests
         } finally {

@@ -86,7 +86,7 @@ export function modelRoutes(deps: Deps) {
 
   return new Elysia({ name: "tollgate.models" })
     .error({ GatewayError })
-    .onError({ as: "scoped" }, ({ code, error, request }) => {
+    .onError(({ code, error, request }) => {
       const gatewayError = gatewayErrorFromElysia(code, error);
       const requestId = requestIdFor(request);
       logFailure(deps.log, gatewayError, requestId, new URL(request.url).pathname);

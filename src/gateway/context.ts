@@ -47,4 +47,6 @@ export interface CallOptions {
   maxPriceMicrocents: number | null;
   /** X-Tollgate-BYOK: 1 — call with the workspace's uploaded key, billed the flat BYOK fee. */
   byok: boolean;
+  /** X-Tollgate-Fallback-Models, in order: tried on a transient failure of the primary. */
+  fallbackModels: readonly string[];
 }

@@ -7,7 +7,7 @@
 import type { ChatRequest } from "../canonical/request.ts";
 import { countRequestTokens } from "../canonical/token-count.ts";
 import type { RequestContext } from "./context.ts";
-import { resolveProfile } from "./pipeline.ts";
+import { resolveProfile } from "./candidates.ts";
 import type { GatewayServices } from "./services.ts";
 
 export async function countInputTokens(services: GatewayServices, ctx: RequestContext, request: ChatRequest): Promise<number> {

@@ -10,7 +10,12 @@ import type { ChatResult } from "../canonical/result.ts";
 import { countRequestTokens } from "../canonical/token-count.ts";
 import { estimateTextTokens } from "../canonical/token-estimate.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
+import type { ChatEvent } from "../canonical/events.ts";
+import { GatewayError, type ErrorKind } from "../errors.ts";
 import { readUpstreamJson } from "../providers/http.ts";
+import { parseSseData } from "../providers/sse-events.ts";
+import { SseDecoder } from "../sse/decode.ts";
+import { peekStream } from "../sse/peek.ts";
 import type { PassthroughCapability, ProviderAdapter, ProviderCallContext } from "../providers/types.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
@@ -49,6 +54,8 @@ export interface DispatchInput {
   abort: AbortController;
   /** The gateway's fast input estimate (hold, partial billing). */
   inputEstimate: number;
+  /** Streams: how long the upstream may take to its first event (the peek) before the next candidate. */
+  firstByteTimeoutMs: number;
 }
 
 function outcome(input: DispatchInput, body: string | ReadableStream<Uint8Array>, dropped: string[], summary: TollgateSummary | null): InferenceOutcome {
@@ -77,6 +84,54 @@ function settleResult(input: DispatchInput, result: ChatResult): TollgateSummary
   return input.settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
 }
 
+/** A stream's failure before its first content: transient, so the next candidate may serve the call. */
+function failedBeforeFirstByte(kind: string, message: string): GatewayError {
+  const known: ErrorKind = kind === "upstream_rate_limited" || kind === "upstream_timeout" ? kind : "upstream_error";
+  return new GatewayError(known, message, { retryable: true });
+}
+
+function firstByteTimeout(input: DispatchInput): GatewayError {
+  return new GatewayError("upstream_timeout", `The provider '${input.channel.provider.id}' sent nothing within ${input.firstByteTimeoutMs} ms.`, { retryable: true });
+}
+
+/**
+ * Holds a translated stream until its first content (or finish, or error) event, so nothing reaches the
+ * client from a stream that fails first (SPEC §5: fallback only before the first byte).
+ */
+async function peekFirstEvent(events: ReadableStream<ChatEvent>, input: DispatchInput, startedAt: number): Promise<ReadableStream<ChatEvent>> {
+  const remaining = input.firstByteTimeoutMs - (performance.now() - startedAt);
+  const peek = await peekStream(events, remaining, (items) => items.some((item) => item.type !== "start"));
+  if (peek.kind === "timeout") throw firstByteTimeout(input);
+  if (peek.kind === "ended") throw failedBeforeFirstByte("upstream_error", `The provider '${input.channel.provider.id}' ended the stream before sending anything.`);
+  const error = peek.peeked.find((item) => item.type === "error");
+  if (error?.type === "error") {
+    peek.stream.cancel().catch(() => {});
+    throw failedBeforeFirstByte(error.kind, `The provider '${input.channel.provider.id}' failed before its first token: ${error.message}`);
+  }
+  return peek.stream;
+}
+
+/** The same for a passthrough stream: its bytes are held until a throwaway tap sees the first content. */
+async function peekFirstBytes(body: ReadableStream<Uint8Array>, passthrough: PassthroughCapability, input: DispatchInput, startedAt: number): Promise<ReadableStream<Uint8Array>> {
+  const sse = new SseDecoder();
+  const tap = passthrough.createEventDecoder();
+  const seen: ChatEvent[] = [];
+  const remaining = input.firstByteTimeoutMs - (performance.now() - startedAt);
+  const peek = await peekStream(body, remaining, (chunks) => {
+    const last = chunks.at(-1);
+    if (last) for (const event of sse.push(last)) seen.push(...tap.push(event, parseSseData(event.data)));
+    return seen.some((event) => event.type !== "start");
+  });
+  if (peek.kind === "timeout") throw firstByteTimeout(input);
+  if (peek.kind === "ended") throw failedBeforeFirstByte("upstream_error", `The provider '${input.channel.provider.id}' ended the stream before sending anything.`);
+  const error = seen.find((event) => event.type === "error");
+  if (error?.type === "error") {
+    peek.stream.cancel().catch(() => {});
+    throw failedBeforeFirstByte(error.kind, `The provider '${input.channel.provider.id}' failed before its first token: ${error.message}`);
+  }
+  return peek.stream;
+}
+
 /** Whether this channel's upstream speaks the client's dialect (same-dialect passthrough). */
 export function passthroughFor(adapter: ProviderAdapter, dialect: Dialect): PassthroughCapability | null {
   return adapter.passthrough?.dialect === dialect ? adapter.passthrough : null;
@@ -88,7 +143,9 @@ export async function dispatchTranslated(input: DispatchInput): Promise<Inferenc
   // The mock speaks no dialect: nothing is dropped on the way to it.
   const translatedDrops = adapter.kind === "mock" ? [] : call.uncarried;
   if (request.stream) {
-    const { value: events, dropped } = await adapter.stream(request, callContext);
+    const startedAt = performance.now();
+    const { value: upstreamEvents, dropped } = await adapter.stream(request, callContext);
+    const events = await peekFirstEvent(upstreamEvents, input, startedAt);
     settlement.serve(input.profile, input.channel);
     // Anthropic clients read the input count from message_start; upstreams that give none up front
     // (OpenAI streams) get the tokenizer's count there.
@@ -114,17 +171,20 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
     defaultMaxTokensField: channel.provider.maxTokensField,
     stream: call.request.stream,
   });
+  const startedAt = performance.now();
   const response = await passthrough.send(wireBody, callContext);
-  settlement.serve(profile, channel);
   if (call.request.stream) {
+    const bytes = await peekFirstBytes(response.body ?? new ReadableStream(), passthrough, input, startedAt);
+    settlement.serve(profile, channel);
     const body = passthroughStream(
       services,
-      { body: response.body ?? new ReadableStream(), tap: passthrough.createEventDecoder(), wire: codec.passthrough, encoder: codec.createStreamEncoder(meta), meta },
+      { body: bytes, tap: passthrough.createEventDecoder(), wire: codec.passthrough, encoder: codec.createStreamEncoder(meta), meta },
       settlement,
       { startedAtPerf: ctx.startedAtPerf, abort: input.abort, inputTokens: input.inputEstimate },
     );
     return outcome(input, body, dropped, null);
   }
+  settlement.serve(profile, channel);
   const json = await readUpstreamJson(channel.provider.id, response);
   const result = passthrough.decodeResponse(json);
   const summary = settleResult(input, result);

@@ -9,7 +9,7 @@ import { emptyUsage } from "../canonical/usage.ts";
 import { GatewayError, toGatewayError } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
 import type { InferenceOutcome } from "./dispatch.ts";
-import { applicableRoute } from "./pipeline.ts";
+import { applicableRoute } from "./candidates.ts";
 import { admit } from "./admit.ts";
 import { reserve } from "./reserve.ts";
 import type { GatewayServices } from "./services.ts";
@@ -39,7 +39,7 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
   });
   const first = channels[0];
   if (!first) throw new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
-  const route = applicableRoute(services, ctx);
+  const route = applicableRoute(services, ctx).text;
   const inputEstimate = Math.max(1, estimateEmbeddingInput(raw.input));
   const ticket = admit(services, ctx, inputEstimate);
   const record = { model, stream: false, route };
@@ -57,7 +57,6 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
         forwardHeaders: {},
       });
       settlement.serve(profile, channel);
-      settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: null });
       const usage = { ...emptyUsage(), input: result.inputTokens > 0 ? result.inputTokens : inputEstimate };
       const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
       if (typeof result.body.model === "string") result.body.model = model;

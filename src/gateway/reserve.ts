@@ -35,7 +35,8 @@ function insufficientBalance(available: number, inputTokens: number, first: Chan
 
 export interface ReserveInput<C extends { channel: ChannelConfig }> {
   inputTokens: number;
-  maxOutputTokens: number;
+  /** The output allowance a candidate would get (fallback models have their own limits). */
+  maxOutputTokens: number | ((candidate: C) => number);
   /** Channels in route order. */
   candidates: C[];
   /** For the refusal record. */
@@ -52,6 +53,13 @@ export interface Reservation<C> {
   candidates: C[];
 }
 
+/** The most a candidate can cost: the flat BYOK fee, or input + output allowance at its price. */
+export function estimateFor<C extends { channel: ChannelConfig }>(input: ReserveInput<C>, candidate: C): bigint {
+  if (input.flatFeeMicrocents !== null && input.flatFeeMicrocents !== undefined) return BigInt(input.flatFeeMicrocents);
+  const maxOutput = typeof input.maxOutputTokens === "number" ? input.maxOutputTokens : input.maxOutputTokens(candidate);
+  return estimateMaxCost(input.inputTokens, maxOutput, candidate.channel.price);
+}
+
 export function reserve<C extends { channel: ChannelConfig }>(services: GatewayServices, ctx: RequestContext, input: ReserveInput<C>): Reservation<C> {
   const refuse = (error: GatewayError): never => {
     new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee, ticket: input.ticket ?? null }).finish({
@@ -65,9 +73,7 @@ export function reserve<C extends { channel: ChannelConfig }>(services: GatewayS
     throw error;
   };
   const flatFee = input.flatFeeMicrocents ?? null;
-  const estimates = input.candidates.map((candidate) =>
-    flatFee !== null ? BigInt(flatFee) : estimateMaxCost(input.inputTokens, input.maxOutputTokens, candidate.channel.price),
-  );
+  const estimates = input.candidates.map((candidate) => estimateFor(input, candidate));
   let candidates = input.candidates;
   let kept = estimates;
   const maxPrice = ctx.options.maxPriceMicrocents;

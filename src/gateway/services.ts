@@ -9,6 +9,8 @@ import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ProviderAdapter } from "../providers/types.ts";
 import type { Catalog } from "../routing/catalog.ts";
+import type { ChannelHealth } from "../routing/health.ts";
+import type { ChannelPlanner } from "../routing/plan.ts";
 
 /**
  * Holds and settlement as the pipeline sees them (STYLE "HoldBook"): in one process the holds live in
@@ -44,6 +46,9 @@ export interface GatewayServices {
   spend: SpendCounter;
   /** Provider id → adapter. */
   adapters: ReadonlyMap<string, ProviderAdapter>;
+  /** Circuit breakers and measured speed per channel. */
+  health: ChannelHealth;
+  planner: ChannelPlanner;
   /** How long a stream may stay silent before a keepalive comment is sent. */
   keepaliveMs: number;
 }

@@ -47,6 +47,8 @@ export interface CallTerms {
 
 export class CallSettlement {
   private served: { profile: ModelProfile; channel: ChannelConfig } | null = null;
+  /** Holds added for a pricier candidate than the first (attempts.ts), ended with the main one. */
+  private readonly extraHolds: Hold[] = [];
   private summary: TollgateSummary | null = null;
   readonly attempts: Attempt[] = [];
 
@@ -56,12 +58,23 @@ export class CallSettlement {
     private readonly call: CallTerms,
   ) {}
 
+  /** What the call holds in all: the main hold and any extension. */
+  get heldMicrocents(): number {
+    return (this.call.hold?.amountMicrocents ?? 0) + this.extraHolds.reduce((sum, hold) => sum + hold.amountMicrocents, 0);
+  }
+
+  addHold(hold: Hold): void {
+    this.extraHolds.push(hold);
+  }
+
   get settled(): boolean {
     return this.summary !== null;
   }
 
+  /** The channel that accepted the call: billed at its price, and the last, successful attempt. */
   serve(profile: ModelProfile, channel: ChannelConfig): void {
     this.served = { profile, channel };
+    this.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: null });
   }
 
   get servedChannel(): ChannelConfig | null {
@@ -70,6 +83,18 @@ export class CallSettlement {
 
   get billedModel(): string | null {
     return this.served?.profile.id ?? null;
+  }
+
+  /** A served call tells its channel's health: success with what it measured, or a failure mid-stream. */
+  private recordHealth(outcome: SettleOutcome, latencyMs: number): void {
+    const channel = this.served?.channel;
+    if (!channel || outcome.status === "refused") return;
+    if (outcome.status === "ok") {
+      const generationMs = outcome.ttftMs === null ? null : latencyMs - outcome.ttftMs;
+      this.services.health.recordSuccess(channel.key, { ttftMs: outcome.ttftMs, outputTokens: outcome.usage.output, generationMs });
+    } else if (outcome.errorCode !== "client_disconnected") {
+      this.services.health.recordFailure(channel.key);
+    }
   }
 
   /** Ends the call; later calls return the first result unchanged. */
@@ -111,9 +136,11 @@ export class CallSettlement {
     };
     this.summary = summaryOf(ctx.requestId, served?.profile.id ?? this.call.model, cost, usage);
     if (this.call.ticket) services.limiter.settle(this.call.ticket, usage.input + usage.cacheRead + usage.cacheWrite + usage.output);
+    this.recordHealth(outcome, record.latencyMs);
     const hold = this.call.hold;
     if (hold) {
-      services.spend.settle(ctx.principal.workspaceId, hold.amountMicrocents, cost, ctx.startedAtMs);
+      services.spend.settle(ctx.principal.workspaceId, this.heldMicrocents, cost, ctx.startedAtMs);
+      for (const extra of this.extraHolds) services.wallet.release(extra);
       services.wallet.settle(hold, { record, nowMs: now });
     } else {
       services.wallet.recordOnly({ record, nowMs: now });

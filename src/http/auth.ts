@@ -24,7 +24,7 @@ export async function authenticate(keyCache: KeyCache, headers: Headers, need: A
   const found = await keyCache.lookup(presented);
   if (!found || found.key.disabled) throw new GatewayError("invalid_api_key", "Invalid API key: it is unknown, revoked or disabled.");
   if (need !== "any" && found.key.kind !== need) {
-    throw new GatewayError("invalid_api_key", `This endpoint needs ${NEED_TEXT[need]}; a ${found.key.kind === "live" ? "inference" : "management"} key was sent.`);
+    throw new GatewayError("invalid_api_key", `This endpoint needs ${NEED_TEXT[need]}; ${found.key.kind === "live" ? "an inference" : "a management"} key was sent.`);
   }
   return {
     keyId: found.key.id,

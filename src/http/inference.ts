@@ -57,6 +57,10 @@ export function readCallOptions(headers: Headers): CallOptions {
     forwardHeaders,
     maxPriceMicrocents: readMaxPrice(headers),
     byok: readFlag(headers, H.byok) === true,
+    fallbackModels: (headers.get(H.fallbackModels) ?? "")
+      .split(",")
+      .map((model) => model.trim())
+      .filter((model) => model !== ""),
   };
 }
 

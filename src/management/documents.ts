@@ -1,12 +1,13 @@
 /**
  * The JSON documents of the management API (SPEC §4), shared by the HTTP routes and the CLI's --json
- * output: workspace, wallet, key.
+ * output: workspace, wallet, keys, generation records, usage totals.
  */
 
 import { and, asc, eq, gt } from "drizzle-orm";
 import type { Config } from "../config/types.ts";
 import type { TollgateDb } from "../db/client.ts";
 import type { KeyRow } from "../db/repo/keys.ts";
+import type { RequestRow, UsageTotals } from "../db/repo/requests.ts";
 import type { WorkspaceRow } from "../db/repo/workspaces.ts";
 import { creditLots } from "../db/schema.ts";
 import { tierForSpend } from "../limits/tiers.ts";
@@ -108,4 +109,147 @@ export interface CreatedKeyDocument {
 
 export function createdKeyDocument(row: KeyRow, key: string): CreatedKeyDocument {
   return { id: row.id, name: row.name, kind: row.kind, key, created_at: isoFromMs(row.createdAt) };
+}
+
+export interface KeyDocument {
+  id: string;
+  name: string;
+  kind: "live" | "mgmt";
+  /** First 12 characters of the key, for display. */
+  prefix: string;
+  route: string | null;
+  /** null: the workspace's setting applies. */
+  usage_event: boolean | null;
+  disabled: boolean;
+  revoked: boolean;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+/** A key as the management API shows it: never the key itself (only its creation answer has it). */
+export function keyDocument(row: KeyRow): KeyDocument {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    prefix: row.prefix,
+    route: row.route,
+    usage_event: row.usageEvent,
+    disabled: row.disabled,
+    revoked: row.revokedAt !== null,
+    revoked_at: row.revokedAt === null ? null : isoFromMs(row.revokedAt),
+    created_at: isoFromMs(row.createdAt),
+  };
+}
+
+/** `POST /v1/keys`: the key document plus the key, shown this once. */
+export function newKeyDocument(row: KeyRow, key: string): KeyDocument & { key: string } {
+  const { id, name, kind, ...rest } = keyDocument(row);
+  return { id, name, kind, key, ...rest };
+}
+
+export interface UsageFigures {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_creation_tokens: number;
+  reasoning_tokens: number;
+}
+
+export interface AttemptDocument {
+  model: string;
+  provider: string;
+  error_code: string | null;
+}
+
+export interface GenerationDocument {
+  request_id: string;
+  created_at: string;
+  key_id: string;
+  model: string;
+  billed_model: string | null;
+  provider: string | null;
+  upstream_model: string | null;
+  route: string | null;
+  client_dialect: string;
+  upstream_dialect: string | null;
+  stream: boolean;
+  status: "ok" | "error" | "refused";
+  http_status: number;
+  error_code: string | null;
+  usage: UsageFigures;
+  cost_microcents: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  attempts: AttemptDocument[];
+  byok: boolean;
+  translated_from: string | null;
+}
+
+function isAttempt(value: unknown): value is AttemptDocument {
+  if (value === null || typeof value !== "object") return false;
+  const entry = value as Record<string, unknown>;
+  return typeof entry.model === "string" && typeof entry.provider === "string" && (entry.error_code === null || typeof entry.error_code === "string");
+}
+
+/** The stored attempts (a JSON array written at settlement); anything unreadable is left out. */
+function parseAttempts(text: string): AttemptDocument[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter(isAttempt).map(({ model, provider, error_code }) => ({ model, provider, error_code })) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A request record as `GET /v1/generations/{request_id}` and `GET /v1/usage/recent` show it (SPEC §4). */
+export function generationDocument(row: RequestRow): GenerationDocument {
+  return {
+    request_id: row.requestId,
+    created_at: isoFromMs(row.createdAt),
+    key_id: row.keyId,
+    model: row.model,
+    billed_model: row.billedModel,
+    provider: row.provider,
+    upstream_model: row.upstreamModel,
+    route: row.route,
+    client_dialect: row.clientDialect,
+    upstream_dialect: row.upstreamDialect,
+    stream: row.stream,
+    status: row.status,
+    http_status: row.httpStatus,
+    error_code: row.errorCode,
+    usage: {
+      input_tokens: row.inputTokens,
+      output_tokens: row.outputTokens,
+      cache_read_tokens: row.cacheReadTokens,
+      cache_creation_tokens: row.cacheCreationTokens,
+      reasoning_tokens: row.reasoningTokens,
+    },
+    cost_microcents: row.costMicrocents,
+    latency_ms: row.latencyMs,
+    ttft_ms: row.ttftMs,
+    attempts: parseAttempts(row.attempts),
+    byok: row.byok,
+    translated_from: row.translatedFrom,
+  };
+}
+
+export interface UsageGroupDocument extends UsageFigures {
+  group: string;
+  requests: number;
+  cost_microcents: number;
+}
+
+export function usageGroupDocument(totals: UsageTotals): UsageGroupDocument {
+  return {
+    group: totals.group,
+    requests: totals.requests,
+    input_tokens: totals.inputTokens,
+    output_tokens: totals.outputTokens,
+    cache_read_tokens: totals.cacheReadTokens,
+    cache_creation_tokens: totals.cacheCreationTokens,
+    reasoning_tokens: totals.reasoningTokens,
+    cost_microcents: totals.costMicrocents,
+  };
 }

@@ -21,8 +21,13 @@ export interface UpstreamRequest {
 }
 
 /** Sends the request; resolves with a 2xx response (body unread), throws a GatewayError otherwise. */
+/** Why the call was aborted: the GatewayError the gateway gave as reason, else the client left. */
+function abortError(signal: AbortSignal): GatewayError {
+  return signal.reason instanceof GatewayError ? signal.reason : new GatewayError("client_disconnected", "The client went away.");
+}
+
 export async function fetchUpstream(request: UpstreamRequest): Promise<Response> {
-  if (request.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
+  if (request.signal.aborted) throw abortError(request.signal);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), request.headersTimeoutMs);
   const signal = AbortSignal.any([request.signal, deadline.signal]);
@@ -30,7 +35,7 @@ export async function fetchUpstream(request: UpstreamRequest): Promise<Response>
   try {
     response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, signal });
   } catch (error) {
-    if (request.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
+    if (request.signal.aborted) throw abortError(request.signal);
     if (deadline.signal.aborted)
       throw new GatewayError("upstream_timeout", `The provider '${request.provider}' did not answer within ${request.headersTimeoutMs} ms.`, { retryable: true });
     throw new GatewayError("upstream_error", `The provider '${request.provider}' could not be reached.`, { retryable: true, cause: error });

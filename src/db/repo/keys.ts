@@ -12,6 +12,14 @@ export type WorkspaceSettings = Pick<
   "id" | "name" | "defaultRoute" | "usageEvent" | "dailyCapMicrocents" | "monthlyCapMicrocents"
 >;
 
+/** The settings of a key that may change after creation (`undefined` leaves a field as it is). */
+export interface KeyPatch {
+  name?: string;
+  route?: string | null;
+  usageEvent?: boolean | null;
+  disabled?: boolean;
+}
+
 export interface CreatedKey {
   row: KeyRow;
   /** The key itself: shown once, never stored. */
@@ -26,7 +34,14 @@ export interface KeyWithWorkspace {
 export class KeyRepo {
   constructor(private readonly db: TollgateDb) {}
 
-  async create(input: { workspaceId: string; kind: KeyKind; name: string; nowMs: number }): Promise<CreatedKey> {
+  async create(input: {
+    workspaceId: string;
+    kind: KeyKind;
+    name: string;
+    nowMs: number;
+    route?: string | null;
+    usageEvent?: boolean | null;
+  }): Promise<CreatedKey> {
     const generated = generateKey(input.kind);
     const row: KeyRow = {
       id: newId("key"),
@@ -35,8 +50,8 @@ export class KeyRepo {
       kind: input.kind,
       hash: generated.hash,
       prefix: generated.prefix,
-      route: null,
-      usageEvent: null,
+      route: input.route ?? null,
+      usageEvent: input.usageEvent ?? null,
       disabled: false,
       revokedAt: null,
       createdAt: input.nowMs,
@@ -80,6 +95,35 @@ export class KeyRepo {
       .update(keys)
       .set({ revokedAt: nowMs })
       .where(and(eq(keys.id, id), isNull(keys.revokedAt)))
+      .returning()
+      .get();
+    return row ?? null;
+  }
+
+  /** A key of one workspace (revoked ones included); null for unknown ids and other workspaces' keys. */
+  async findInWorkspace(workspaceId: string, id: string): Promise<KeyRow | null> {
+    return this.db.select().from(keys).where(and(eq(keys.id, id), eq(keys.workspaceId, workspaceId))).get() ?? null;
+  }
+
+  /** Changes a live (not revoked) key of one workspace; null when there is no such key. */
+  async update(workspaceId: string, id: string, patch: KeyPatch): Promise<KeyRow | null> {
+    const live = and(eq(keys.id, id), eq(keys.workspaceId, workspaceId), isNull(keys.revokedAt));
+    if (Object.keys(patch).length === 0) return this.db.select().from(keys).where(live).get() ?? null;
+    const row = this.db
+      .update(keys)
+      .set(patch)
+      .where(live)
+      .returning()
+      .get();
+    return row ?? null;
+  }
+
+  /** Revokes a key of one workspace; null when it is unknown there or already revoked. */
+  async revokeInWorkspace(workspaceId: string, id: string, nowMs: number): Promise<KeyRow | null> {
+    const row = this.db
+      .update(keys)
+      .set({ revokedAt: nowMs })
+      .where(and(eq(keys.id, id), eq(keys.workspaceId, workspaceId), isNull(keys.revokedAt)))
       .returning()
       .get();
     return row ?? null;

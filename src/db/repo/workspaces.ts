@@ -7,6 +7,14 @@ import { workspaces } from "../schema.ts";
 
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 
+/** The settings a workspace's management key may change (`undefined` leaves a field as it is). */
+export interface WorkspacePatch {
+  dailyCapMicrocents?: number | null;
+  monthlyCapMicrocents?: number | null;
+  defaultRoute?: string | null;
+  usageEvent?: boolean;
+}
+
 export class WorkspaceRepo {
   constructor(private readonly db: TollgateDb) {}
 
@@ -36,5 +44,11 @@ export class WorkspaceRepo {
 
   async list(): Promise<WorkspaceRow[]> {
     return this.db.select().from(workspaces).orderBy(asc(workspaces.createdAt), asc(workspaces.id)).all();
+  }
+
+  /** Changes a workspace's settings; null when it does not exist. */
+  async updateSettings(id: string, patch: WorkspacePatch): Promise<WorkspaceRow | null> {
+    if (Object.keys(patch).length === 0) return this.findById(id);
+    return this.db.update(workspaces).set(patch).where(eq(workspaces.id, id)).returning().get() ?? null;
   }
 }

@@ -35,7 +35,7 @@ export function renderAnthropicError(deps: Deps, code: string | number, thrown: 
 export function anthropicRoutes(deps: Deps) {
   return new Elysia({ name: "tollgate.anthropic" })
     .error({ GatewayError })
-    .onError({ as: "scoped" }, ({ code, error, request }) => renderAnthropicError(deps, code, error, request))
+    .onError(({ code, error, request }) => renderAnthropicError(deps, code, error, request))
     .post("/v1/messages", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "anthropic");
       assertValid(anthropicMessagesRequestCheck, raw);

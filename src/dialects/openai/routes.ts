@@ -35,7 +35,7 @@ export function renderOpenAIError(deps: Deps, code: string | number, thrown: unk
 export function openaiRoutes(deps: Deps) {
   return new Elysia({ name: "tollgate.openai" })
     .error({ GatewayError })
-    .onError({ as: "scoped" }, ({ code, error, request }) => renderOpenAIError(deps, code, error, request))
+    .onError(({ code, error, request }) => renderOpenAIError(deps, code, error, request))
     .post("/v1/chat/completions", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "openai");
       assertValid(openAIChatRequestCheck, raw);

@@ -1,0 +1,90 @@
+/**
+ * Billing routes (SPEC §4): POST /v1/billing/checkout and /v1/billing/refunds with a management key, and
+ * POST /v1/billing/webhook for Stripe (no key: its signature is verified on the raw body). Errors render
+ * in OpenAI's shape.
+ */
+
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Elysia } from "elysia";
+import { usdToMicrocents } from "../billing/money.ts";
+import type { LotRow } from "../billing/lots.ts";
+import { StripeService } from "../billing/stripe.ts";
+import type { Deps } from "../deps.ts";
+import { encodeOpenAIErrorBody } from "../dialects/openai/encode-error.ts";
+import { GatewayError } from "../errors.ts";
+import { assertValid, parseJsonBody } from "../gateway/validate.ts";
+import { authenticate } from "../http/auth.ts";
+import { readBodyText } from "../http/body.ts";
+import { requestIdHeaders } from "../http/inference.ts";
+import { errorResponse, gatewayErrorFromElysia, logFailure } from "../http/render.ts";
+import { requestIdFor } from "../http/request-id.ts";
+import { isoFromMs } from "../lib/clock.ts";
+import type { LotDocument } from "./documents.ts";
+
+/** Closed bodies, checked by compiled TypeBox (an Elysia `body` schema would drop unknown fields silently). */
+const checkoutBodyCheck = TypeCompiler.Compile(Type.Object({ amount_usd: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }));
+const refundBodyCheck = TypeCompiler.Compile(Type.Object({ lot_id: Type.String({ minLength: 1 }) }, { additionalProperties: false }));
+
+/** Small JSON bodies; Stripe's webhook payloads stay well below this too. */
+const MAX_BILLING_BODY_BYTES = 64 * 1024;
+const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+function json(request: Request, body: unknown, status = 200): Response {
+  return Response.json(body, { status, headers: requestIdHeaders(requestIdFor(request)) });
+}
+
+function lotDocument(lot: LotRow): LotDocument {
+  return {
+    id: lot.id,
+    source: lot.source,
+    amount_microcents: lot.amountMicrocents,
+    remaining_microcents: lot.remainingMicrocents,
+    created_at: isoFromMs(lot.createdAt),
+    expires_at: isoFromMs(lot.expiresAt),
+    refundable_until: lot.refundableUntil === null ? null : isoFromMs(lot.refundableUntil),
+  };
+}
+
+/** `stripe` defaults to one built from deps; pass the shared instance once deps carries one. */
+export function billingRoutes(
+  deps: Deps,
+  stripe: StripeService = new StripeService({ billing: deps.config.billing, db: deps.database.db, wallet: deps.wallet, clock: deps.clock, log: deps.log }),
+) {
+  const limit = (bytes: number) => Math.min(deps.config.server.maxBodyBytes, bytes);
+  return new Elysia({ name: "tollgate.billing" })
+    .error({ GatewayError })
+    .onError(({ code, error, request }) => {
+      const gatewayError = gatewayErrorFromElysia(code, error);
+      const requestId = requestIdFor(request);
+      logFailure(deps.log, gatewayError, requestId, new URL(request.url).pathname);
+      return errorResponse(gatewayError, requestId, encodeOpenAIErrorBody);
+    })
+    .post("/v1/billing/checkout", async ({ request }) => {
+      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const body = parseJsonBody(await readBodyText(request, limit(MAX_BILLING_BODY_BYTES)));
+      assertValid(checkoutBodyCheck, body);
+      const amount = usdToMicrocents(body.amount_usd);
+      if (amount === null || amount > BigInt(Number.MAX_SAFE_INTEGER))
+        throw new GatewayError("invalid_request", "amount_usd must be a USD amount in whole cents.", { param: "amount_usd" });
+      return json(request, await stripe.createCheckoutSession(principal.workspaceId, Number(amount), deps.config.server.publicUrl));
+    })
+    .post("/v1/billing/refunds", async ({ request }) => {
+      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const body = parseJsonBody(await readBodyText(request, limit(MAX_BILLING_BODY_BYTES)));
+      assertValid(refundBodyCheck, body);
+      const refund = await stripe.refundLot(principal.workspaceId, body.lot_id, deps.clock.now());
+      deps.wallet.invalidate(principal.workspaceId);
+      return json(request, { refund_id: refund.refundId, refunded_microcents: refund.refundedMicrocents, lot: lotDocument(refund.lot) });
+    })
+    .post(
+      "/v1/billing/webhook",
+      async ({ request }) => {
+        // The signature covers the exact bytes Stripe sent: read them raw, never through a parser.
+        const outcome = await stripe.handleWebhook(await readBodyText(request, MAX_WEBHOOK_BODY_BYTES), request.headers.get("stripe-signature"));
+        if (outcome.workspaceId) deps.wallet.invalidate(outcome.workspaceId);
+        return json(request, { received: true });
+      },
+      { parse: "none" },
+    );
+}
