@@ -7,6 +7,7 @@
 import { Elysia } from "elysia";
 import type { ModelProfile } from "../config/types.ts";
 import type { Deps } from "../deps.ts";
+import type { ChannelHealth } from "../routing/health.ts";
 import { GatewayError } from "../errors.ts";
 import { authenticate } from "../http/auth.ts";
 import { H } from "../http/headers.ts";
@@ -21,8 +22,38 @@ function usdPerMtok(microcents: bigint): number {
   return Number(microcents) / USD_PER_MTOK;
 }
 
+const round1 = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
+
+/** A model's measured figures: the traffic-weighted mean of its channels' (null until measured). */
+function measured(health: ChannelHealth, profile: ModelProfile) {
+  let calls = 0;
+  let ttft = 0;
+  let tpsCalls = 0;
+  let tps = 0;
+  const channels = profile.channels.map((channel) => {
+    const stats = health.snapshot(channel.key);
+    if (stats.ttftMs !== null) {
+      calls += stats.measuredCalls;
+      ttft += stats.ttftMs * stats.measuredCalls;
+    }
+    if (stats.tokensPerSecond !== null) {
+      tpsCalls += stats.measuredCalls;
+      tps += stats.tokensPerSecond * stats.measuredCalls;
+    }
+    return {
+      provider: channel.provider.id,
+      model: channel.upstreamModel,
+      pool: channel.provider.pool,
+      tokens_per_second: round1(stats.tokensPerSecond),
+      ttft_ms: round1(stats.ttftMs),
+    };
+  });
+  return { ttftMs: calls > 0 ? round1(ttft / calls) : null, tokensPerSecond: tpsCalls > 0 ? round1(tps / tpsCalls) : null, channels };
+}
+
 /** Tollgate's figures, shared by both shapes. Measured speed is null until traffic measured it. */
-function tollgateFields(profile: ModelProfile) {
+function tollgateFields(profile: ModelProfile, health: ChannelHealth) {
+  const speed = measured(health, profile);
   return {
     context_window: profile.contextWindow,
     max_output_tokens: profile.maxOutputTokens,
@@ -34,24 +65,18 @@ function tollgateFields(profile: ModelProfile) {
     },
     capabilities: [...profile.capabilities],
     aliases: [...profile.aliases],
-    tokens_per_second: null,
-    ttft_ms: null,
-    channels: profile.channels.map((channel) => ({
-      provider: channel.provider.id,
-      model: channel.upstreamModel,
-      pool: channel.provider.pool,
-      tokens_per_second: null,
-      ttft_ms: null,
-    })),
+    tokens_per_second: speed.tokensPerSecond,
+    ttft_ms: speed.ttftMs,
+    channels: speed.channels,
   };
 }
 
-function openAIEntry(profile: ModelProfile, createdSec: number) {
-  return { id: profile.id, object: "model", created: createdSec, owned_by: "tollgate", ...tollgateFields(profile) };
+function openAIEntry(profile: ModelProfile, createdSec: number, health: ChannelHealth) {
+  return { id: profile.id, object: "model", created: createdSec, owned_by: "tollgate", ...tollgateFields(profile, health) };
 }
 
-function anthropicEntry(profile: ModelProfile, createdAt: string) {
-  return { id: profile.id, type: "model", display_name: profile.displayName, created_at: createdAt, ...tollgateFields(profile) };
+function anthropicEntry(profile: ModelProfile, createdAt: string, health: ChannelHealth) {
+  return { id: profile.id, type: "model", display_name: profile.displayName, created_at: createdAt, ...tollgateFields(profile, health) };
 }
 
 function readLimit(value: string | null): number {
@@ -95,10 +120,10 @@ export function modelRoutes(deps: Deps) {
     .get("/v1/models", async ({ request }) => {
       await authenticate(deps.keyCache, request.headers, "any");
       const profiles = deps.config.models;
-      if (!isAnthropic(request)) return Response.json({ object: "list", data: profiles.map((profile) => openAIEntry(profile, createdSec)) });
+      if (!isAnthropic(request)) return Response.json({ object: "list", data: profiles.map((profile) => openAIEntry(profile, createdSec, deps.health)) });
       const page = anthropicPage(profiles, new URL(request.url).searchParams);
       return Response.json({
-        data: page.window.map((profile) => anthropicEntry(profile, createdAt)),
+        data: page.window.map((profile) => anthropicEntry(profile, createdAt, deps.health)),
         has_more: page.hasMore,
         first_id: page.firstId,
         last_id: page.lastId,
@@ -109,6 +134,6 @@ export function modelRoutes(deps: Deps) {
       // Elysia has already decoded the path parameter.
       const profile = deps.catalog.resolve(params.id);
       if (!profile) throw new GatewayError("model_not_found", `The model '${params.id}' does not exist.`, { param: "model" });
-      return Response.json(isAnthropic(request) ? anthropicEntry(profile, createdAt) : openAIEntry(profile, createdSec));
+      return Response.json(isAnthropic(request) ? anthropicEntry(profile, createdAt, deps.health) : openAIEntry(profile, createdSec, deps.health));
     });
 }
