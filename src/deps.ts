@@ -4,8 +4,8 @@ import { SpendCounter } from "./billing/quota.ts";
 import { StripeService } from "./billing/stripe.ts";
 import { Wallet } from "./billing/wallet.ts";
 import type { Config } from "./config/types.ts";
-import { openDatabase, type OpenedDatabase } from "./db/client.ts";
-import { migrateDatabase } from "./db/migrate.ts";
+import type { OpenedDatabase } from "./db/client.ts";
+import { openMigratedDatabase } from "./db/migrate.ts";
 import { KeyRepo } from "./db/repo/keys.ts";
 import { RequestRepo } from "./db/repo/requests.ts";
 import { WorkspaceRepo } from "./db/repo/workspaces.ts";
@@ -41,13 +41,7 @@ const DEFAULT_KEEPALIVE_MS = 5000;
 
 /** Opens and migrates the database and builds every service. */
 export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
-  const database = openDatabase(config.server.database);
-  try {
-    migrateDatabase(database.db);
-  } catch (error) {
-    database.close();
-    throw error;
-  }
+  const database = openMigratedDatabase(config.server.database);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(options.logLevel ?? "info");
   const keys = new KeyRepo(database.db);

@@ -2,8 +2,8 @@
 
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
-import { openDatabase, type OpenedDatabase } from "../db/client.ts";
-import { migrateDatabase } from "../db/migrate.ts";
+import type { OpenedDatabase } from "../db/client.ts";
+import { openMigratedDatabase } from "../db/migrate.ts";
 import { WorkspaceRepo, type WorkspaceRow } from "../db/repo/workspaces.ts";
 import { CliFailure, type CliIo } from "./io.ts";
 
@@ -17,13 +17,7 @@ export interface CommandEnv {
 /** Loads the config, opens the database and applies pending migrations (idempotent). */
 export function openCommandEnv(io: CliIo, explicitConfig: string | undefined): CommandEnv {
   const { config, path } = loadConfig({ explicitPath: explicitConfig, env: io.env, cwd: io.cwd });
-  const database = openDatabase(config.server.database);
-  try {
-    migrateDatabase(database.db);
-  } catch (error) {
-    database.close();
-    throw error;
-  }
+  const database = openMigratedDatabase(config.server.database);
   return { config, configPath: path, database, workspaces: new WorkspaceRepo(database.db) };
 }
 

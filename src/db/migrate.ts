@@ -6,7 +6,7 @@
 
 import { createHash } from "node:crypto";
 import type { Database } from "bun:sqlite";
-import type { TollgateDb } from "./client.ts";
+import { openDatabase, type OpenedDatabase, type TollgateDb } from "./client.ts";
 import { migrationJournal, migrationSql } from "./migrations.gen.ts";
 
 interface MigrationMeta {
@@ -56,4 +56,16 @@ export function migrateDatabase(db: TollgateDb): number {
   const session = (db as unknown as { session: unknown }).session;
   dialect.migrate(embeddedMigrations(), session, {});
   return before;
+}
+
+/** Opens the database and applies pending migrations; closes it again if that fails. */
+export function openMigratedDatabase(path: string): OpenedDatabase {
+  const database = openDatabase(path);
+  try {
+    migrateDatabase(database.db);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return database;
 }

@@ -11,8 +11,7 @@ import type { ChannelHealth } from "../routing/health.ts";
 import { GatewayError } from "../errors.ts";
 import { authenticate } from "../http/auth.ts";
 import { H } from "../http/headers.ts";
-import { errorResponse, gatewayErrorFromElysia, logFailure } from "../http/render.ts";
-import { requestIdFor } from "../http/request-id.ts";
+import { renderError } from "../http/render.ts";
 import { encodeAnthropicErrorBody } from "./anthropic/encode-error.ts";
 import { encodeOpenAIErrorBody } from "./openai/encode-error.ts";
 
@@ -111,12 +110,7 @@ export function modelRoutes(deps: Deps) {
 
   return new Elysia({ name: "tollgate.models" })
     .error({ GatewayError })
-    .onError(({ code, error, request }) => {
-      const gatewayError = gatewayErrorFromElysia(code, error);
-      const requestId = requestIdFor(request);
-      logFailure(deps.log, gatewayError, requestId, new URL(request.url).pathname);
-      return errorResponse(gatewayError, requestId, isAnthropic(request) ? encodeAnthropicErrorBody : encodeOpenAIErrorBody);
-    })
+    .onError(({ code, error, request }) => renderError(deps.log, code, error, request, isAnthropic(request) ? encodeAnthropicErrorBody : encodeOpenAIErrorBody))
     .get("/v1/models", async ({ request }) => {
       await authenticate(deps.keyCache, request.headers, "any");
       const profiles = deps.config.models;

@@ -7,6 +7,9 @@
 import { GatewayError, toGatewayError } from "../errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorHeaders } from "./error-response.ts";
+import { H } from "./headers.ts";
+import { rateLimitHeadersFor } from "./rate-limit-headers.ts";
+import { requestIdFor } from "./request-id.ts";
 
 export function gatewayErrorFromElysia(code: string | number, error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -39,6 +42,23 @@ export function logFailure(log: Logger, error: GatewayError, requestId: string, 
   } else {
     log.debug("request refused", { request_id: requestId, path, kind: error.kind });
   }
+}
+
+/**
+ * The whole render stage for a failed request: Elysia's or our error → GatewayError, logged once, the
+ * dialect's body, the request id and (once the workspace is known) the rate-limit headers.
+ */
+export function renderError(log: Logger, code: string | number, thrown: unknown, request: Request, encodeBody: (error: GatewayError) => string): Response {
+  const error = gatewayErrorFromElysia(code, thrown);
+  const requestId = requestIdFor(request);
+  logFailure(log, error, requestId, new URL(request.url).pathname);
+  return errorResponse(error, requestId, encodeBody, rateLimitHeadersFor(request));
+}
+
+/** A JSON answer with the request id headers (management and admin routes). */
+export function jsonResponse(request: Request, body: unknown, status = 200): Response {
+  const requestId = requestIdFor(request);
+  return Response.json(body, { status, headers: { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId } });
 }
 
 export function errorResponse(

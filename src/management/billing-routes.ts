@@ -16,9 +16,7 @@ import { GatewayError } from "../errors.ts";
 import { assertValid, parseJsonBody } from "../gateway/validate.ts";
 import { authenticate } from "../http/auth.ts";
 import { readBodyText } from "../http/body.ts";
-import { requestIdHeaders } from "../http/inference.ts";
-import { errorResponse, gatewayErrorFromElysia, logFailure } from "../http/render.ts";
-import { requestIdFor } from "../http/request-id.ts";
+import { jsonResponse, renderError } from "../http/render.ts";
 import { isoFromMs } from "../lib/clock.ts";
 import type { LotDocument } from "./documents.ts";
 
@@ -29,10 +27,6 @@ const refundBodyCheck = TypeCompiler.Compile(Type.Object({ lot_id: Type.String({
 /** Small JSON bodies; Stripe's webhook payloads stay well below this too. */
 const MAX_BILLING_BODY_BYTES = 64 * 1024;
 const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
-
-function json(request: Request, body: unknown, status = 200): Response {
-  return Response.json(body, { status, headers: requestIdHeaders(requestIdFor(request)) });
-}
 
 function lotDocument(lot: LotRow): LotDocument {
   return {
@@ -54,12 +48,7 @@ export function billingRoutes(
   const limit = (bytes: number) => Math.min(deps.config.server.maxBodyBytes, bytes);
   return new Elysia({ name: "tollgate.billing" })
     .error({ GatewayError })
-    .onError(({ code, error, request }) => {
-      const gatewayError = gatewayErrorFromElysia(code, error);
-      const requestId = requestIdFor(request);
-      logFailure(deps.log, gatewayError, requestId, new URL(request.url).pathname);
-      return errorResponse(gatewayError, requestId, encodeOpenAIErrorBody);
-    })
+    .onError(({ code, error, request }) => renderError(deps.log, code, error, request, encodeOpenAIErrorBody))
     .post("/v1/billing/checkout", async ({ request }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
       const body = parseJsonBody(await readBodyText(request, limit(MAX_BILLING_BODY_BYTES)));
@@ -67,7 +56,7 @@ export function billingRoutes(
       const amount = usdToMicrocents(body.amount_usd);
       if (amount === null || amount > BigInt(Number.MAX_SAFE_INTEGER))
         throw new GatewayError("invalid_request", "amount_usd must be a USD amount in whole cents.", { param: "amount_usd" });
-      return json(request, await stripe.createCheckoutSession(principal.workspaceId, Number(amount), deps.config.server.publicUrl));
+      return jsonResponse(request, await stripe.createCheckoutSession(principal.workspaceId, Number(amount), deps.config.server.publicUrl));
     })
     .post("/v1/billing/refunds", async ({ request }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
@@ -75,7 +64,7 @@ export function billingRoutes(
       assertValid(refundBodyCheck, body);
       const refund = await stripe.refundLot(principal.workspaceId, body.lot_id, deps.clock.now());
       deps.wallet.invalidate(principal.workspaceId);
-      return json(request, { refund_id: refund.refundId, refunded_microcents: refund.refundedMicrocents, lot: lotDocument(refund.lot) });
+      return jsonResponse(request, { refund_id: refund.refundId, refunded_microcents: refund.refundedMicrocents, lot: lotDocument(refund.lot) });
     })
     .post(
       "/v1/billing/webhook",
@@ -83,7 +72,7 @@ export function billingRoutes(
         // The signature covers the exact bytes Stripe sent: read them raw, never through a parser.
         const outcome = await stripe.handleWebhook(await readBodyText(request, MAX_WEBHOOK_BODY_BYTES), request.headers.get("stripe-signature"));
         if (outcome.workspaceId) deps.wallet.invalidate(outcome.workspaceId);
-        return json(request, { received: true });
+        return jsonResponse(request, { received: true });
       },
       { parse: "none" },
     );

@@ -10,9 +10,7 @@ import { encodeOpenAIErrorBody } from "../dialects/openai/encode-error.ts";
 import { GatewayError } from "../errors.ts";
 import { authenticate } from "../http/auth.ts";
 import { readBodyText } from "../http/body.ts";
-import { requestIdHeaders } from "../http/inference.ts";
-import { errorResponse, gatewayErrorFromElysia, logFailure } from "../http/render.ts";
-import { requestIdFor } from "../http/request-id.ts";
+import { jsonResponse, renderError } from "../http/render.ts";
 import { ByokVault } from "../keys/byok.ts";
 import { compileBody, parseBody } from "./validation.ts";
 
@@ -34,32 +32,23 @@ const storeBody = compileBody(
 /** A 4 KB key, a label and JSON punctuation fit well inside; no reason to read megabytes here. */
 const MAX_STORE_BODY_BYTES = 16 * 1024;
 
-function json(request: Request, body: unknown, status = 200): Response {
-  return Response.json(body, { status, headers: requestIdHeaders(requestIdFor(request)) });
-}
-
 /** `vault` defaults to one built from deps; pass the pipeline's instance to share it. */
 export function byokRoutes(deps: Deps, vault: ByokVault = new ByokVault(deps.config, deps.database.db, deps.clock)) {
   return new Elysia({ name: "tollgate.byok" })
     .error({ GatewayError })
-    .onError(({ code, error, request }) => {
-      const gatewayError = gatewayErrorFromElysia(code, error);
-      const requestId = requestIdFor(request);
-      logFailure(deps.log, gatewayError, requestId, new URL(request.url).pathname);
-      return errorResponse(gatewayError, requestId, encodeOpenAIErrorBody);
-    })
+    .onError(({ code, error, request }) => renderError(deps.log, code, error, request, encodeOpenAIErrorBody))
     .post("/v1/byok/keys", async ({ request }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
       const body = parseBody(storeBody, await readBodyText(request, Math.min(deps.config.server.maxBodyBytes, MAX_STORE_BODY_BYTES)));
-      return json(request, await vault.store(principal.workspaceId, body.provider, body.api_key, body.label ?? null), 201);
+      return jsonResponse(request, await vault.store(principal.workspaceId, body.provider, body.api_key, body.label ?? null), 201);
     })
     .get("/v1/byok/keys", async ({ request }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
-      return json(request, { data: await vault.list(principal.workspaceId) });
+      return jsonResponse(request, { data: await vault.list(principal.workspaceId) });
     })
     .delete("/v1/byok/keys/:provider", async ({ request, params }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
       await vault.remove(principal.workspaceId, params.provider);
-      return json(request, { provider: params.provider, deleted: true });
+      return jsonResponse(request, { provider: params.provider, deleted: true });
     });
 }

@@ -253,6 +253,21 @@ describe("createAnthropicStreamEncoder", () => {
     expect(encoder.encode({ type: "block-start", index: 0, block: { type: "text" } })).toBeNull();
   });
 
+  test("a text delta is byte for byte the serialised event object, whatever the text", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), fc.nat({ max: 12 }), (text, extraBlocks) => {
+        const encoder = createAnthropicStreamEncoder(META);
+        encoder.encode({ type: "start", id: "x", usage: START_USAGE });
+        for (let index = 0; index < extraBlocks; index++) encoder.encode({ type: "block-start", index, block: { type: "text" } });
+        encoder.encode({ type: "block-start", index: extraBlocks, block: { type: "text" } });
+        const bytes = encoder.encode({ type: "block-delta", index: extraBlocks, delta: { type: "text", text } });
+        const data = JSON.stringify({ type: "content_block_delta", index: extraBlocks, delta: { type: "text_delta", text } });
+        expect(new TextDecoder().decode(bytes ?? new Uint8Array())).toBe(`event: content_block_delta\ndata: ${data}\n\n`);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   test("a thinking block without a signature ends with signature ''", async () => {
     const events: RelayEvent[] = [
       { type: "start", id: "x", usage: START_USAGE },

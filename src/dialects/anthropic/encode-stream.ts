@@ -43,6 +43,15 @@ function encodeBlockStart(block: BlockStart): Record<string, unknown> {
   }
 }
 
+/**
+ * content_block_delta with a text delta, nearly every event of an answer: written around the one
+ * serialised string instead of building and serialising an object per token. The same bytes as
+ * `JSON.stringify({ type, index, delta: { type: "text_delta", text } })`.
+ */
+function encodeTextDelta(index: number, text: string): Uint8Array {
+  return encodeSseEvent(`{"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}`, "content_block_delta");
+}
+
 function encodeBlockDelta(delta: BlockDelta): Record<string, unknown> {
   switch (delta.type) {
     case "text":
@@ -116,7 +125,8 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
       case "block-delta": {
         const index = state.wireIndex.get(event.index);
         if (index === undefined || !state.open.has(index)) return;
-        parts.push(sse("content_block_delta", { index, delta: encodeBlockDelta(event.delta) }));
+        const delta = event.delta;
+        parts.push(delta.type === "text" ? encodeTextDelta(index, delta.text) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) }));
         return;
       }
       case "block-stop": {

@@ -8,9 +8,8 @@ import { countInputTokens } from "../../gateway/count-tokens.ts";
 import { runChat } from "../../gateway/pipeline.ts";
 import { assertValid } from "../../gateway/validate.ts";
 import { acceptInference, requestIdHeaders, toResponse } from "../../http/inference.ts";
-import { errorResponse, gatewayErrorFromElysia, logFailure } from "../../http/render.ts";
-import { rateLimitHeaders, rateLimitHeadersFor } from "../../http/rate-limit-headers.ts";
-import { requestIdFor } from "../../http/request-id.ts";
+import { renderError } from "../../http/render.ts";
+import { rateLimitHeaders } from "../../http/rate-limit-headers.ts";
 import { decodeAnthropicRequest } from "./decode-request.ts";
 import { encodeAnthropicErrorBody } from "./encode-error.ts";
 import { encodeAnthropicResponse } from "./encode-response.ts";
@@ -26,10 +25,7 @@ const anthropicCodec: DialectCodec = {
 };
 
 export function renderAnthropicError(deps: Deps, code: string | number, thrown: unknown, request: Request): Response {
-  const error = gatewayErrorFromElysia(code, thrown);
-  const requestId = requestIdFor(request);
-  logFailure(deps.log, error, requestId, new URL(request.url).pathname);
-  return errorResponse(error, requestId, encodeAnthropicErrorBody, rateLimitHeadersFor(request));
+  return renderError(deps.log, code, thrown, request, encodeAnthropicErrorBody);
 }
 
 export function anthropicRoutes(deps: Deps) {

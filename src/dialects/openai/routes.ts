@@ -8,9 +8,7 @@ import { runEmbeddings } from "../../gateway/embeddings.ts";
 import { runChat } from "../../gateway/pipeline.ts";
 import { assertValid } from "../../gateway/validate.ts";
 import { acceptInference, toResponse } from "../../http/inference.ts";
-import { errorResponse, gatewayErrorFromElysia, logFailure } from "../../http/render.ts";
-import { rateLimitHeadersFor } from "../../http/rate-limit-headers.ts";
-import { requestIdFor } from "../../http/request-id.ts";
+import { renderError } from "../../http/render.ts";
 import { decodeOpenAIRequest } from "./decode-request.ts";
 import { encodeOpenAIErrorBody } from "./encode-error.ts";
 import { encodeOpenAIResponse } from "./encode-response.ts";
@@ -26,10 +24,7 @@ const openAICodec: DialectCodec = {
 };
 
 export function renderOpenAIError(deps: Deps, code: string | number, thrown: unknown, request: Request): Response {
-  const error = gatewayErrorFromElysia(code, thrown);
-  const requestId = requestIdFor(request);
-  logFailure(deps.log, error, requestId, new URL(request.url).pathname);
-  return errorResponse(error, requestId, encodeOpenAIErrorBody, rateLimitHeadersFor(request));
+  return renderError(deps.log, code, thrown, request, encodeOpenAIErrorBody);
 }
 
 export function openaiRoutes(deps: Deps) {

@@ -44,7 +44,7 @@ function readErrorFields(bodyText: string): UpstreamErrorFields {
   }
   const body: unknown = Array.isArray(parsed) ? parsed[0] : parsed;
   if (errorObjectCheck.Check(body)) {
-    const { message, code, type, status } = body.error;
+    const { message, code, status } = body.error;
     // `type` is a category (invalid_request_error), not a code: a client is told `upstream_error` instead (SPEC §7).
     return { message: nonEmptyString(message), code: nonEmptyString(code) ?? nonEmptyString(status) };
   }
