@@ -10,6 +10,7 @@ import { KeyRepo } from "./db/repo/keys.ts";
 import { RequestRepo } from "./db/repo/requests.ts";
 import { WorkspaceRepo } from "./db/repo/workspaces.ts";
 import type { GatewayServices } from "./gateway/services.ts";
+import { GatewayMetrics } from "./http/metrics.ts";
 import { ByokVault } from "./keys/byok.ts";
 import { KeyCache } from "./keys/cache.ts";
 import { MemoryLimiterStore, RateLimiter } from "./limits/limiter.ts";
@@ -21,6 +22,7 @@ import { ChannelHealth } from "./routing/health.ts";
 import { ChannelPlanner } from "./routing/plan.ts";
 
 export interface Deps extends GatewayServices {
+  metrics: GatewayMetrics;
   byok: ByokVault;
   stripe: StripeService;
   database: OpenedDatabase;
@@ -64,6 +66,7 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     planner: new ChannelPlanner(health),
     adapters: buildAdapters(config.providers),
     keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
+    metrics: new GatewayMetrics(health, config.models),
     close: () => database.close(),
   };
 }

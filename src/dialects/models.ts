@@ -110,7 +110,7 @@ export function modelRoutes(deps: Deps) {
 
   return new Elysia({ name: "tollgate.models" })
     .error({ GatewayError })
-    .onError(({ code, error, request }) => renderError(deps.log, code, error, request, isAnthropic(request) ? encodeAnthropicErrorBody : encodeOpenAIErrorBody))
+    .onError(({ code, error, request }) => renderError(deps, code, error, request, isAnthropic(request) ? encodeAnthropicErrorBody : encodeOpenAIErrorBody))
     .get("/v1/models", async ({ request }) => {
       await authenticate(deps.keyCache, request.headers, "any");
       const profiles = deps.config.models;

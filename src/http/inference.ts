@@ -9,6 +9,7 @@ import { GatewayError } from "../errors.ts";
 import type { CallOptions, RequestContext } from "../gateway/context.ts";
 import type { InferenceOutcome } from "../gateway/dispatch.ts";
 import { SSE_HEADERS } from "../sse/encode.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 import { parseJsonBody } from "../gateway/validate.ts";
 import { authenticate, type AuthNeed } from "./auth.ts";
 import { peekRateLimit } from "../gateway/admit.ts";
@@ -80,7 +81,8 @@ export function requestIdHeaders(requestId: string): Record<string, string> {
  * An InferenceOutcome as the HTTP response (SPEC §6): the request id, the billed model, dropped fields;
  * a finished call's cost and token figures; a stream's input estimate (its final figures travel in-band).
  */
-export function toResponse(outcome: InferenceOutcome, ctx: RequestContext): Response {
+export function toResponse(outcome: InferenceOutcome, ctx: RequestContext, metrics: GatewayMetrics, group: string): Response {
+  metrics.countResponse(group, 200, "");
   const headers: Record<string, string> = {
     ...(outcome.stream ? SSE_HEADERS : { "content-type": "application/json" }),
     ...requestIdHeaders(outcome.requestId),

@@ -6,6 +6,7 @@
 
 import { GatewayError, toGatewayError } from "../errors.ts";
 import type { Logger } from "../lib/log.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 import { errorHeaders } from "./error-response.ts";
 import { H } from "./headers.ts";
 import { rateLimitHeadersFor } from "./rate-limit-headers.ts";
@@ -48,11 +49,33 @@ export function logFailure(log: Logger, error: GatewayError, requestId: string, 
  * The whole render stage for a failed request: Elysia's or our error → GatewayError, logged once, the
  * dialect's body, the request id and (once the workspace is known) the rate-limit headers.
  */
-export function renderError(log: Logger, code: string | number, thrown: unknown, request: Request, encodeBody: (error: GatewayError) => string): Response {
+export function renderError(
+  services: { log: Logger; metrics: GatewayMetrics },
+  code: string | number,
+  thrown: unknown,
+  request: Request,
+  encodeBody: (error: GatewayError) => string,
+): Response {
   const error = gatewayErrorFromElysia(code, thrown);
   const requestId = requestIdFor(request);
-  logFailure(log, error, requestId, new URL(request.url).pathname);
+  const path = new URL(request.url).pathname;
+  logFailure(services.log, error, requestId, path);
+  services.metrics.countResponse(metricGroup(path), error.status, error.code);
   return errorResponse(error, requestId, encodeBody, rateLimitHeadersFor(request));
+}
+
+/** A low-cardinality name for the endpoint a path belongs to (ids in paths never become labels). */
+export function metricGroup(path: string): string {
+  if (path === "/v1/chat/completions") return "chat_completions";
+  if (path === "/v1/messages") return "messages";
+  if (path === "/v1/messages/count_tokens") return "count_tokens";
+  if (path === "/v1/embeddings") return "embeddings";
+  if (path.startsWith("/v1/models")) return "models";
+  if (path.startsWith("/admin/")) return "admin";
+  if (path.startsWith("/v1/billing/")) return "billing";
+  if (path.startsWith("/v1/byok/")) return "byok";
+  if (path.startsWith("/v1/")) return "management";
+  return "other";
 }
 
 /** A JSON answer with the request id headers (management and admin routes). */

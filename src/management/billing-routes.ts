@@ -48,7 +48,7 @@ export function billingRoutes(
   const limit = (bytes: number) => Math.min(deps.config.server.maxBodyBytes, bytes);
   return new Elysia({ name: "tollgate.billing" })
     .error({ GatewayError })
-    .onError(({ code, error, request }) => renderError(deps.log, code, error, request, encodeOpenAIErrorBody))
+    .onError(({ code, error, request }) => renderError(deps, code, error, request, encodeOpenAIErrorBody))
     .post("/v1/billing/checkout", async ({ request }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
       const body = parseJsonBody(await readBodyText(request, limit(MAX_BILLING_BODY_BYTES)));

@@ -36,7 +36,7 @@ const MAX_STORE_BODY_BYTES = 16 * 1024;
 export function byokRoutes(deps: Deps, vault: ByokVault = new ByokVault(deps.config, deps.database.db, deps.clock)) {
   return new Elysia({ name: "tollgate.byok" })
     .error({ GatewayError })
-    .onError(({ code, error, request }) => renderError(deps.log, code, error, request, encodeOpenAIErrorBody))
+    .onError(({ code, error, request }) => renderError(deps, code, error, request, encodeOpenAIErrorBody))
     .post("/v1/byok/keys", async ({ request }) => {
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
       const body = parseBody(storeBody, await readBodyText(request, Math.min(deps.config.server.maxBodyBytes, MAX_STORE_BODY_BYTES)));

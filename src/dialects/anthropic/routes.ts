@@ -25,7 +25,7 @@ const anthropicCodec: DialectCodec = {
 };
 
 export function renderAnthropicError(deps: Deps, code: string | number, thrown: unknown, request: Request): Response {
-  return renderError(deps.log, code, thrown, request, encodeAnthropicErrorBody);
+  return renderError(deps, code, thrown, request, encodeAnthropicErrorBody);
 }
 
 export function anthropicRoutes(deps: Deps) {
@@ -35,7 +35,7 @@ export function anthropicRoutes(deps: Deps) {
     .post("/v1/messages", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "anthropic");
       assertValid(anthropicMessagesRequestCheck, raw);
-      return toResponse(await runChat(deps, ctx, { ...decodeAnthropicRequest(raw, raw), raw }, anthropicCodec), ctx);
+      return toResponse(await runChat(deps, ctx, { ...decodeAnthropicRequest(raw, raw), raw }, anthropicCodec), ctx, deps.metrics, "messages");
     })
     .post("/v1/messages/count_tokens", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "anthropic", "any");

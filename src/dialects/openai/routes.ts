@@ -24,7 +24,7 @@ const openAICodec: DialectCodec = {
 };
 
 export function renderOpenAIError(deps: Deps, code: string | number, thrown: unknown, request: Request): Response {
-  return renderError(deps.log, code, thrown, request, encodeOpenAIErrorBody);
+  return renderError(deps, code, thrown, request, encodeOpenAIErrorBody);
 }
 
 export function openaiRoutes(deps: Deps) {
@@ -34,11 +34,11 @@ export function openaiRoutes(deps: Deps) {
     .post("/v1/chat/completions", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "openai");
       assertValid(openAIChatRequestCheck, raw);
-      return toResponse(await runChat(deps, ctx, { ...decodeOpenAIRequest(raw, raw), raw }, openAICodec), ctx);
+      return toResponse(await runChat(deps, ctx, { ...decodeOpenAIRequest(raw, raw), raw }, openAICodec), ctx, deps.metrics, "chat_completions");
     })
     .post("/v1/embeddings", async ({ request }) => {
       const { ctx, raw } = await acceptInference(deps, request, "openai");
       assertValid(openAIEmbeddingsRequestCheck, raw);
-      return toResponse(await runEmbeddings(deps, ctx, raw), ctx);
+      return toResponse(await runEmbeddings(deps, ctx, raw), ctx, deps.metrics, "embeddings");
     });
 }
