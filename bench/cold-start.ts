@@ -10,7 +10,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
-import { childEnv, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { childEnv, cpuMs, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize, type Summary } from "./lib/stats.ts";
 
@@ -107,6 +107,7 @@ interface Results {
   version: Summary;
   fresh: Summary;
   steady: Summary;
+  steadyCpu: Summary;
   firstChat: Summary;
   idleRss: Summary;
   calls: number;
@@ -146,10 +147,12 @@ async function measure(binary: string): Promise<Results> {
     if (init.exitCode !== 0) throw new Error(`tollgate init failed: ${init.stderr}`);
     const key = (JSON.parse(init.stdout) as { inference_key: string }).inference_key;
     const steadyMs: number[] = [];
+    const steadyCpuMs: number[] = [];
     const idleRss: number[] = [];
     for (let run = 0; run < runs; run++) {
       await withGateway(binary, steady.dir, steady.config, async (started) => {
         steadyMs.push(await msUntilHealthy(started));
+        steadyCpuMs.push(cpuMs(started.child.pid));
         await Bun.sleep(IDLE_MS);
         idleRss.push(rssMb(started.child.pid));
       });
@@ -189,6 +192,7 @@ async function measure(binary: string): Promise<Results> {
       version: summarize(versionMs),
       fresh: summarize(freshMs),
       steady: summarize(steadyMs),
+      steadyCpu: summarize(steadyCpuMs),
       firstChat: summarize(firstChatMs),
       idleRss: summarize(idleRss),
       calls,
@@ -236,6 +240,7 @@ function renderMarkdown(results: Results): string {
     "| measurement | runs | min | median | p90 | target |",
     "|---|---:|---:|---:|---:|---|",
     row("cold start: spawn → first 200 from `/healthz`, initialised database", results.steady, "ms", steadyTarget),
+    row("CPU time (all threads) used by then", results.steadyCpu, "ms", "—"),
     row("first-ever start: same, creating and migrating a fresh database", results.fresh, "ms", "—"),
     row("spawn → first 200 from `/healthz`, then one chat completion", results.firstChat, "ms", "—"),
     row("`tollgate version`: spawn → exit (runtime start, no server)", results.version, "ms", "—"),
@@ -247,7 +252,9 @@ function renderMarkdown(results: Results): string {
     "Each run is a fresh `tollgate serve` process in its own temporary directory on a config derived from",
     "`config.example.toml` (mock provider; rate limits raised so the load is not throttled). Start time is",
     "measured from just before the spawn to the first 200 from `/healthz`, polled every 2 ms over loopback;",
-    "the binary is in the page cache after the first run. RSS is `VmRSS` from `/proc/<pid>/status` (MiB).",
+    "the binary is in the page cache after the first run. CPU time sums `/proc/<pid>/task/*/schedstat`, read",
+    "just after the first 200; it moves less than wall time when other work shares the CPUs, but it moves.",
+    "RSS is `VmRSS` from `/proc/<pid>/status` (MiB).",
     "",
   ].join("\n");
 }

@@ -1,6 +1,6 @@
 /** Runs the compiled gateway as a child process for benchmarks: start, time to healthy, RSS, stop. */
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export function freeLoopbackPort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -26,12 +26,23 @@ export interface Started {
   spawnedAt: number;
 }
 
-export function startGateway(binary: string, cwd: string, configPath: string, logPath: string): Started {
+/**
+ * `binary` is the executable, or a whole command (e.g. `["bun", "src/main.ts"]`) to which `serve …` is
+ * appended; `extraEnv` adds to the child's environment (e.g. TOLLGATE_LOG_LEVEL).
+ */
+export function startGateway(
+  binary: string | readonly string[],
+  cwd: string,
+  configPath: string,
+  logPath: string,
+  extraEnv: Record<string, string> = {},
+): Started {
   const port = freeLoopbackPort();
   const spawnedAt = performance.now();
-  const child = Bun.spawn([binary, "serve", "--config", configPath, "--listen", `127.0.0.1:${port}`], {
+  const command = typeof binary === "string" ? [binary] : [...binary];
+  const child = Bun.spawn([...command, "serve", "--config", configPath, "--listen", `127.0.0.1:${port}`], {
     cwd,
-    env: childEnv(),
+    env: childEnv(extraEnv),
     stdout: Bun.file(logPath),
     stderr: Bun.file(`${logPath}.err`),
   });
@@ -72,6 +83,25 @@ export function rssMb(pid: number): number {
 /** Peak resident set size so far, in MB (MiB). */
 export function peakRssMb(pid: number): number {
   return statusKb(pid, "VmHWM") / 1024;
+}
+
+/**
+ * CPU time the process has used so far, all threads, in ms: the first field of each thread's
+ * /proc/<pid>/task/<tid>/schedstat (ns on CPU). It varies less than wall time when other work shares
+ * the CPUs (no waiting for a CPU is counted), though contention still slows the work itself. A thread
+ * that exits in between is skipped.
+ */
+export function cpuMs(pid: number): number {
+  let totalNs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/);
+      totalNs += Number(fields[0] ?? 0);
+    } catch {
+      // the thread exited
+    }
+  }
+  return totalNs / 1e6;
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited within `timeoutMs`; returns the exit code. */

@@ -19,7 +19,7 @@
  * the lot finds it in step 3. Money that left through Stripe therefore always leaves the wallet, once.
  */
 
-import Stripe from "stripe";
+import type Stripe from "stripe";
 import { eq } from "drizzle-orm";
 import type { Config } from "../config/types.ts";
 import type { TollgateDb } from "../db/client.ts";
@@ -83,32 +83,42 @@ export function stripeConnectionOptions(apiBase: string | null): Pick<Stripe.Str
   return { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port || (protocol === "http" ? 80 : 443), protocol };
 }
 
+type StripeClass = typeof import("stripe").default;
+let stripeModule: Promise<StripeClass> | null = null;
+
+/** The SDK is loaded when Stripe is first used: a gateway without Stripe never pays its start-up cost. */
+function loadStripe(): Promise<StripeClass> {
+  stripeModule ??= import("stripe").then((module) => module.default);
+  return stripeModule;
+}
+
 export class StripeService {
-  private readonly client: Stripe | null;
+  private client: Promise<Stripe> | null = null;
   /** Lots with a refund on its way to Stripe in this process. */
   private readonly refundsInFlight = new Set<string>();
 
-  constructor(private readonly options: StripeServiceOptions) {
-    const { billing } = options;
-    this.client = billing.stripeSecretKey
-      ? new Stripe(billing.stripeSecretKey, {
+  constructor(private readonly options: StripeServiceOptions) {}
+
+  private requireClient(): Promise<Stripe> {
+    const { billing } = this.options;
+    const secretKey = billing.stripeSecretKey;
+    if (!secretKey) throw new GatewayError("invalid_request", "Stripe is not configured on this gateway (billing.stripe_secret_key is empty).");
+    this.client ??= loadStripe().then(
+      (StripeSdk) =>
+        new StripeSdk(secretKey, {
           ...stripeConnectionOptions(billing.stripeApiBase),
-          httpClient: Stripe.createFetchHttpClient(),
+          httpClient: StripeSdk.createFetchHttpClient(),
           maxNetworkRetries: 2,
           timeout: 30_000,
           telemetry: false,
-        })
-      : null;
-  }
-
-  private requireClient(): Stripe {
-    if (!this.client) throw new GatewayError("invalid_request", "Stripe is not configured on this gateway (billing.stripe_secret_key is empty).");
+        }),
+    );
     return this.client;
   }
 
   /** A Checkout session in payment mode for `amountMicrocents` (whole cents, at least billing.min_topup_usd). */
   async createCheckoutSession(workspaceId: string, amountMicrocents: number, publicUrl: string): Promise<CheckoutSessionResult> {
-    const client = this.requireClient();
+    const client = await this.requireClient();
     const { minTopupMicrocents } = this.options.billing;
     if (!Number.isSafeInteger(amountMicrocents) || amountMicrocents <= 0)
       throw new GatewayError("invalid_request", "amount_usd must be a positive amount.", { param: "amount_usd" });
@@ -150,7 +160,7 @@ export class StripeService {
     if (!signatureHeader) throw new GatewayError("invalid_request", "Missing Stripe-Signature header.");
     let event: Stripe.Event;
     try {
-      event = await Stripe.webhooks.constructEventAsync(rawBody, signatureHeader, secret);
+      event = await (await loadStripe()).webhooks.constructEventAsync(rawBody, signatureHeader, secret);
     } catch (error) {
       throw new GatewayError("invalid_request", "The Stripe-Signature header does not verify for this body.", { cause: error });
     }
@@ -244,7 +254,7 @@ export class StripeService {
    * Errors: not this workspace's lot → not_found; a grant, past the window, nothing left → conflict.
    */
   async refundLot(workspaceId: string, lotId: string, nowMs: number): Promise<LotRefund> {
-    const client = this.requireClient();
+    const client = await this.requireClient();
     const { db, wallet } = this.options;
     expireLots(db, workspaceId, nowMs);
     const lot = findLot(db, lotId);
@@ -313,12 +323,15 @@ async function findUnrecordedRefund(client: Stripe, db: TollgateDb, lotId: strin
   );
 }
 
+/** The SDK's errors carry their class name in `type` (StripeAuthenticationError, …). */
 function stripeFailure(what: string, error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof Stripe.errors.StripeAuthenticationError || error instanceof Stripe.errors.StripePermissionError)
+  const type = error instanceof Error ? (error as Error & { type?: unknown }).type : undefined;
+  if (type === "StripeAuthenticationError" || type === "StripePermissionError")
     return new GatewayError("upstream_auth_failed", `Stripe refused this gateway's secret key; could not ${what}.`, { cause: error });
-  if (error instanceof Stripe.errors.StripeConnectionError || error instanceof Stripe.errors.StripeAPIError || error instanceof Stripe.errors.StripeRateLimitError)
+  if (type === "StripeConnectionError" || type === "StripeAPIError" || type === "StripeRateLimitError")
     return new GatewayError("upstream_error", `Stripe could not be reached to ${what}; try again.`, { cause: error });
-  if (error instanceof Stripe.errors.StripeError) return new GatewayError("upstream_error", `Stripe refused to ${what}: ${error.message}`, { cause: error });
+  if (typeof type === "string" && type.startsWith("Stripe"))
+    return new GatewayError("upstream_error", `Stripe refused to ${what}: ${(error as Error).message}`, { cause: error });
   return new GatewayError("internal", `Could not ${what}.`, { cause: error });
 }

@@ -1,8 +1,8 @@
 /** Turns a compiled TypeBox check's first failure into a 400 that names the field. */
 
 import type { TSchema } from "@sinclair/typebox";
-import type { TypeCheck } from "@sinclair/typebox/compiler";
 import { GatewayError } from "../errors.ts";
+import type { SchemaCheck } from "../lib/lazy-check.ts";
 
 function fieldName(pointer: string): string {
   return pointer
@@ -12,7 +12,7 @@ function fieldName(pointer: string): string {
     .join("");
 }
 
-export function assertValid<T extends TSchema>(check: TypeCheck<T>, value: unknown): asserts value is import("@sinclair/typebox").Static<T> {
+export function assertValid<T extends TSchema>(check: SchemaCheck<T>, value: unknown): asserts value is import("@sinclair/typebox").Static<T> {
   if (check.Check(value)) return;
   const first = check.Errors(value).First();
   if (!first) throw new GatewayError("invalid_request", "The request body is invalid.");

@@ -5,7 +5,6 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Elysia } from "elysia";
 import { usdToMicrocents } from "../billing/money.ts";
 import type { LotRow } from "../billing/lots.ts";
@@ -19,10 +18,11 @@ import { readBodyText } from "../http/body.ts";
 import { jsonResponse, renderError } from "../http/render.ts";
 import { isoFromMs } from "../lib/clock.ts";
 import type { LotDocument } from "./documents.ts";
+import { compileOnFirstUse } from "../lib/lazy-check.ts";
 
 /** Closed bodies, checked by compiled TypeBox (an Elysia `body` schema would drop unknown fields silently). */
-const checkoutBodyCheck = TypeCompiler.Compile(Type.Object({ amount_usd: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }));
-const refundBodyCheck = TypeCompiler.Compile(Type.Object({ lot_id: Type.String({ minLength: 1 }) }, { additionalProperties: false }));
+const checkoutBodyCheck = compileOnFirstUse(Type.Object({ amount_usd: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }));
+const refundBodyCheck = compileOnFirstUse(Type.Object({ lot_id: Type.String({ minLength: 1 }) }, { additionalProperties: false }));
 
 /** Small JSON bodies; Stripe's webhook payloads stay well below this too. */
 const MAX_BILLING_BODY_BYTES = 64 * 1024;

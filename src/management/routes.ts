@@ -9,7 +9,6 @@
  */
 
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { TypeCheck } from "@sinclair/typebox/compiler";
 import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
 import { renderOpenAIError } from "../dialects/openai/routes.ts";
@@ -23,9 +22,10 @@ import { generation, recentUsage, usageTotals, type QueryParams } from "./usage.
 import { parseBody } from "./validation.ts";
 import { walletOf } from "./wallet.ts";
 import { getWorkspace, updateWorkspace, updateWorkspaceCheck } from "./workspaces.ts";
+import type { SchemaCheck } from "../lib/lazy-check.ts";
 
 /** The request's JSON body (size-limited by `max_body_bytes`), checked against a closed schema. */
-export async function readStrictBody<T extends TSchema>(deps: Pick<Deps, "config">, request: Request, check: TypeCheck<T>): Promise<Static<T>> {
+export async function readStrictBody<T extends TSchema>(deps: Pick<Deps, "config">, request: Request, check: SchemaCheck<T>): Promise<Static<T>> {
   return parseBody(check, await readBodyText(request, deps.config.server.maxBodyBytes));
 }
 

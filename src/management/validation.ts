@@ -5,16 +5,17 @@
  */
 
 import type { Static, TSchema } from "@sinclair/typebox";
-import { TypeCompiler, ValueErrorType, type TypeCheck, type ValueError } from "@sinclair/typebox/compiler";
+import { ValueErrorType, type ValueError } from "@sinclair/typebox/compiler";
 import { GatewayError } from "../errors.ts";
+import { compileOnFirstUse, type SchemaCheck } from "../lib/lazy-check.ts";
 
-/** Compiles a body schema once, at module load. */
-export function compileBody<T extends TSchema>(schema: T): TypeCheck<T> {
-  return TypeCompiler.Compile(schema);
+/** A body schema's check, compiled on its first use. */
+export function compileBody<T extends TSchema>(schema: T): SchemaCheck<T> {
+  return compileOnFirstUse(schema);
 }
 
 /** JSON text → the body the schema describes, or a GatewayError naming what is wrong. */
-export function parseBody<T extends TSchema>(check: TypeCheck<T>, text: string): Static<T> {
+export function parseBody<T extends TSchema>(check: SchemaCheck<T>, text: string): Static<T> {
   let value: unknown;
   try {
     value = text.trim() === "" ? {} : JSON.parse(text);

@@ -6,7 +6,7 @@
  */
 
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 /** A `type` discriminator other than the listed ones: lets unknown variants through without shadowing known ones. */
 function typeOtherThan(...known: string[]) {
@@ -126,8 +126,8 @@ export const AnthropicMessagesRequestSchema = Type.Object(requestProperties);
 /** count_tokens takes the same body without `max_tokens`. @see https://docs.anthropic.com/en/api/messages-count-tokens */
 export const AnthropicCountTokensRequestSchema = Type.Object({ ...requestProperties, max_tokens: Type.Optional(requestProperties.max_tokens) });
 
-export const anthropicMessagesRequestCheck = TypeCompiler.Compile(AnthropicMessagesRequestSchema);
-export const anthropicCountTokensRequestCheck = TypeCompiler.Compile(AnthropicCountTokensRequestSchema);
+export const anthropicMessagesRequestCheck = compileOnFirstUse(AnthropicMessagesRequestSchema);
+export const anthropicCountTokensRequestCheck = compileOnFirstUse(AnthropicCountTokensRequestSchema);
 
 export type AnthropicMessagesRequest = Static<typeof AnthropicMessagesRequestSchema>;
 export type AnthropicCountTokensRequest = Static<typeof AnthropicCountTokensRequestSchema>;

@@ -5,7 +5,7 @@
  */
 
 import { Type, type Static } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 const TextPart = Type.Object({ type: Type.Literal("text"), text: Type.String() });
 const ImagePart = Type.Object({
@@ -107,7 +107,7 @@ export type OpenAIChatRequest = Static<typeof OpenAIChatRequestSchema>;
 export type OpenAIMessage = Static<typeof Message>;
 export type OpenAIContentPart = Static<typeof ContentPart>;
 
-export const openAIChatRequestCheck = TypeCompiler.Compile(OpenAIChatRequestSchema);
+export const openAIChatRequestCheck = compileOnFirstUse(OpenAIChatRequestSchema);
 
 export type OpenAIFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
@@ -134,4 +134,4 @@ export const OpenAIEmbeddingsRequestSchema = Type.Object({
 });
 
 export type OpenAIEmbeddingsRequest = Static<typeof OpenAIEmbeddingsRequestSchema>;
-export const openAIEmbeddingsRequestCheck = TypeCompiler.Compile(OpenAIEmbeddingsRequestSchema);
+export const openAIEmbeddingsRequestCheck = compileOnFirstUse(OpenAIEmbeddingsRequestSchema);

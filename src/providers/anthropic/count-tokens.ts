@@ -5,12 +5,12 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ChatRequest } from "../../canonical/request.ts";
 import { GatewayError } from "../../errors.ts";
 import { encodeAnthropicConversation } from "./encode-request.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
-const CountTokensCheck = TypeCompiler.Compile(Type.Object({ input_tokens: Type.Integer({ minimum: 0 }) }));
+const CountTokensCheck = compileOnFirstUse(Type.Object({ input_tokens: Type.Integer({ minimum: 0 }) }));
 
 /** The body only: counting is free and answers no dropped-fields header, so drops are not reported. */
 export function encodeAnthropicCountTokensRequest(request: ChatRequest, upstreamModel: string): Record<string, unknown> {

@@ -5,10 +5,10 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { GatewayError, type UpstreamErrorInfo } from "../../errors.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
-const ErrorBodyCheck = TypeCompiler.Compile(
+const ErrorBodyCheck = compileOnFirstUse(
   Type.Object({
     error: Type.Object({ type: Type.Optional(Type.String()), message: Type.Optional(Type.String()) }),
   }),

@@ -5,10 +5,10 @@
  */
 
 import { Type, type Static } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ChatResult, ResultBlock, StopReason } from "../../canonical/result.ts";
 import type { Usage } from "../../canonical/usage.ts";
 import { GatewayError } from "../../errors.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 const Count = Type.Number({ minimum: 0 });
 const NullableCount = Type.Optional(Type.Union([Count, Type.Null()]));
@@ -30,15 +30,15 @@ const MessageSchema = Type.Object({
   usage: AnthropicUsageSchema,
 });
 
-const TextBlockCheck = TypeCompiler.Compile(Type.Object({ type: Type.Literal("text"), text: Type.String() }));
-const ThinkingBlockCheck = TypeCompiler.Compile(
+const TextBlockCheck = compileOnFirstUse(Type.Object({ type: Type.Literal("text"), text: Type.String() }));
+const ThinkingBlockCheck = compileOnFirstUse(
   Type.Object({ type: Type.Literal("thinking"), thinking: Type.String(), signature: Type.Optional(Type.String()) }),
 );
-const RedactedThinkingBlockCheck = TypeCompiler.Compile(Type.Object({ type: Type.Literal("redacted_thinking"), data: Type.String() }));
-const ToolUseBlockCheck = TypeCompiler.Compile(
+const RedactedThinkingBlockCheck = compileOnFirstUse(Type.Object({ type: Type.Literal("redacted_thinking"), data: Type.String() }));
+const ToolUseBlockCheck = compileOnFirstUse(
   Type.Object({ type: Type.Literal("tool_use"), id: Type.String(), name: Type.String(), input: Type.Optional(Type.Unknown()) }),
 );
-const MessageCheck = TypeCompiler.Compile(MessageSchema);
+const MessageCheck = compileOnFirstUse(MessageSchema);
 
 const STOP_REASONS: ReadonlySet<string> = new Set<StopReason>([
   "end_turn",

@@ -6,12 +6,12 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { BlockDelta, BlockStart, ChatEvent } from "../../canonical/events.ts";
 import type { StopReason } from "../../canonical/result.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import type { ErrorKind } from "../../errors.ts";
 import { AnthropicUsageSchema, decodeAnthropicUsage, mapAnthropicStopReason } from "./decode-response.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 export interface AnthropicUpstreamStreamDecoder {
   /** One parsed SSE event: its `event:` name and its JSON `data`. */
@@ -25,11 +25,11 @@ const NullableCount = Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Typ
 const NullableString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 
 const Check = {
-  messageStart: TypeCompiler.Compile(Type.Object({ message: Type.Object({ id: Type.String(), usage: AnthropicUsageSchema }) })),
-  blockStart: TypeCompiler.Compile(Type.Object({ index: Index, content_block: Type.Object({ type: Type.String() }) })),
-  blockDelta: TypeCompiler.Compile(Type.Object({ index: Index, delta: Type.Object({ type: Type.String() }) })),
-  blockStop: TypeCompiler.Compile(Type.Object({ index: Index })),
-  messageDelta: TypeCompiler.Compile(
+  messageStart: compileOnFirstUse(Type.Object({ message: Type.Object({ id: Type.String(), usage: AnthropicUsageSchema }) })),
+  blockStart: compileOnFirstUse(Type.Object({ index: Index, content_block: Type.Object({ type: Type.String() }) })),
+  blockDelta: compileOnFirstUse(Type.Object({ index: Index, delta: Type.Object({ type: Type.String() }) })),
+  blockStop: compileOnFirstUse(Type.Object({ index: Index })),
+  messageDelta: compileOnFirstUse(
     Type.Object({
       delta: Type.Object({ stop_reason: NullableString, stop_sequence: NullableString }),
       usage: Type.Optional(
@@ -42,15 +42,15 @@ const Check = {
       ),
     }),
   ),
-  error: TypeCompiler.Compile(Type.Object({ error: Type.Object({ type: Type.String(), message: Type.String() }) })),
-  textStart: TypeCompiler.Compile(Type.Object({ text: Type.Optional(Type.String()) })),
-  thinkingStart: TypeCompiler.Compile(Type.Object({ thinking: Type.Optional(Type.String()), signature: Type.Optional(Type.String()) })),
-  redactedStart: TypeCompiler.Compile(Type.Object({ data: Type.String() })),
-  toolUseStart: TypeCompiler.Compile(Type.Object({ id: Type.String(), name: Type.String() })),
-  textDelta: TypeCompiler.Compile(Type.Object({ text: Type.String() })),
-  thinkingDelta: TypeCompiler.Compile(Type.Object({ thinking: Type.String() })),
-  signatureDelta: TypeCompiler.Compile(Type.Object({ signature: Type.String() })),
-  inputJsonDelta: TypeCompiler.Compile(Type.Object({ partial_json: Type.String() })),
+  error: compileOnFirstUse(Type.Object({ error: Type.Object({ type: Type.String(), message: Type.String() }) })),
+  textStart: compileOnFirstUse(Type.Object({ text: Type.Optional(Type.String()) })),
+  thinkingStart: compileOnFirstUse(Type.Object({ thinking: Type.Optional(Type.String()), signature: Type.Optional(Type.String()) })),
+  redactedStart: compileOnFirstUse(Type.Object({ data: Type.String() })),
+  toolUseStart: compileOnFirstUse(Type.Object({ id: Type.String(), name: Type.String() })),
+  textDelta: compileOnFirstUse(Type.Object({ text: Type.String() })),
+  thinkingDelta: compileOnFirstUse(Type.Object({ thinking: Type.String() })),
+  signatureDelta: compileOnFirstUse(Type.Object({ signature: Type.String() })),
+  inputJsonDelta: compileOnFirstUse(Type.Object({ partial_json: Type.String() })),
 };
 
 interface StreamState {

@@ -5,11 +5,11 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { GatewayError, type UpstreamErrorInfo } from "../../errors.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 /** `{error: {message, type, code}}` (OpenAI, DeepSeek, vLLM); Gemini wraps it in an array and adds `status`. */
-const errorObjectCheck = TypeCompiler.Compile(
+const errorObjectCheck = compileOnFirstUse(
   Type.Object({
     error: Type.Object({
       message: Type.Optional(Type.Unknown()),
@@ -20,8 +20,8 @@ const errorObjectCheck = TypeCompiler.Compile(
   }),
 );
 /** Some servers (older vLLM, Ollama) send `{error: "text"}` or `{message: "text"}`. */
-const errorTextCheck = TypeCompiler.Compile(Type.Object({ error: Type.String() }));
-const messageTextCheck = TypeCompiler.Compile(Type.Object({ message: Type.String() }));
+const errorTextCheck = compileOnFirstUse(Type.Object({ error: Type.String() }));
+const messageTextCheck = compileOnFirstUse(Type.Object({ message: Type.String() }));
 
 /** Statuses that mean the upstream (or a proxy in front of it) gave up waiting. */
 const TIMEOUT_STATUSES = new Set([408, 504, 524]);

@@ -6,10 +6,10 @@
  */
 
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ResultBlock, StopReason, ChatResult } from "../../canonical/result.ts";
 import type { Usage } from "../../canonical/usage.ts";
 import { GatewayError } from "../../errors.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
 const Count = Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()]));
@@ -54,8 +54,8 @@ const CompletionSchema = Type.Object({
   usage: Type.Optional(Type.Union([OpenAIUpstreamUsageSchema, Type.Null()])),
 });
 
-const completionCheck = TypeCompiler.Compile(CompletionSchema);
-const errorBodyCheck = TypeCompiler.Compile(Type.Object({ error: Type.Object({}) }));
+const completionCheck = compileOnFirstUse(CompletionSchema);
+const errorBodyCheck = compileOnFirstUse(Type.Object({ error: Type.Object({}) }));
 
 const FINISH_REASON: Readonly<Record<string, StopReason>> = {
   stop: "end_turn",

@@ -7,7 +7,6 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ChatEvent } from "../../canonical/events.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import {
@@ -17,6 +16,7 @@ import {
   OpenAIUpstreamContentSchema,
   OpenAIUpstreamUsageSchema,
 } from "./decode-response.ts";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 const NullableString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 
@@ -46,8 +46,8 @@ const ChunkSchema = Type.Object({
   usage: Type.Optional(Type.Union([OpenAIUpstreamUsageSchema, Type.Null()])),
 });
 
-const chunkCheck = TypeCompiler.Compile(ChunkSchema);
-const errorChunkCheck = TypeCompiler.Compile(
+const chunkCheck = compileOnFirstUse(ChunkSchema);
+const errorChunkCheck = compileOnFirstUse(
   Type.Object({ error: Type.Object({ code: Type.Optional(Type.Unknown()), type: Type.Optional(Type.Unknown()) }) }),
 );
 

@@ -5,10 +5,10 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 
 const Count = Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()]));
-const embeddingsUsageCheck = TypeCompiler.Compile(
+const embeddingsUsageCheck = compileOnFirstUse(
   Type.Object({ usage: Type.Object({ prompt_tokens: Count, total_tokens: Count }) }),
 );
 
