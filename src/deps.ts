@@ -67,6 +67,10 @@ export function makeDeps(config: Config, options: MakeDepsOptions = {}): Deps {
     adapters: buildAdapters(config.providers),
     keepaliveMs: options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
     metrics: new GatewayMetrics(health, config.models),
-    close: () => database.close(),
+    close: () => {
+      // Settlements queued for this turn's group commit are written before the database goes.
+      wallet.flush();
+      database.close();
+    },
   };
 }

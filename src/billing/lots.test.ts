@@ -199,7 +199,7 @@ describe("wallet lazy expiry", () => {
     expect(verifyLedger(opened.db).problems).toEqual([]);
   });
 
-  test("settling after a held lot expired: the expiry is written first and the charge comes from live lots", () => {
+  test("settling after a held lot expired: the expiry is written first and the charge comes from live lots", async () => {
     const clock = new ManualClock(T0);
     const wallet = new Wallet(opened.db, clock, 60_000);
     const soon = grant(wsA, USD, 1);
@@ -207,7 +207,7 @@ describe("wallet lazy expiry", () => {
     const outcome = wallet.tryHold(wsA, USD / 2, 0);
     if (!outcome.ok) throw new Error("hold refused");
     clock.advance(DAY); // `soon` expires while the call runs
-    wallet.settle(outcome.hold, {
+    await wallet.settle(outcome.hold, {
       nowMs: clock.now(),
       record: { requestId: "req_late", workspaceId: wsA, keyId: "k", createdAt: clock.now(), model: "m", clientDialect: "openai", stream: false, status: "ok", httpStatus: 200, costMicrocents: 300_000 },
     });

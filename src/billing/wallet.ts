@@ -3,10 +3,15 @@
  * harmlessly (nothing was charged) and admission costs no commit. The balance is cached per workspace
  * and refreshed from the database after `refreshMs`, so credits made by another process (the CLI)
  * show up within that time; this process's own charges update the cache from the committed row.
+ *
+ * Settlements are group-committed (group-commit.ts): `settle` queues the call and resolves once the
+ * transaction holding it has committed, at the end of the current event-loop turn. The hold stays
+ * until then, so the balance a concurrent call sees never counts a charge twice or misses one.
  */
 
 import type { TollgateDb } from "../db/client.ts";
 import type { Clock } from "../lib/clock.ts";
+import { SettlementBatchWriter } from "./group-commit.ts";
 import { readBalance, recordCall, type SettlementInput } from "./ledger.ts";
 import { expireLots, expireWorkspaceLotsInTx, nextLotExpiryMs } from "./lots.ts";
 
@@ -27,14 +32,25 @@ export interface Hold {
 
 export type HoldOutcome = { ok: true; hold: Hold } | { ok: false; availableMicrocents: number };
 
+interface QueuedSettlement {
+  hold: Hold;
+  input: SettlementInput;
+  written: PromiseWithResolvers<void>;
+}
+
 export class Wallet {
   private readonly states = new Map<string, WalletState>();
+  private readonly batches: SettlementBatchWriter;
+  private queue: QueuedSettlement[] = [];
+  private flushScheduled: ReturnType<typeof setImmediate> | null = null;
 
   constructor(
     private readonly db: TollgateDb,
     private readonly clock: Clock,
     private readonly refreshMs: number,
-  ) {}
+  ) {
+    this.batches = new SettlementBatchWriter(db);
+  }
 
   private state(workspaceId: string): WalletState {
     const now = this.clock.now();
@@ -76,24 +92,67 @@ export class Wallet {
     if (state) state.held -= hold.amountMicrocents;
   }
 
-  /** Writes the call (record + charge) and ends the hold, whatever the write's outcome. */
-  settle(hold: Hold, input: SettlementInput): void {
+  /**
+   * Queues the call (record + charge) for this turn's group commit; resolves once it is committed,
+   * rejects if it could not be written. The hold ends either way, when the batch is done.
+   */
+  settle(hold: Hold, input: SettlementInput): Promise<void> {
+    const written = Promise.withResolvers<void>();
+    this.queue.push({ hold, input, written });
+    this.flushScheduled ??= setImmediate(() => this.flush());
+    return written.promise;
+  }
+
+  /** Writes every queued settlement now, in one transaction (each turn, and before the database closes). */
+  flush(): void {
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    let balances: Map<string, number> | null = null;
     try {
-      // A lot that expired while the call ran leaves through its expiry entry first, in the same
-      // transaction (recordCall's own becomes a savepoint): the charge consumes only unexpired lots, and
-      // the lots must keep holding exactly the balance.
-      const balanceAfter = this.db.transaction(
-        (tx) => {
-          expireWorkspaceLotsInTx(tx, hold.workspaceId, input.nowMs);
-          return recordCall(this.db, input);
-        },
-        { behavior: "immediate" },
-      );
-      const state = this.states.get(hold.workspaceId);
-      if (state && balanceAfter !== null) state.balance = balanceAfter;
-    } finally {
-      this.release(hold);
+      balances = this.batches.write(batch.map((item) => item.input));
+    } catch {
+      // Nothing of the batch was written; one bad settlement must not sink the others: each alone.
     }
+    if (balances) {
+      for (const [workspaceId, balance] of balances) {
+        const state = this.states.get(workspaceId);
+        if (state) state.balance = balance;
+      }
+      for (const item of batch) {
+        this.release(item.hold);
+        item.written.resolve();
+      }
+      return;
+    }
+    for (const item of batch) {
+      try {
+        this.settleAlone(item.hold, item.input);
+        item.written.resolve();
+      } catch (error) {
+        item.written.reject(error);
+      } finally {
+        this.release(item.hold);
+      }
+    }
+  }
+
+  /** One settlement in its own transaction (the fallback of a batch that failed). */
+  private settleAlone(hold: Hold, input: SettlementInput): void {
+    // A lot that expired while the call ran leaves through its expiry entry first, in the same
+    // transaction (recordCall's own becomes a savepoint): the charge consumes only unexpired lots, and
+    // the lots must keep holding exactly the balance.
+    const balanceAfter = this.db.transaction(
+      (tx) => {
+        expireWorkspaceLotsInTx(tx, hold.workspaceId, input.nowMs);
+        return recordCall(this.db, input);
+      },
+      { behavior: "immediate" },
+    );
+    const state = this.states.get(hold.workspaceId);
+    if (state && balanceAfter !== null) state.balance = balanceAfter;
   }
 
   /** Writes a call that held nothing (refused before a hold): its record, no charge. */

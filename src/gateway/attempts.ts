@@ -119,7 +119,9 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
     };
     try {
       const outcome = passthrough ? await dispatchPassthrough(dispatch, passthrough) : await dispatchTranslated(dispatch);
-      if (!request.stream) abort.dispose();
+      // A stream's timer and listener live until the stream ends, then go (a live timer keeps the process up).
+      if (request.stream) void settlement.ended.then(() => abort.dispose());
+      else abort.dispose();
       return outcome;
     } catch (thrown) {
       let error = abort.reason ?? toGatewayError(thrown);
@@ -148,5 +150,6 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
   abort.dispose();
   const failure = finalError(errors, input.candidates[0]?.profile.id ?? call.request.model);
   settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
+  await settlement.written;
   throw failure;
 }

@@ -79,9 +79,12 @@ function outputTokensOf(result: ChatResult): number {
   return tokens;
 }
 
-function settleResult(input: DispatchInput, result: ChatResult): TollgateSummary {
+/** Settles a non-stream call; its figures are returned once they are committed (settle.ts). */
+async function settleResult(input: DispatchInput, result: ChatResult): Promise<TollgateSummary> {
   const usage = billableUsage(result.usage, input.inputEstimate, outputTokensOf(result));
-  return input.settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
+  const summary = input.settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
+  await input.settlement.written;
+  return summary;
 }
 
 /** A stream's failure before its first content: transient, so the next candidate may serve the call. */
@@ -159,7 +162,7 @@ export async function dispatchTranslated(input: DispatchInput): Promise<Inferenc
   }
   const { value: result, dropped } = await adapter.complete(request, callContext);
   settlement.serve(input.profile, input.channel);
-  const summary = settleResult(input, result);
+  const summary = await settleResult(input, result);
   return outcome(input, codec.encodeResponse(result, meta), [...translatedDrops, ...dropped], summary);
 }
 
@@ -187,7 +190,7 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
   settlement.serve(profile, channel);
   const json = await readUpstreamJson(channel.provider.id, response);
   const result = passthrough.decodeResponse(json);
-  const summary = settleResult(input, result);
+  const summary = await settleResult(input, result);
   if (json !== null && typeof json === "object" && !Array.isArray(json)) codec.passthrough.setModel(json as Record<string, unknown>, meta.model);
   return outcome(input, JSON.stringify(json), dropped, summary);
 }

@@ -9,7 +9,7 @@ import type { ChatEvent } from "../canonical/events.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { parseSseData } from "../providers/sse-events.ts";
 import { SseDecoder, type SseEvent } from "../sse/decode.ts";
-import { encodeSseEvent, SSE_KEEPALIVE } from "../sse/encode.ts";
+import { concatBytes, encodeSseEvent, SSE_KEEPALIVE } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
 import type { RelayOptions } from "./relay.ts";
@@ -113,7 +113,11 @@ export function passthroughStream(
           }
           if (read.kind === "done" && !done) failWith(out, "upstream_error", "The upstream ended the stream before it finished.", null);
         }
-        for (const bytes of out) controller.enqueue(bytes);
+        // The last bytes (the usage and summary, or the error) go once the call is committed (settle.ts).
+        if (done) await settlement.written;
+        // One chunk per pull: Bun's response sink pays per chunk, and the events of one upstream read
+        // enqueued one by one cost far more than their bytes (bench/translation.ts).
+        if (out.length > 0) controller.enqueue(concatBytes(out));
         if (done) {
           controller.close();
           return;

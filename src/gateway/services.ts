@@ -18,8 +18,11 @@ import type { ChannelPlanner } from "../routing/plan.ts";
  */
 export interface WalletService {
   tryHold(workspaceId: string, amountMicrocents: number, minimumMicrocents: number): HoldOutcome;
-  /** Writes the call (record + charge) and ends the hold. */
-  settle(hold: Hold, input: SettlementInput): void;
+  /**
+   * Writes the call (record + charge) and ends the hold; resolves once the write is committed (it may
+   * be group-committed with other calls), rejects if it could not be written.
+   */
+  settle(hold: Hold, input: SettlementInput): Promise<void>;
   release(hold: Hold): void;
   /** Writes a call that held nothing (refused before a hold). */
   recordOnly(input: SettlementInput): void;

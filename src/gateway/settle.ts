@@ -3,8 +3,11 @@
  * one transaction: the request record and, when the call cost something, its charge.
  *
  * 1. The served channel's price turns usage into cost (rounded up once).
- * 2. The wallet writes record + charge and ends the hold, whatever the outcome.
- * 3. The summary returned is exactly what was written (SPEC §6: figures equal the record).
+ * 2. The wallet writes record + charge and ends the hold, whatever the outcome; a held call's write is
+ *    group-committed with the other calls ending in the same event-loop turn.
+ * 3. The summary returned is exactly what is written (SPEC §6: figures equal the record).
+ * 4. The caller awaits `written` before it releases the figures or ends the response, so no client
+ *    sees a call's end before its record and charge are committed (SPEC §8.5).
  */
 
 import { costOfUsageMicrocents } from "../billing/pricing.ts";
@@ -49,7 +52,13 @@ export class CallSettlement {
   private served: { profile: ModelProfile; channel: ChannelConfig } | null = null;
   /** Holds added for a pricier candidate than the first (attempts.ts), ended with the main one. */
   private readonly extraHolds: Hold[] = [];
+  private markEnded: () => void = () => {};
+  /** Resolves when the call ends (finish, failure, refusal or cancel), before its write commits. */
+  readonly ended = new Promise<void>((resolve) => {
+    this.markEnded = resolve;
+  });
   private summary: TollgateSummary | null = null;
+  private write: Promise<void> | null = null;
   readonly attempts: Attempt[] = [];
 
   constructor(
@@ -69,6 +78,11 @@ export class CallSettlement {
 
   get settled(): boolean {
     return this.summary !== null;
+  }
+
+  /** Resolves once the finished call's record and charge are committed; rejects if they could not be. */
+  get written(): Promise<void> {
+    return this.write ?? Promise.resolve();
   }
 
   /** The channel that accepted the call: billed at its price, and the last, successful attempt. */
@@ -100,6 +114,7 @@ export class CallSettlement {
   /** Ends the call; later calls return the first result unchanged. */
   finish(outcome: SettleOutcome): TollgateSummary {
     if (this.summary) return this.summary;
+    this.markEnded();
     const { services, ctx } = this;
     const served = this.served;
     const usage = outcome.billable ? outcome.usage : emptyUsage();
@@ -141,7 +156,10 @@ export class CallSettlement {
     if (hold) {
       services.spend.settle(ctx.principal.workspaceId, this.heldMicrocents, cost, ctx.startedAtMs);
       for (const extra of this.extraHolds) services.wallet.release(extra);
-      services.wallet.settle(hold, { record, nowMs: now });
+      const write = services.wallet.settle(hold, { record, nowMs: now });
+      // A path that ends without awaiting (a client that went away) still hears of a failed write.
+      write.catch((error: unknown) => services.log.error("settlement write failed", { request_id: ctx.requestId, error: String(error) }));
+      this.write = write;
     } else {
       services.wallet.recordOnly({ record, nowMs: now });
     }

@@ -12,6 +12,33 @@ function decodeAll(chunks: Uint8Array[]): SseEvent[] {
   return events;
 }
 
+/** The spec's rules applied to a whole text at once: the reference the incremental decoder must match. */
+function referenceDecode(text: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  let event = "";
+  let data: string[] = [];
+  const lines = text.split(/\r\n|\r|\n/);
+  lines.pop(); // what follows the last line end is not a complete line
+  for (const line of lines) {
+    if (line === "") {
+      if (data.length > 0) events.push({ event, data: data.join("\n") });
+      data = [];
+      event = "";
+      continue;
+    }
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") data.push(value);
+    else if (field === "event") event = value;
+  }
+  return events;
+}
+
+const LINES = ["data: x", "data:y", "data:  two spaces", "data", "data:", "event: e", "event:", "event", ": note", ":", "id: 7", "", "", "data: é✓ 漢", "datum: no"];
+
 describe("SseDecoder", () => {
   test.each([
     ["plain data", "data: {\"a\":1}\n\n", [{ event: "", data: "{\"a\":1}" }]],
@@ -46,6 +73,25 @@ describe("SseDecoder", () => {
         expect(decodeAll(chunks)).toEqual(whole);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test("any mix of lines and line ends, split anywhere, decodes as the spec's rules on the whole text", () => {
+    const line = fc.tuple(fc.constantFrom(...LINES), fc.constantFrom("\n", "\r", "\r\n"));
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 10 }), (parts, cuts) => {
+        const text = parts.map(([content, end]) => content + end).join("");
+        const wire = encoder.encode(text);
+        const chunks: Uint8Array[] = [];
+        let previous = 0;
+        for (const cut of [...new Set(cuts.map((value) => value % (wire.length + 1)))].sort((a, b) => a - b)) {
+          chunks.push(wire.slice(previous, cut));
+          previous = cut;
+        }
+        chunks.push(wire.slice(previous));
+        expect(decodeAll(chunks)).toEqual(referenceDecode(text));
+      }),
+      { numRuns: 500 },
     );
   });
 });

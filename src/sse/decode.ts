@@ -15,7 +15,8 @@ export class SseDecoder {
   private readonly text = new TextDecoder("utf-8");
   private buffer = "";
   private event = "";
-  private data: string[] = [];
+  /** The event's data lines joined by \n; null until a `data` field arrives. */
+  private data: string | null = null;
   private sawCarriageReturn = false;
 
   /** Feeds bytes; returns the events completed by them. */
@@ -27,7 +28,7 @@ export class SseDecoder {
   end(): SseEvent[] {
     const events = this.feed(this.text.decode());
     this.buffer = "";
-    this.data = [];
+    this.data = null;
     this.event = "";
     return events;
   }
@@ -38,39 +39,48 @@ export class SseDecoder {
     // A \r\n split across chunks: the \n belongs to the line the \r already ended.
     if (this.sawCarriageReturn && text.startsWith("\n")) text = text.slice(1);
     this.sawCarriageReturn = false;
-    this.buffer += text;
+    const buffer = this.buffer + text;
+    // Line ends are found with indexOf (native) rather than a loop over every character; the next \n
+    // and the next \r are each searched again only once the scan has passed them.
     let start = 0;
-    for (let index = 0; index < this.buffer.length; index++) {
-      const char = this.buffer.charCodeAt(index);
-      if (char !== 10 && char !== 13) continue;
-      const line = this.buffer.slice(start, index);
-      if (char === 13) {
-        if (index + 1 < this.buffer.length) {
-          if (this.buffer.charCodeAt(index + 1) === 10) index++;
+    let lf = buffer.indexOf("\n");
+    let cr = buffer.indexOf("\r");
+    for (;;) {
+      if (lf !== -1 && lf < start) lf = buffer.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = buffer.indexOf("\r", start);
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      if (end === -1) break;
+      const line = buffer.slice(start, end);
+      start = end + 1;
+      if (end === cr) {
+        if (start < buffer.length) {
+          if (buffer.charCodeAt(start) === 10) start++;
         } else {
           this.sawCarriageReturn = true;
         }
       }
-      start = index + 1;
       this.line(line, events);
     }
-    this.buffer = this.buffer.slice(start);
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
     return events;
   }
 
   private line(line: string, events: SseEvent[]): void {
     if (line === "") {
-      if (this.data.length > 0) events.push({ event: this.event, data: this.data.join("\n") });
-      this.data = [];
+      if (this.data !== null) events.push({ event: this.event, data: this.data });
+      this.data = null;
       this.event = "";
       return;
     }
     if (line.charCodeAt(0) === 58) return; // ":" comment
     const colon = line.indexOf(":");
     const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") this.data.push(value);
-    else if (field === "event") this.event = value;
+    const valueStart = colon === -1 ? line.length : line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
+    if (field === "data") {
+      const value = line.slice(valueStart);
+      this.data = this.data === null ? value : `${this.data}\n${value}`;
+    } else if (field === "event") {
+      this.event = line.slice(valueStart);
+    }
   }
 }

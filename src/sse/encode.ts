@@ -23,3 +23,17 @@ export function encodeSseEvent(data: string, event?: string): Uint8Array {
 
 /** A comment line: ignored by every SSE parser, keeps idle connections alive. */
 export const SSE_KEEPALIVE = encoder.encode(": keepalive\n\n");
+
+/** One chunk of the parts' bytes, in order (the part itself when there is one). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1 && parts[0]) return parts[0];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

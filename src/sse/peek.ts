@@ -42,17 +42,38 @@ interface Reader<T> {
   cancel(reason?: unknown): Promise<void>;
 }
 
+/**
+ * The peeked items, then the rest of the source. One pull forwards every read that is already complete
+ * (the events of one upstream chunk), so a burst costs one pull rather than an async pull per event
+ * (bench/translation.ts); at most one read is in flight beyond what was enqueued.
+ */
 function replay<T>(peeked: T[], reader: Reader<T>): ReadableStream<T> {
   let index = 0;
+  /** A read that was not complete when the last pull returned: the next pull awaits it. */
+  let inFlight: Promise<{ done: boolean; value?: T | undefined }> | null = null;
   return new ReadableStream<T>({
     async pull(controller) {
       if (index < peeked.length) {
-        controller.enqueue(peeked[index++] as T);
+        while (index < peeked.length) controller.enqueue(peeked[index++] as T);
         return;
       }
-      const next = await reader.read();
-      if (next.done || next.value === undefined) controller.close();
-      else controller.enqueue(next.value);
+      let next = await (inFlight ?? reader.read());
+      inFlight = null;
+      for (;;) {
+        if (next.done || next.value === undefined) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(next.value);
+        const read = reader.read();
+        if (Bun.peek.status(read) !== "fulfilled") {
+          // Until the next pull awaits it, a read that fails must not count as an unhandled rejection.
+          read.catch(() => {});
+          inFlight = read;
+          return;
+        }
+        next = Bun.peek(read) as { done: boolean; value?: T | undefined };
+      }
     },
     cancel(reason) {
       return reader.cancel(reason);

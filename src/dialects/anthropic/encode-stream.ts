@@ -9,8 +9,7 @@ import type { BlockDelta, BlockStart } from "../../canonical/events.ts";
 import type { StopReason } from "../../canonical/result.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import type { EncodeMeta, RelayEvent, StreamEncoder, TollgateSummary } from "../../gateway/summary.ts";
-import { encodeSseEvent } from "../../sse/encode.ts";
-import { concatBytes } from "../openai/encode-stream.ts";
+import { concatBytes, encodeSseEvent } from "../../sse/encode.ts";
 import { encodeAnthropicStreamError } from "./encode-error.ts";
 import { encodeAnthropicUsage, newAnthropicMessageId } from "./encode-response.ts";
 

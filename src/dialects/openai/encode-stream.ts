@@ -6,7 +6,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 
-import { encodeSseEvent } from "../../sse/encode.ts";
+import { concatBytes, encodeSseEvent } from "../../sse/encode.ts";
 import type { EncodeMeta, RelayEvent, StreamEncoder } from "../../gateway/summary.ts";
 import { encodeOpenAIUsage, mapStopReasonToOpenAI, newChatCompletionId } from "./encode-response.ts";
 import { openAIErrorType } from "./encode-error.ts";
@@ -76,17 +76,4 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
       }
     },
   };
-}
-
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
