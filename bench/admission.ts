@@ -161,10 +161,12 @@ const table = [
   "|---|---|---|---|",
   ...rows.map(({ size, summary }) => `| ${size.toLocaleString("en-US")} | ${summary.median.toFixed(2)} | ${summary.min.toFixed(2)} | ${summary.max.toFixed(2)} |`),
 ].join("\n");
-const verdict =
-  large < 20 && large / small < 1.5
-    ? `Target met: under 20 µs per request, and ${((large / small - 1) * 100).toFixed(0)} % apart between 10 and 100,000 workspaces.`
-    : `Target MISSED: ${large.toFixed(2)} µs at 100,000 workspaces vs ${small.toFixed(2)} µs at 10.`;
+const verdict = [
+  large < 20 ? `Under 20 µs per request at both sizes (met): ${small.toFixed(2)} µs at 10, ${large.toFixed(2)} µs at 100,000 workspaces.` : `Over 20 µs at 100,000 workspaces (MISSED): ${large.toFixed(2)} µs.`,
+  large / small < 1.5
+    ? "It does not grow with the number of workspaces (within 50 %)."
+    : `It grows ${(large / small).toFixed(1)}× from 10 to 100,000 workspaces (the "does not grow" half is MISSED as measured): every step is a hash lookup, O(1), but requests spread uniformly over 100,000 workspaces touch cold memory (the key cache's LRU arrays, the key and bucket objects) on every call, while 10 workspaces stay in the CPU's caches.`,
+].join(" ");
 const body = [
   "One admission decision = key cache lookup (SHA-256 of the key + LRU hit) + catalog resolve (exact or alias glob) +",
   "rate limiter admit and settle (per-workspace token buckets) + channel plan (auto, smooth weighted round robin over",
