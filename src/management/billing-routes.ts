@@ -7,7 +7,6 @@
 import { Type } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { usdToMicrocents } from "../billing/money.ts";
-import type { LotRow } from "../billing/lots.ts";
 import { StripeService } from "../billing/stripe.ts";
 import type { Deps } from "../deps.ts";
 import { encodeOpenAIErrorBody } from "../dialects/openai/encode-error.ts";
@@ -16,8 +15,7 @@ import { assertValid, parseJsonBody } from "../gateway/validate.ts";
 import { authenticate } from "../http/auth.ts";
 import { readBodyText } from "../http/body.ts";
 import { jsonResponse, renderError } from "../http/render.ts";
-import { isoFromMs } from "../lib/clock.ts";
-import type { LotDocument } from "./documents.ts";
+import { lotDocument } from "./documents.ts";
 import { compileOnFirstUse } from "../lib/lazy-check.ts";
 
 /** Closed bodies, checked by compiled TypeBox (an Elysia `body` schema would drop unknown fields silently). */
@@ -27,18 +25,6 @@ const refundBodyCheck = compileOnFirstUse(Type.Object({ lot_id: Type.String({ mi
 /** Small JSON bodies; Stripe's webhook payloads stay well below this too. */
 const MAX_BILLING_BODY_BYTES = 64 * 1024;
 const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
-
-function lotDocument(lot: LotRow): LotDocument {
-  return {
-    id: lot.id,
-    source: lot.source,
-    amount_microcents: lot.amountMicrocents,
-    remaining_microcents: lot.remainingMicrocents,
-    created_at: isoFromMs(lot.createdAt),
-    expires_at: isoFromMs(lot.expiresAt),
-    refundable_until: lot.refundableUntil === null ? null : isoFromMs(lot.refundableUntil),
-  };
-}
 
 /** `stripe` defaults to one built from deps; pass the shared instance once deps carries one. */
 export function billingRoutes(

@@ -87,15 +87,19 @@ export function walletDocument(
     held_microcents: heldMicrocents,
     available_microcents: available,
     balance_tokens: balanceInTokens(config, available),
-    lots: lots.map((lot) => ({
-      id: lot.id,
-      source: lot.source,
-      amount_microcents: lot.amountMicrocents,
-      remaining_microcents: lot.remainingMicrocents,
-      created_at: isoFromMs(lot.createdAt),
-      expires_at: isoFromMs(lot.expiresAt),
-      refundable_until: lot.refundableUntil === null ? null : isoFromMs(lot.refundableUntil),
-    })),
+    lots: lots.map(lotDocument),
+  };
+}
+
+export function lotDocument(lot: typeof creditLots.$inferSelect): LotDocument {
+  return {
+    id: lot.id,
+    source: lot.source,
+    amount_microcents: lot.amountMicrocents,
+    remaining_microcents: lot.remainingMicrocents,
+    created_at: isoFromMs(lot.createdAt),
+    expires_at: isoFromMs(lot.expiresAt),
+    refundable_until: lot.refundableUntil === null ? null : isoFromMs(lot.refundableUntil),
   };
 }
 
