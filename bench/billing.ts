@@ -21,6 +21,7 @@ import type { LoadReport } from "./lib/closed-loop-client.ts";
 import { childEnv, cpuMs, stopGateway } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
+import { ensureWrk, wrkVersion } from "./lib/wrk.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const SECTION = "Billing overhead";
@@ -81,28 +82,6 @@ function done(summary, latency, requests)
 end
 `;
 
-function spawnQuiet(command: string[], timeoutMs: number): { ok: boolean; output: string } {
-  try {
-    const result = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe", timeout: timeoutMs, env: childEnv({ DEBIAN_FRONTEND: "noninteractive" }) });
-    return { ok: result.exitCode === 0, output: `${result.stdout.toString()}${result.stderr.toString()}` };
-  } catch (error) {
-    return { ok: false, output: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** wrk if present; else `apt-get install -y wrk` (after `apt-get update` if the first try fails). */
-function ensureWrk(): { ok: true } | { ok: false; why: string } {
-  if (Bun.which("wrk")) return { ok: true };
-  if (!Bun.which("apt-get")) return { ok: false, why: "wrk is not installed and there is no apt-get" };
-  console.error("wrk is missing: apt-get install -y wrk");
-  if (!spawnQuiet(["apt-get", "install", "-y", "wrk"], 120_000).ok) {
-    spawnQuiet(["apt-get", "update"], 120_000);
-    const second = spawnQuiet(["apt-get", "install", "-y", "wrk"], 120_000);
-    if (!second.ok) return { ok: false, why: `apt-get install -y wrk failed: ${second.output.trim().split("\n").slice(-1)[0] ?? ""}` };
-  }
-  return Bun.which("wrk") ? { ok: true } : { ok: false, why: "wrk is still missing after apt-get install" };
-}
-
 function chooseClient(dir: string): Client {
   if (flags.client === "bun") return { kind: "bun", why: "--client bun" };
   if (flags.client !== undefined && flags.client !== "wrk") throw new Error(`--client expects wrk|bun, got '${flags.client}'`);
@@ -118,7 +97,7 @@ function chooseClient(dir: string): Client {
 
 function describeClient(client: Client): string {
   if (client.kind === "wrk") {
-    const version = spawnQuiet(["wrk", "--version"], 5_000).output.split("\n")[0]?.replace(/\s*Copyright.*$/, "").trim() ?? "wrk";
+    const version = wrkVersion();
     return `\`${version}\`, 1 thread, its own process`;
   }
   return `a Bun closed-loop client in its own process (**no wrk**: ${client.why}; it competes with the gateway for CPU)`;
