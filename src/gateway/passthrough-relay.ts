@@ -18,6 +18,25 @@ import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
 import type { EncodeMeta, StreamEncoder } from "./summary.ts";
 
+/**
+ * The upstream's event as the client gets it: its own data text with only the model id changed. The
+ * model member is replaced in the text when it occurs there exactly once as `"model":"<id>"` (what
+ * every upstream writes; a JSON string's own quotes are escaped, so only a member matches); anything
+ * else is re-serialised from the parsed object.
+ */
+function forwardedData(event: SseEvent, data: Record<string, unknown>, wire: PassthroughWire, model: string): string {
+  const message = data.message;
+  const current = typeof data.model === "string" ? data.model : isRecord(message) && typeof message.model === "string" ? message.model : null;
+  if (current === null || current === model) return event.data;
+  const needle = `"model":${JSON.stringify(current)}`;
+  const at = event.data.indexOf(needle);
+  if (at !== -1 && event.data.indexOf(needle, at + needle.length) === -1) {
+    return `${event.data.slice(0, at)}"model":${JSON.stringify(model)}${event.data.slice(at + needle.length)}`;
+  }
+  wire.setModel(data, model);
+  return JSON.stringify(data);
+}
+
 function encodeUpstreamEvent(event: SseEvent, data: unknown): Uint8Array {
   return encodeSseEvent(typeof data === "string" ? data : JSON.stringify(data), event.event === "" ? undefined : event.event);
 }
@@ -70,11 +89,13 @@ export function passthroughStream(
         return;
       }
     }
-    if (isRecord(data)) wire.setModel(data, meta.model);
     if (!finish && wire.isUsageEvent(event, data)) {
+      // Held, and given the `tollgate` object at the end: this one is re-serialised.
+      if (isRecord(data)) wire.setModel(data, meta.model);
       held = { event, data };
       return;
     }
+    const text = isRecord(data) ? forwardedData(event, data, wire, meta.model) : event.data;
     if (finish || wire.isTerminal(event, data)) {
       done = true;
       const usage = finish?.usage ?? meter.partialUsage();
@@ -83,11 +104,11 @@ export function passthroughStream(
         attachSummary(held.data, summary);
         out.push(encodeUpstreamEvent(held.event, held.data));
       }
-      out.push(encodeUpstreamEvent(event, data));
+      out.push(encodeUpstreamEvent(event, text));
       if (meta.usageEvent) out.push(encodeSseEvent(JSON.stringify(summary), "tollgate.usage"));
       return;
     }
-    out.push(encodeUpstreamEvent(event, data));
+    out.push(encodeUpstreamEvent(event, text));
   };
 
   return new ReadableStream<Uint8Array>({

@@ -164,6 +164,37 @@ describe("Anthropic client → Anthropic upstream (passthrough)", () => {
   });
 });
 
+describe("passthrough bytes", () => {
+  test("events reach the client as the upstream wrote them, only the model id changed", async () => {
+    const events = [
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-upstream","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}\n\n',
+      'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}, "x_future": 1}\n\n',
+      'event: content_block_delta\ndata: {"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"say \\"model\\":\\"claude-upstream\\" verbatim"}}\n\n',
+      'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}}\n\n',
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ];
+    setup.anthropicUpstream.script({ kind: "sse", text: events.join(""), chunkSize: 13 });
+    const response = await postJson(setup.gateway, "/v1/messages", { model: "via-anthropic", max_tokens: 100, stream: true, messages: [{ role: "user", content: "x" }] }, {
+      "anthropic-version": "2023-06-01",
+    });
+    const body = await response.text();
+    const [start = "", blockStart = "", delta = "", blockStop = "", , stop = ""] = events;
+    expect(body).toContain(start.replace('"model":"claude-upstream"', '"model":"via-anthropic"'));
+    for (const verbatim of [blockStart, delta, blockStop, stop]) expect(body).toContain(verbatim);
+  });
+
+  test("an OpenAI chunk written with spaces still gets the client's model id", async () => {
+    const chunk = (delta: string, finish: string | null) => `data: {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-upstream", "choices": [{"index": 0, "delta": ${delta}, "finish_reason": ${finish === null ? "null" : `"${finish}"`}}]}\n\n`;
+    setup.openaiUpstream.script({ kind: "sse", text: `${chunk('{"content": "hi"}', null)}${chunk("{}", "stop")}data: [DONE]\n\n` });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] });
+    const body = await response.text();
+    expect(body).not.toContain("gpt-upstream");
+    expect(body.match(/"model":"via-openai"/g)).toHaveLength(2);
+    expect(body).toContain('"content":"hi"');
+  });
+});
+
 describe("across dialects", () => {
   test("Anthropic-only fields sent to an OpenAI upstream are dropped and named", async () => {
     const response = await postJson(setup.gateway, "/v1/messages", {
