@@ -1,158 +1,127 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { openDatabase, type OpenedDatabase } from "../db/client.ts";
-import { migrateDatabase } from "../db/migrate.ts";
-import { WorkspaceRepo } from "../db/repo/workspaces.ts";
+import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../lib/clock.ts";
 import { SettlementBatchWriter } from "./group-commit.ts";
-import { grantCredit, readBalance, recordCall, verifyLedger, type SettlementInput } from "./ledger.ts";
+import { readBalance, recordCall, verifyLedger, type SettlementInput } from "./ledger.ts";
 import { Wallet } from "./wallet.ts";
+import { DAY, grantLot, settlementOf, T0, USD, useLedgerFixture } from "../../test/harness/ledger.ts";
 
-const DAY = 86_400_000;
-const T0 = Date.UTC(2026, 0, 1);
-const USD = 100_000_000;
+const fx = useLedgerFixture();
+const grant = (workspaceId: string, amount: number, validityDays: number, source: "grant" | "stripe" = "grant", nowMs = T0) =>
+  grantLot(fx, workspaceId, amount, validityDays, source, nowMs);
 
-let opened: OpenedDatabase;
-let wsA: string;
-let wsB: string;
-let grants = 0;
-let calls = 0;
-
-beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  migrateDatabase(opened.db);
-  const repo = new WorkspaceRepo(opened.db);
-  wsA = (await repo.create("a", T0)).id;
-  wsB = (await repo.create("b", T0)).id;
-});
-
-afterEach(() => opened.close());
-
-function grant(workspaceId: string, amount: number, validityDays: number): string {
-  return grantCredit(opened.db, {
-    workspaceId,
-    amountMicrocents: amount,
-    source: "grant",
-    note: null,
-    nowMs: T0,
-    validityDays,
-    idempotencyKey: `g${grants++}`,
-  }).lotId;
-}
-
-function settlement(workspaceId: string, cost: number, nowMs = T0, requestId = `req_${calls++}`): SettlementInput {
-  return {
-    nowMs,
-    record: { requestId, workspaceId, keyId: "key_x", createdAt: nowMs, model: "m", clientDialect: "openai", stream: true, status: "ok", httpStatus: 200, costMicrocents: cost, byok: true },
-  };
+/** Booleans set on purpose: the prepared insert must map them to 1 as drizzle does. */
+function settlement(workspaceId: string, cost: number, nowMs = T0, requestId?: string): SettlementInput {
+  const input = settlementOf(workspaceId, cost, nowMs, requestId);
+  return { ...input, record: { ...input.record, stream: true, byok: true } };
 }
 
 type Entry = { workspace_id: string; kind: string; amount_microcents: number; balance_after_microcents: number; request_id: string | null };
 
 function entries(): Entry[] {
-  return opened.sqlite
+  return fx.opened.sqlite
     .query("SELECT workspace_id, kind, amount_microcents, balance_after_microcents, request_id FROM ledger_entries WHERE kind != 'grant' ORDER BY rowid")
     .all() as Entry[];
 }
 
 function remaining(lotId: string): number {
-  return (opened.sqlite.query("SELECT remaining_microcents AS r FROM credit_lots WHERE id = ?").get(lotId) as { r: number }).r;
+  return (fx.opened.sqlite.query("SELECT remaining_microcents AS r FROM credit_lots WHERE id = ?").get(lotId) as { r: number }).r;
 }
 
 function lifetime(workspaceId: string): number {
-  return (opened.sqlite.query("SELECT lifetime_spend_microcents AS s FROM workspaces WHERE id = ?").get(workspaceId) as { s: number }).s;
+  return (fx.opened.sqlite.query("SELECT lifetime_spend_microcents AS s FROM workspaces WHERE id = ?").get(workspaceId) as { s: number }).s;
 }
 
 describe("SettlementBatchWriter", () => {
   test("a batch writes each call as recordCall would alone: its record, its charge, its running balance", () => {
-    grant(wsA, USD, 365);
-    grant(wsB, USD, 365);
-    const batch = [settlement(wsA, 100), settlement(wsB, 7), settlement(wsA, 0), settlement(wsA, 250)];
-    const balances = new SettlementBatchWriter(opened.db).write(batch);
-    expect(balances).toEqual(new Map([[wsA, USD - 350], [wsB, USD - 7]]));
+    grant(fx.wsA, USD, 365);
+    grant(fx.wsB, USD, 365);
+    const batch = [settlement(fx.wsA, 100), settlement(fx.wsB, 7), settlement(fx.wsA, 0), settlement(fx.wsA, 250)];
+    const balances = new SettlementBatchWriter(fx.opened.db).write(batch);
+    expect(balances).toEqual(new Map([[fx.wsA, USD - 350], [fx.wsB, USD - 7]]));
     expect(entries()).toEqual([
-      { workspace_id: wsA, kind: "charge", amount_microcents: -100, balance_after_microcents: USD - 100, request_id: batch[0]?.record.requestId ?? "" },
-      { workspace_id: wsA, kind: "charge", amount_microcents: -250, balance_after_microcents: USD - 350, request_id: batch[3]?.record.requestId ?? "" },
-      { workspace_id: wsB, kind: "charge", amount_microcents: -7, balance_after_microcents: USD - 7, request_id: batch[1]?.record.requestId ?? "" },
+      { workspace_id: fx.wsA, kind: "charge", amount_microcents: -100, balance_after_microcents: USD - 100, request_id: batch[0]?.record.requestId ?? "" },
+      { workspace_id: fx.wsA, kind: "charge", amount_microcents: -250, balance_after_microcents: USD - 350, request_id: batch[3]?.record.requestId ?? "" },
+      { workspace_id: fx.wsB, kind: "charge", amount_microcents: -7, balance_after_microcents: USD - 7, request_id: batch[1]?.record.requestId ?? "" },
     ]);
-    const records = opened.sqlite.query("SELECT request_id, cost_microcents, stream, byok, attempts FROM requests ORDER BY rowid").all();
+    const records = fx.opened.sqlite.query("SELECT request_id, cost_microcents, stream, byok, attempts FROM requests ORDER BY rowid").all();
     expect(records).toEqual(batch.map((item) => ({ request_id: item.record.requestId, cost_microcents: item.record.costMicrocents, stream: 1, byok: 1, attempts: "[]" })));
-    expect(readBalance(opened.db, wsA)).toBe(USD - 350);
-    expect(lifetime(wsA)).toBe(350);
-    expect(verifyLedger(opened.db).problems).toEqual([]);
+    expect(readBalance(fx.opened.db, fx.wsA)).toBe(USD - 350);
+    expect(lifetime(fx.wsA)).toBe(350);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 
   test("the batch's sum comes from the soonest-expiring lots first, across lots, as one call after another would", () => {
-    const soon = grant(wsA, 300, 10);
-    const later = grant(wsA, USD, 30);
-    new SettlementBatchWriter(opened.db).write([settlement(wsA, 200), settlement(wsA, 200), settlement(wsA, 50)]);
+    const soon = grant(fx.wsA, 300, 10);
+    const later = grant(fx.wsA, USD, 30);
+    new SettlementBatchWriter(fx.opened.db).write([settlement(fx.wsA, 200), settlement(fx.wsA, 200), settlement(fx.wsA, 50)]);
     expect(remaining(soon)).toBe(0);
     expect(remaining(later)).toBe(USD - 150);
-    expect(verifyLedger(opened.db).problems).toEqual([]);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 
   test("a lot that expired while the calls ran leaves through its expiry entry before the charges", () => {
-    const soon = grant(wsA, USD, 1);
-    const later = grant(wsA, 2 * USD, 30);
-    new SettlementBatchWriter(opened.db).write([settlement(wsA, 100, T0 + DAY - 1), settlement(wsA, 200, T0 + DAY)]);
+    const soon = grant(fx.wsA, USD, 1);
+    const later = grant(fx.wsA, 2 * USD, 30);
+    new SettlementBatchWriter(fx.opened.db).write([settlement(fx.wsA, 100, T0 + DAY - 1), settlement(fx.wsA, 200, T0 + DAY)]);
     expect(entries().map((entry) => [entry.kind, entry.amount_microcents])).toEqual([["expiry", -USD], ["charge", -100], ["charge", -200]]);
     expect(remaining(soon)).toBe(0);
     expect(remaining(later)).toBe(2 * USD - 300);
-    expect(verifyLedger(opened.db).problems).toEqual([]);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 
   test("a batch that cannot be written leaves nothing behind", () => {
-    grant(wsA, USD, 365);
-    recordCall(opened.db, settlement(wsA, 5, T0, "req_taken"));
-    expect(() => new SettlementBatchWriter(opened.db).write([settlement(wsA, 100), settlement(wsA, 10, T0, "req_taken")])).toThrow();
+    grant(fx.wsA, USD, 365);
+    recordCall(fx.opened.db, settlement(fx.wsA, 5, T0, "req_taken"));
+    expect(() => new SettlementBatchWriter(fx.opened.db).write([settlement(fx.wsA, 100), settlement(fx.wsA, 10, T0, "req_taken")])).toThrow();
     expect(entries()).toHaveLength(1);
-    expect(readBalance(opened.db, wsA)).toBe(USD - 5);
-    expect(verifyLedger(opened.db).problems).toEqual([]);
+    expect(readBalance(fx.opened.db, fx.wsA)).toBe(USD - 5);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 });
 
 describe("Wallet group commit", () => {
   test("settle resolves once the turn's batch has committed; the hold lasts until then", async () => {
-    grant(wsA, USD, 365);
-    const wallet = new Wallet(opened.db, new ManualClock(T0), 60_000);
-    const holds = [wallet.tryHold(wsA, 1000, 0), wallet.tryHold(wsA, 1000, 0)];
+    grant(fx.wsA, USD, 365);
+    const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000);
+    const holds = [wallet.tryHold(fx.wsA, 1000, 0), wallet.tryHold(fx.wsA, 1000, 0)];
     const written = holds.map((outcome, index) => {
       if (!outcome.ok) throw new Error("hold refused");
-      return wallet.settle(outcome.hold, settlement(wsA, 100 * (index + 1)));
+      return wallet.settle(outcome.hold, settlement(fx.wsA, 100 * (index + 1)));
     });
     expect(entries()).toEqual([]);
-    expect(wallet.heldMicrocents(wsA)).toBe(2000);
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(2000);
     await Promise.all(written);
     expect(entries().map((entry) => entry.balance_after_microcents)).toEqual([USD - 100, USD - 300]);
-    expect(wallet.heldMicrocents(wsA)).toBe(0);
-    expect(wallet.availableMicrocents(wsA)).toBe(USD - 300);
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
+    expect(wallet.availableMicrocents(fx.wsA)).toBe(USD - 300);
   });
 
   test("one settlement that cannot be written fails alone; the rest of its batch is written", async () => {
-    grant(wsA, USD, 365);
-    recordCall(opened.db, settlement(wsA, 5, T0, "req_taken"));
-    const wallet = new Wallet(opened.db, new ManualClock(T0), 60_000);
+    grant(fx.wsA, USD, 365);
+    recordCall(fx.opened.db, settlement(fx.wsA, 5, T0, "req_taken"));
+    const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000);
     const hold = () => {
-      const outcome = wallet.tryHold(wsA, 1000, 0);
+      const outcome = wallet.tryHold(fx.wsA, 1000, 0);
       if (!outcome.ok) throw new Error("hold refused");
       return outcome.hold;
     };
-    const good = wallet.settle(hold(), settlement(wsA, 100));
-    const bad = wallet.settle(hold(), settlement(wsA, 10, T0, "req_taken"));
+    const good = wallet.settle(hold(), settlement(fx.wsA, 100));
+    const bad = wallet.settle(hold(), settlement(fx.wsA, 10, T0, "req_taken"));
     await expect(bad).rejects.toThrow();
     await good;
     expect(entries().map((entry) => entry.amount_microcents)).toEqual([-5, -100]);
-    expect(wallet.heldMicrocents(wsA)).toBe(0);
-    expect(verifyLedger(opened.db).problems).toEqual([]);
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 
   test("flush writes what is queued at once (before the database closes)", () => {
-    grant(wsA, USD, 365);
-    const wallet = new Wallet(opened.db, new ManualClock(T0), 60_000);
-    const outcome = wallet.tryHold(wsA, 1000, 0);
+    grant(fx.wsA, USD, 365);
+    const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000);
+    const outcome = wallet.tryHold(fx.wsA, 1000, 0);
     if (!outcome.ok) throw new Error("hold refused");
-    void wallet.settle(outcome.hold, settlement(wsA, 100));
+    void wallet.settle(outcome.hold, settlement(fx.wsA, 100));
     wallet.flush();
     expect(entries()).toHaveLength(1);
-    expect(wallet.heldMicrocents(wsA)).toBe(0);
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
   });
 });
