@@ -50,12 +50,16 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
   const outfile = options.outfile ?? BINARY_PATH;
   const commit = currentCommit();
   const result = await Bun.build({
-    entrypoints: [join(ROOT, "src", "main.ts")],
+    // Worker threads are entrypoints of their own: a compiled binary loads a Worker only from its own bundle.
+    entrypoints: [join(ROOT, "src", "main.ts"), join(ROOT, "src", "billing", "settlement-worker.ts")],
     target: "bun",
     format: "esm",
     minify: true,
     bytecode: options.bytecode ?? true,
-    define: { TOLLGATE_COMMIT: JSON.stringify(commit) },
+    define: {
+      TOLLGATE_COMMIT: JSON.stringify(commit),
+      TOLLGATE_SETTLEMENT_WORKER: JSON.stringify("./billing/settlement-worker.ts"),
+    },
     // The gateway's behaviour comes from its TOML config, not from a bunfig.toml in the working directory.
     compile: { outfile, autoloadBunfig: false, jitPolicy: START_JIT_POLICY },
     throw: false,

@@ -69,7 +69,15 @@ export class BypassWallet implements WalletService {
     hold.ended = true;
   }
 
-  recordOnly(): void {}
+  recordOnly(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  warm(): void {}
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
 
   heldMicrocents(): number {
     return 0;
@@ -128,7 +136,7 @@ if (import.meta.main) {
 
   const stop = async () => {
     await app.stop(true);
-    deps.close();
+    await deps.close();
     process.stdout.write(`${JSON.stringify({ served: counter.served })}\n`);
     process.exit(0);
   };

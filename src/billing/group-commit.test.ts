@@ -114,13 +114,14 @@ describe("Wallet group commit", () => {
     expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 
-  test("flush writes what is queued at once (before the database closes)", () => {
+  test("close writes what is queued before it resolves (before the database closes)", async () => {
     grant(fx.wsA, USD, 365);
     const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000);
     const outcome = wallet.tryHold(fx.wsA, 1000, 0);
     if (!outcome.ok) throw new Error("hold refused");
     void wallet.settle(outcome.hold, settlement(fx.wsA, 100));
-    wallet.flush();
+    expect(entries()).toHaveLength(0);
+    await wallet.close();
     expect(entries()).toHaveLength(1);
     expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
   });

@@ -4,16 +4,18 @@
  * and refreshed from the database after `refreshMs`, so credits made by another process (the CLI)
  * show up within that time; this process's own charges update the cache from the committed row.
  *
- * Settlements are group-committed (group-commit.ts): `settle` queues the call and resolves once the
- * transaction holding it has committed, at the end of the current event-loop turn. The hold stays
- * until then, so the balance a concurrent call sees never counts a charge twice or misses one.
+ * Settlements are group-committed (group-commit.ts) by a SettlementWriter (on a worker thread in the
+ * gateway): `settle` queues the call; at the end of the event-loop turn the queue goes to the writer as
+ * one batch, and while a batch is being written the next one gathers. `settle` resolves once the batch
+ * holding the call has committed. The hold stays until then, so the balance a concurrent call sees
+ * never counts a charge twice or misses one.
  */
 
 import type { TollgateDb } from "../db/client.ts";
 import type { Clock } from "../lib/clock.ts";
-import { SettlementBatchWriter } from "./group-commit.ts";
-import { readBalance, recordCall, type SettlementInput } from "./ledger.ts";
-import { expireLots, expireWorkspaceLotsInTx, nextLotExpiryMs } from "./lots.ts";
+import { readBalance, type SettlementInput } from "./ledger.ts";
+import { expireLots, nextLotExpiryMs } from "./lots.ts";
+import { InlineSettlementWriter, type BatchOutcome, type SettlementWriter } from "./settlement-writer.ts";
 
 interface WalletState {
   balance: number;
@@ -28,29 +30,45 @@ export interface Hold {
   amountMicrocents: number;
   /** Set once settled or released: a hold ends exactly once. */
   ended: boolean;
+  /** Set once handed to `settle` (it ends when its batch is written). */
+  settling?: boolean;
 }
 
 export type HoldOutcome = { ok: true; hold: Hold } | { ok: false; availableMicrocents: number };
 
 interface QueuedSettlement {
-  hold: Hold;
+  /** null: a call that held nothing (refused before a hold), written for its record only. */
+  hold: Hold | null;
   input: SettlementInput;
   written: PromiseWithResolvers<void>;
+  queuedAtMs: number;
+}
+
+export interface WalletOptions {
+  /**
+   * While other calls are still running, a batch waits up to this long for them to end, so a busy
+   * gateway commits several calls per transaction: every commit writes each page it touched to the WAL,
+   * and what the WAL takes in is what a checkpoint must fsync. A lone call is written at once.
+   */
+  batchWindowMs: number;
 }
 
 export class Wallet {
   private readonly states = new Map<string, WalletState>();
-  private readonly batches: SettlementBatchWriter;
   private queue: QueuedSettlement[] = [];
-  private flushScheduled: ReturnType<typeof setImmediate> | null = null;
+  private flushSoon: ReturnType<typeof setImmediate> | null = null;
+  private flushLater: ReturnType<typeof setTimeout> | null = null;
+  private inFlight: Promise<void> | null = null;
+  /** Holds granted and neither handed to `settle` nor released: calls that will settle soon. */
+  private running = 0;
 
   constructor(
     private readonly db: TollgateDb,
     private readonly clock: Clock,
     private readonly refreshMs: number,
-  ) {
-    this.batches = new SettlementBatchWriter(db);
-  }
+    private readonly writer: SettlementWriter = new InlineSettlementWriter(db),
+    private readonly options: WalletOptions = { batchWindowMs: 0 },
+  ) {}
 
   private state(workspaceId: string): WalletState {
     const now = this.clock.now();
@@ -82,82 +100,125 @@ export class Wallet {
     const available = state.balance - state.held;
     if (available < minimumMicrocents || available < amountMicrocents) return { ok: false, availableMicrocents: available };
     state.held += amountMicrocents;
+    this.running++;
     return { ok: true, hold: { workspaceId, amountMicrocents, ended: false } };
   }
 
   release(hold: Hold): void {
     if (hold.ended) return;
     hold.ended = true;
+    if (!hold.settling) this.running--;
     const state = this.states.get(hold.workspaceId);
     if (state) state.held -= hold.amountMicrocents;
   }
 
   /**
-   * Queues the call (record + charge) for this turn's group commit; resolves once it is committed,
+   * Queues the call (record + charge) for the next group commit; resolves once it is committed,
    * rejects if it could not be written. The hold ends either way, when the batch is done.
    */
   settle(hold: Hold, input: SettlementInput): Promise<void> {
+    return this.enqueue(hold, input);
+  }
+
+  /** Queues a call that held nothing (refused before a hold): its record, no charge. */
+  recordOnly(input: SettlementInput): Promise<void> {
+    return this.enqueue(null, input);
+  }
+
+  private enqueue(hold: Hold | null, input: SettlementInput): Promise<void> {
+    if (hold && !hold.ended && !hold.settling) {
+      hold.settling = true;
+      this.running--;
+    }
     const written = Promise.withResolvers<void>();
-    this.queue.push({ hold, input, written });
-    this.flushScheduled ??= setImmediate(() => this.flush());
+    this.queue.push({ hold, input, written, queuedAtMs: performance.now() });
+    if (!this.inFlight) this.flushSoon ??= setImmediate(() => this.flush());
     return written.promise;
   }
 
-  /** Writes every queued settlement now, in one transaction (each turn, and before the database closes). */
+  /**
+   * Hands every queued settlement to the writer as one batch at the end of the turn, unless a batch is
+   * being written (the queue goes when it is done) or other calls are running and the oldest queued
+   * one has waited less than the batch window. With the inline writer the batch is written at once.
+   */
   flush(): void {
-    if (this.flushScheduled) clearImmediate(this.flushScheduled);
-    this.flushScheduled = null;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    let balances: Map<string, number> | null = null;
-    try {
-      balances = this.batches.write(batch.map((item) => item.input));
-    } catch {
-      // Nothing of the batch was written; one bad settlement must not sink the others: each alone.
+    this.cancelScheduledFlush();
+    if (this.inFlight || this.queue.length === 0) return;
+    const waitedMs = performance.now() - (this.queue[0]?.queuedAtMs ?? 0);
+    if (this.running > 0 && waitedMs < this.options.batchWindowMs) {
+      this.flushLater = setTimeout(() => this.flush(), this.options.batchWindowMs - waitedMs);
+      return;
     }
-    if (balances) {
-      for (const [workspaceId, balance] of balances) {
+    this.send();
+  }
+
+  /** Writes everything queued now, ignoring the window (shutdown). */
+  private send(): void {
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const done = this.writer.write(batch.map((item) => item.input)).then(
+      (outcome) => this.finish(batch, outcome),
+      (error: unknown) => this.finish(batch, null, error),
+    );
+    this.inFlight = done;
+    void done.then(() => {
+      this.inFlight = null;
+      this.flush();
+    });
+  }
+
+  private cancelScheduledFlush(): void {
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    if (this.flushLater) clearTimeout(this.flushLater);
+    this.flushSoon = null;
+    this.flushLater = null;
+  }
+
+  private finish(batch: QueuedSettlement[], outcome: BatchOutcome | null, error?: unknown): void {
+    if (outcome) {
+      for (const [workspaceId, balance] of outcome.balances) {
         const state = this.states.get(workspaceId);
         if (state) state.balance = balance;
       }
-      for (const item of batch) {
-        this.release(item.hold);
-        item.written.resolve();
-      }
-      return;
     }
-    for (const item of batch) {
-      try {
-        this.settleAlone(item.hold, item.input);
-        item.written.resolve();
-      } catch (error) {
-        item.written.reject(error);
-      } finally {
-        this.release(item.hold);
-      }
-    }
+    batch.forEach((item, index) => {
+      if (item.hold) this.release(item.hold);
+      const failure = outcome ? outcome.failures.get(index) : String(error);
+      if (failure === undefined) item.written.resolve();
+      else item.written.reject(new Error(failure));
+    });
   }
 
-  /** One settlement in its own transaction (the fallback of a batch that failed). */
-  private settleAlone(hold: Hold, input: SettlementInput): void {
-    // A lot that expired while the call ran leaves through its expiry entry first, in the same
-    // transaction (recordCall's own becomes a savepoint): the charge consumes only unexpired lots, and
-    // the lots must keep holding exactly the balance.
-    const balanceAfter = this.db.transaction(
-      (tx) => {
-        expireWorkspaceLotsInTx(tx, hold.workspaceId, input.nowMs);
-        return recordCall(this.db, input);
-      },
-      { behavior: "immediate" },
-    );
-    const state = this.states.get(hold.workspaceId);
-    if (state && balanceAfter !== null) state.balance = balanceAfter;
+  /**
+   * Resolves once every settlement queued so far is committed (or failed): readers of records and
+   * balances (the management API) wait for it, so a client that got an answer finds its record.
+   */
+  drained(): Promise<void> {
+    if (this.queue.length === 0 && !this.inFlight) return Promise.resolve();
+    const pending = this.queue.map((item) => item.written.promise);
+    if (this.inFlight) pending.push(this.inFlight);
+    // No reason to wait out the batch window: someone is waiting for exactly this.
+    this.cancelScheduledFlush();
+    this.send();
+    return Promise.allSettled(pending).then(() => undefined);
   }
 
-  /** Writes a call that held nothing (refused before a hold): its record, no charge. */
-  recordOnly(input: SettlementInput): void {
-    recordCall(this.db, input);
+  /** Lets the writer start before the first call needs it. */
+  warm(): void {
+    this.writer.warm();
+  }
+
+  /** Writes everything queued, waits for it, and releases the writer (before the database closes). */
+  async close(): Promise<void> {
+    this.cancelScheduledFlush();
+    this.send();
+    while (this.inFlight) {
+      await this.inFlight;
+      this.cancelScheduledFlush();
+      this.send();
+    }
+    await this.writer.close();
   }
 
   /** Forgets the cached balance (a credit was made in this process). */

@@ -51,7 +51,7 @@ export const serveCommand: Command = {
         maxRequestBodySize: config.server.maxBodyBytes + 1_048_576,
       });
     } catch (error) {
-      deps.close();
+      await deps.close();
       const reason = error instanceof Error ? error.message : String(error);
       const inUse = /EADDRINUSE|in use/i.test(reason);
       throw new CliFailure(`cannot listen on ${listen.hostname}:${listen.port}: ${inUse ? "the address is already in use" : reason}`);
@@ -63,6 +63,8 @@ export const serveCommand: Command = {
     // The compiled binary starts with raised JIT thresholds (scripts/build.ts: jitPolicy) so run-once
     // start-up code stays in the interpreter; request handling is the hot path: back to the normal policy.
     Bun.unsafe.setJITPolicy(1);
+    // The settlement thread starts while the gateway waits for its first call, not during it.
+    deps.wallet.warm();
 
     // Credit lots past their validity leave through ledger entries even for wallets nobody reads.
     const sweep = setInterval(() => {
@@ -84,7 +86,7 @@ export const serveCommand: Command = {
         try {
           await app.stop(false); // stop accepting; wait for in-flight requests
         } finally {
-          deps.close();
+          await deps.close();
           io.stdout("tollgate stopped\n");
           resolveExit(0);
         }

@@ -150,6 +150,5 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
   abort.dispose();
   const failure = finalError(errors, input.candidates[0]?.profile.id ?? call.request.model);
   settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
-  await settlement.written;
   throw failure;
 }

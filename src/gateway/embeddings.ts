@@ -59,7 +59,6 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
       settlement.serve(profile, channel);
       const usage = { ...emptyUsage(), input: result.inputTokens > 0 ? result.inputTokens : inputEstimate };
       const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
-      await settlement.written;
       if (typeof result.body.model === "string") result.body.model = model;
       return {
         body: JSON.stringify(result.body),
@@ -79,6 +78,5 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
   }
   const failure = lastError ?? new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
   settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
-  await settlement.written;
   throw failure;
 }

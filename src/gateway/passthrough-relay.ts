@@ -134,8 +134,6 @@ export function passthroughStream(
           }
           if (read.kind === "done" && !done) failWith(out, "upstream_error", "The upstream ended the stream before it finished.", null);
         }
-        // The last bytes (the usage and summary, or the error) go once the call is committed (settle.ts).
-        if (done) await settlement.written;
         // One chunk per pull: Bun's response sink pays per chunk, and the events of one upstream read
         // enqueued one by one cost far more than their bytes (bench/translation.ts).
         if (out.length > 0) controller.enqueue(concatBytes(out));

@@ -42,8 +42,6 @@ export function relayStream(
     const bytes = encoder.encode({ type: "error", kind, message });
     if (bytes) controller.enqueue(bytes);
     options.abort.abort();
-    // The stream ends once the partial charge is committed (settle.ts).
-    await settlement.written;
     controller.close();
   };
 
@@ -94,7 +92,6 @@ export function relayStream(
           if (finishBytes) out.push(finishBytes);
           flush();
           const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage: event.usage, billable: true, ttftMs: meter.ttftMs });
-          await settlement.written;
           const summaryBytes = encoder.encode({ type: "summary", summary });
           if (summaryBytes) controller.enqueue(summaryBytes);
           controller.close();

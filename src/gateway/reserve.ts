@@ -62,14 +62,8 @@ export function estimateFor<C extends { channel: ChannelConfig }>(input: Reserve
 
 export function reserve<C extends { channel: ChannelConfig }>(services: GatewayServices, ctx: RequestContext, input: ReserveInput<C>): Reservation<C> {
   const refuse = (error: GatewayError): never => {
-    new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee, ticket: input.ticket ?? null }).finish({
-      status: "refused",
-      httpStatus: error.status,
-      errorCode: error.kind,
-      usage: emptyUsage(),
-      billable: false,
-      ttftMs: null,
-    });
+    const settlement = new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee, ticket: input.ticket ?? null });
+    settlement.finish({ status: "refused", httpStatus: error.status, errorCode: error.kind, usage: emptyUsage(), billable: false, ttftMs: null });
     throw error;
   };
   const flatFee = input.flatFeeMicrocents ?? null;

@@ -24,8 +24,12 @@ export interface WalletService {
    */
   settle(hold: Hold, input: SettlementInput): Promise<void>;
   release(hold: Hold): void;
-  /** Writes a call that held nothing (refused before a hold). */
-  recordOnly(input: SettlementInput): void;
+  /** Writes a call that held nothing (refused before a hold); resolves once committed. */
+  recordOnly(input: SettlementInput): Promise<void>;
+  /** Resolves once every settlement queued so far is committed (or failed). */
+  drained(): Promise<void>;
+  /** Starts the settlement writer's resources before the first call needs them. */
+  warm(): void;
   heldMicrocents(workspaceId: string): number;
   invalidate(workspaceId: string): void;
 }

@@ -3,11 +3,13 @@
  * one transaction: the request record and, when the call cost something, its charge.
  *
  * 1. The served channel's price turns usage into cost (rounded up once).
- * 2. The wallet writes record + charge and ends the hold, whatever the outcome; a held call's write is
- *    group-committed with the other calls ending in the same event-loop turn.
+ * 2. The wallet queues record + charge for its group commit (a worker thread in the gateway) and ends
+ *    the hold once they are committed, whatever the outcome.
  * 3. The summary returned is exactly what is written (SPEC §6: figures equal the record).
- * 4. The caller awaits `written` before it releases the figures or ends the response, so no client
- *    sees a call's end before its record and charge are committed (SPEC §8.5).
+ * 4. The answer does not wait for the commit: the hold keeps the charge counted against the balance
+ *    until it lands (SPEC §8.2), and readers of records wait for it (Wallet.drained). A crash in
+ *    between loses that call's record and charge, as it would if it came while the upstream answered:
+ *    the provider was paid either way, so waiting would only withhold the answer (README, "Choices").
  */
 
 import { costOfUsageMicrocents } from "../billing/pricing.ts";
@@ -161,7 +163,9 @@ export class CallSettlement {
       write.catch((error: unknown) => services.log.error("settlement write failed", { request_id: ctx.requestId, error: String(error) }));
       this.write = write;
     } else {
-      services.wallet.recordOnly({ record, nowMs: now });
+      const write = services.wallet.recordOnly({ record, nowMs: now });
+      write.catch((error: unknown) => services.log.error("request record write failed", { request_id: ctx.requestId, error: String(error) }));
+      this.write = write;
     }
     return this.summary;
   }

@@ -46,6 +46,8 @@ export function managementRoutes(deps: Deps) {
     .resolve(async ({ request, set }) => {
       stampRequestId(request, set.headers);
       const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      // Calls answered a moment ago may still be committing: what this request reads includes them.
+      await deps.wallet.drained();
       return { workspaceId: principal.workspaceId };
     })
     .post("/v1/keys", async ({ request, workspaceId, set }) => {

@@ -116,7 +116,7 @@ describe("workspaces", () => {
     expect(created.body.management_key).toMatch(/^tg-mgmt-[A-Za-z0-9_-]{43}$/);
     const own = await call<WorkspaceDoc>(gateway, "GET", "/v1/workspace", { key: created.body.management_key });
     expect(own.body).toMatchObject({ id: created.body.id, name: "team-b", lifetime_spend_microcents: 0 });
-    expect(rows(gateway, "SELECT kind, workspace_id FROM keys WHERE workspace_id = ?", created.body.id)).toEqual([{ kind: "mgmt", workspace_id: created.body.id }]);
+    expect((await rows(gateway, "SELECT kind, workspace_id FROM keys WHERE workspace_id = ?", created.body.id))).toEqual([{ kind: "mgmt", workspace_id: created.body.id }]);
     const list = await call<WorkspaceDoc[]>(gateway, "GET", "/admin/v1/workspaces", { key: TOKEN });
     expect(list.body.map((workspace) => workspace.name)).toEqual(["test", "team-b"]);
   });
@@ -133,7 +133,7 @@ describe("workspaces", () => {
     const response = await call<OpenAIErrorBody>(gateway, "POST", "/admin/v1/workspaces", { key: TOKEN, body });
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);
-    expect(rows(gateway, "SELECT id FROM workspaces")).toHaveLength(1);
+    expect((await rows(gateway, "SELECT id FROM workspaces"))).toHaveLength(1);
   });
 
   test("show one: its document and its wallet; unknown ids → 404", async () => {
@@ -159,19 +159,19 @@ describe("grants", () => {
     expect(response.status).toBe(201);
     expect(response.body.lot_id).toMatch(/^lot_/);
     expect(response.body).toMatchObject({ amount_microcents: 250_000_000, balance_microcents: 1_250_000_000 });
-    const [lot] = rows<{ source: string; amount_microcents: number; remaining_microcents: number; note: string; expires_at: number; created_at: number }>(
+    const [lot] = (await rows<{ source: string; amount_microcents: number; remaining_microcents: number; note: string; expires_at: number; created_at: number }>(
       gateway,
       "SELECT * FROM credit_lots WHERE id = ?",
       response.body.lot_id,
-    );
+    ));
     expect(lot).toMatchObject({ source: "grant", amount_microcents: 250_000_000, remaining_microcents: 250_000_000, note: "conference credit" });
     expect((lot?.expires_at ?? 0) - (lot?.created_at ?? 0)).toBe(gateway.config.billing.creditValidityDays * 86_400_000);
     expect(new Date(lot?.expires_at ?? 0).toISOString()).toBe(response.body.expires_at);
-    const entries = rows<{ kind: string; amount_microcents: number; balance_after_microcents: number }>(
+    const entries = (await rows<{ kind: string; amount_microcents: number; balance_after_microcents: number }>(
       gateway,
       "SELECT kind, amount_microcents, balance_after_microcents FROM ledger_entries WHERE lot_id = ?",
       response.body.lot_id,
-    );
+    ));
     expect(entries).toEqual([{ kind: "grant", amount_microcents: 250_000_000, balance_after_microcents: 1_250_000_000 }]);
     expect((await call<WalletDoc>(gateway, "GET", "/v1/wallet")).body.balance_microcents).toBe(1_250_000_000);
     expect(verifyLedger(gateway.deps.database.db).problems).toEqual([]);
@@ -207,7 +207,7 @@ describe("grants", () => {
     const response = await call<OpenAIErrorBody>(gateway, "POST", `/admin/v1/workspaces/${gateway.workspaceId}/grants`, { key: TOKEN, body });
     expect(response.status).toBe(status);
     expect(response.body.error).toMatchObject({ code: "invalid_request", param });
-    expect(rows(gateway, "SELECT id FROM ledger_entries")).toHaveLength(1);
+    expect((await rows(gateway, "SELECT id FROM ledger_entries"))).toHaveLength(1);
   });
 
   test("a grant to an unknown workspace → 404, nothing written", async () => {
@@ -215,6 +215,6 @@ describe("grants", () => {
     const response = await call<OpenAIErrorBody>(gateway, "POST", "/admin/v1/workspaces/ws_nope/grants", { key: TOKEN, body: { amount_usd: 1 } });
     expect(response.status).toBe(404);
     expect(response.body.error.code).toBe("not_found");
-    expect(rows(gateway, "SELECT id FROM ledger_entries")).toHaveLength(1);
+    expect((await rows(gateway, "SELECT id FROM ledger_entries"))).toHaveLength(1);
   });
 });

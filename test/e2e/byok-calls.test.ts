@@ -28,7 +28,7 @@ describe("calls with the workspace's own key", () => {
     expect(setup.openaiUpstream.received.at(-1)?.headers.get("authorization")).toBe("Bearer sk-workspace-own-key-123456");
     const fee = gateway.config.billing.byokFeeMicrocents;
     expect(response.headers.get("x-tollgate-cost-microcents")).toBe(String(fee));
-    const [record] = rows<{ byok: number; cost_microcents: number }>(gateway, "SELECT byok, cost_microcents FROM requests");
+    const [record] = (await rows<{ byok: number; cost_microcents: number }>(gateway, "SELECT byok, cost_microcents FROM requests"));
     expect(record).toEqual({ byok: 1, cost_microcents: fee });
   });
 
@@ -60,7 +60,7 @@ describe("BYOK failures", () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("byok_key_missing");
     expect(setup.openaiUpstream.received.length).toBe(before);
-    expect(rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(0);
+    expect((await rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'"))).toHaveLength(0);
   });
 
   test("a provider without a BYOK slot (the mock) → 400 byok_key_missing", async () => {

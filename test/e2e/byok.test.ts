@@ -113,7 +113,7 @@ describe("BYOK keys: upload, list, replace, delete", () => {
     const replaced = await upload({ provider: "openai", api_key: SECRET_2, label: "rotated" });
     expect(replaced.status).toBe(201);
     expect(replaced.json).toMatchObject({ provider: "openai", label: "rotated", hint: "sk-…4321" });
-    expect(rows(gateway, "SELECT provider FROM byok_keys WHERE workspace_id = ? ORDER BY provider", gateway.workspaceId)).toEqual([
+    expect((await rows(gateway, "SELECT provider FROM byok_keys WHERE workspace_id = ? ORDER BY provider", gateway.workspaceId))).toEqual([
       { provider: "deepseek" },
       { provider: "openai" },
     ]);
@@ -201,7 +201,7 @@ describe("BYOK keys: refusals", () => {
       const answer = await call(bare, "POST", "/v1/byok/keys", bare.mgmtKey, { provider: "openai", api_key: SECRET });
       const error = expectOpenAIError(answer, 400, "invalid_request");
       expect(error.message).toContain("BYOK needs security.master_key");
-      expect(rows(bare, "SELECT * FROM byok_keys")).toEqual([]);
+      expect((await rows(bare, "SELECT * FROM byok_keys"))).toEqual([]);
       const vault = new ByokVault(bare.config, bare.deps.database.db);
       await expect(vault.resolveKey(bare.workspaceId, "openai")).rejects.toMatchObject({ kind: "byok_key_missing" });
     } finally {
@@ -248,12 +248,12 @@ describe("BYOK keys: never stored or shown in plain text", () => {
         expect(file.indexOf(Buffer.from("BYOKSECRET"))).toBe(-1);
       }
     };
-    const sealedNow = () =>
-      rows<{ sealed: string }>(gateway, "SELECT sealed FROM byok_keys WHERE workspace_id = ? AND provider = 'deepseek'", gateway.workspaceId)[0]?.sealed ?? "";
+    const sealedNow = async () =>
+      (await rows<{ sealed: string }>(gateway, "SELECT sealed FROM byok_keys WHERE workspace_id = ? AND provider = 'deepseek'", gateway.workspaceId))[0]?.sealed ?? "";
     const beforeCheckpoint = files();
     assertClean(beforeCheckpoint); // before the checkpoint: the latest rows sit in the WAL only
     const wal = readFileSync(`${path}-wal`);
-    expect(wal.indexOf(Buffer.from(sealedNow()))).toBeGreaterThan(-1); // the WAL read is live: it holds the new seal
+    expect(wal.indexOf(Buffer.from(await sealedNow()))).toBeGreaterThan(-1); // the WAL read is live: it holds the new seal
 
     gateway.deps.database.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
     const afterCheckpoint = files();
@@ -261,8 +261,8 @@ describe("BYOK keys: never stored or shown in plain text", () => {
 
     // Positive controls: the file read is the live database, holding the seal and the key hashes.
     const database = afterCheckpoint[0] as Buffer;
-    expect(sealedNow()).not.toBe("");
-    expect(database.indexOf(Buffer.from(sealedNow()))).toBeGreaterThan(-1);
+    expect(await sealedNow()).not.toBe("");
+    expect(database.indexOf(Buffer.from(await sealedNow()))).toBeGreaterThan(-1);
     expect(database.indexOf(Buffer.from(hashKey(gateway.liveKey)))).toBeGreaterThan(-1);
     expect(database.indexOf(Buffer.from(hashKey(gateway.mgmtKey)))).toBeGreaterThan(-1);
     expect(await new ByokVault(gateway.config, gateway.deps.database.db).resolveKey(gateway.workspaceId, "deepseek")).toBe(SECRET);

@@ -91,13 +91,15 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
     body: JSON.stringify({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "after the crash" }] }),
   });
   expect(after.status).toBe(200);
+  await after.text();
+  // A graceful stop commits what is still being settled; the CLI then reads the final wallet.
+  second.child.kill("SIGTERM");
+  expect(await second.child.exited).toBe(0);
   const wallet = JSON.parse((await cli(["wallet", "show", "--workspace", "default", "--json", "--config", configPath])).stdout) as {
     balance_microcents: number;
     held_microcents: number;
   };
   expect(wallet.held_microcents).toBe(0);
-  second.child.kill("SIGTERM");
-  expect(await second.child.exited).toBe(0);
   const finalVerify = await cli(["ledger", "verify", "--config", configPath]);
   expect(finalVerify.code).toBe(0);
   const check = new Database(join(dir, "tollgate.db"));

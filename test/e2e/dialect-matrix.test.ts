@@ -23,8 +23,8 @@ const WEATHER_TOOL_SCHEMA = { type: "object", properties: { city: { type: "strin
 /** The fake upstreams call tools with {city:"Paris"}; the mock fills required strings with "mock". */
 const expectedCity = (upstream: UpstreamName) => (upstream === "mock" ? "mock" : "Paris");
 
-function chargeFor(requestId: string): number {
-  const [entry] = rows<{ amount_microcents: number }>(setup.gateway, "SELECT amount_microcents FROM ledger_entries WHERE request_id = ?", requestId);
+async function chargeFor(requestId: string): Promise<number> {
+  const [entry] = (await rows<{ amount_microcents: number }>(setup.gateway, "SELECT amount_microcents FROM ledger_entries WHERE request_id = ?", requestId));
   return entry ? -entry.amount_microcents : 0;
 }
 
@@ -41,8 +41,8 @@ describe.each(UPSTREAMS)("OpenAI client → %s upstream", (upstream) => {
     expect(data.usage?.prompt_tokens).toBeGreaterThan(0);
     expect(data.usage?.completion_tokens).toBeGreaterThan(0);
     const requestId = response.headers.get("x-tollgate-request-id") ?? "";
-    expect(chargeFor(requestId)).toBe(Number(response.headers.get("x-tollgate-cost-microcents")));
-    expect(chargeFor(requestId)).toBeGreaterThan(0);
+    expect(await chargeFor(requestId)).toBe(Number(response.headers.get("x-tollgate-cost-microcents")));
+    expect(await chargeFor(requestId)).toBeGreaterThan(0);
   });
 
   test("stream text with usage", async () => {
@@ -65,7 +65,7 @@ describe.each(UPSTREAMS)("OpenAI client → %s upstream", (upstream) => {
     }
     expect(text).toBe("stream from openai");
     expect(usage?.completion_tokens).toBeGreaterThan(0);
-    expect(tollgate?.cost_microcents).toBe(chargeFor(tollgate?.request_id ?? ""));
+    expect(tollgate?.cost_microcents).toBe(await chargeFor(tollgate?.request_id ?? ""));
   });
 
   test.each([false, true])("tool call (stream %p): runTools-style round trip", async (stream) => {
@@ -106,7 +106,7 @@ describe.each(UPSTREAMS)("Anthropic client → %s upstream", (upstream) => {
     expect(data.stop_reason).toBe("end_turn");
     expect(data.usage.input_tokens).toBeGreaterThan(0);
     const requestId = response.headers.get("request-id") ?? "";
-    expect(chargeFor(requestId)).toBe(Number(response.headers.get("x-tollgate-cost-microcents")));
+    expect(await chargeFor(requestId)).toBe(Number(response.headers.get("x-tollgate-cost-microcents")));
   });
 
   test("stream: messages.stream().finalMessage() with a real input count in message_start", async () => {

@@ -27,7 +27,7 @@ interface RecordRow {
   cost_microcents: number;
 }
 
-const lastRecord = (target: RoutingSetup) => rows<RecordRow>(target.gateway, "SELECT * FROM requests ORDER BY rowid DESC LIMIT 1")[0];
+const lastRecord = async (target: RoutingSetup) => (await rows<RecordRow>(target.gateway, "SELECT * FROM requests ORDER BY rowid DESC LIMIT 1"))[0];
 const attemptsOf = (record: RecordRow | undefined) => JSON.parse(record?.attempts ?? "[]") as Array<{ model: string; provider: string; error_code: string | null }>;
 
 const TRANSIENT: Array<[string, Script]> = [
@@ -47,7 +47,7 @@ describe.each([false, true])("stream %p: transient failures of the first channel
     expect(completion.choices[0]?.message.content).toBe("fall back");
     expect(setup.a.received).toHaveLength(1);
     expect(setup.b.received).toHaveLength(1);
-    const record = lastRecord(setup);
+    const record = await lastRecord(setup);
     expect(record).toMatchObject({ status: "ok", provider: "up-b", billed_model: "primary" });
     expect(attemptsOf(record).map((attempt) => attempt.provider)).toEqual(["up-a", "up-b"]);
     expect(attemptsOf(record)[1]?.error_code).toBeNull();
@@ -59,7 +59,7 @@ describe.each([false, true])("stream %p: transient failures of the first channel
     const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "primary", stream, messages: [{ role: "user", content: "x" }] });
     expect(response.status).toBe(200);
     await response.text(); // a stream's record is written when it ends
-    expect(lastRecord(setup)?.provider).toBe("up-b");
+    expect((await lastRecord(setup))?.provider).toBe("up-b");
   });
 
   test("a 400 is the caller's problem: returned as it is, no other channel tried", async () => {
@@ -81,7 +81,7 @@ describe.each([false, true])("stream %p: transient failures of the first channel
     expect(response.headers.get("retry-after")).toBe("4");
     expect(response.headers.get("retry-after-ms")).toBe("4000");
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("upstream_rate_limited");
-    expect(rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(0);
+    expect((await rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'"))).toHaveLength(0);
   });
 });
 
@@ -96,7 +96,7 @@ describe("fallback models", () => {
     expect(data.choices[0]?.message.content).toBe("to the backup");
     expect(data.model).toBe("primary");
     expect(response.headers.get("x-tollgate-billed-model")).toBe("backup");
-    const record = lastRecord(setup);
+    const record = await lastRecord(setup);
     expect(record?.billed_model).toBe("backup");
     expect(attemptsOf(record)).toEqual([
       { model: "primary", provider: "up-a", error_code: "upstream_error" },
@@ -117,7 +117,7 @@ describe("fallback models", () => {
     setup.a.script({ kind: "json", status: 401, body: { error: { message: "bad key" } } });
     const served = await postJson(setup.gateway, "/v1/chat/completions", { model: "primary", messages: [{ role: "user", content: "x" }] }, { "x-tollgate-fallback-models": "backup" });
     expect(served.status).toBe(200);
-    expect(lastRecord(setup)?.provider).toBe("up-b");
+    expect((await lastRecord(setup))?.provider).toBe("up-b");
 
     setup.a.script({ kind: "json", status: 401, body: { error: { message: "bad key" } } });
     setup.b.script({ kind: "json", status: 403, body: { error: { message: "forbidden" } } });
@@ -138,7 +138,7 @@ describe("fallback models", () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-tollgate-billed-model")).toBe("primary");
-    expect(lastRecord(setup)?.provider).toBe("up-a");
+    expect((await lastRecord(setup))?.provider).toBe("up-a");
   });
 });
 
@@ -150,7 +150,7 @@ describe("streams and the first byte", () => {
     setup.a.script({ kind: "sse", text: sseText([{ data: { error: { message: "overloaded", type: "server_error" } } }]) });
     const completion = await openaiClient(setup.gateway).chat.completions.stream({ model: "primary", messages: [{ role: "user", content: "fine" }] }).finalChatCompletion();
     expect(completion.choices[0]?.message.content).toBe("fine");
-    expect(lastRecord(setup)?.provider).toBe("up-b");
+    expect((await lastRecord(setup))?.provider).toBe("up-b");
   });
 
   test("a failure after the first byte is not retried: the client gets an error event, the output so far is billed", async () => {
@@ -165,7 +165,7 @@ describe("streams and the first byte", () => {
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(received).toContain("half an");
     expect(setup.b.received).toHaveLength(0);
-    const record = lastRecord(setup);
+    const record = await lastRecord(setup);
     expect(record?.status).toBe("error");
     expect(record?.cost_microcents).toBeGreaterThan(0);
   });

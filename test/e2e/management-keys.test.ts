@@ -73,9 +73,9 @@ describe("POST /v1/keys", () => {
     expect(doc.prefix).toBe((doc.key ?? "").slice(0, 12));
     expect(doc.created_at).toMatch(ISO);
 
-    const [row] = rows<KeyRowRecord>(gateway, "SELECT * FROM keys WHERE id = ?", doc.id);
+    const [row] = (await rows<KeyRowRecord>(gateway, "SELECT * FROM keys WHERE id = ?", doc.id));
     expect(row).toMatchObject({ workspace_id: gateway.workspaceId, kind: expected.kind, hash: hashKey(doc.key ?? ""), route: expected.route });
-    expect(JSON.stringify(rows(gateway, "SELECT * FROM keys"))).not.toContain(doc.key ?? "-");
+    expect(JSON.stringify((await rows(gateway, "SELECT * FROM keys")))).not.toContain(doc.key ?? "-");
     // Never shown again.
     const again = await call<KeyDoc>(gateway, "GET", `/v1/keys/${doc.id}`);
     expect(again.body.key).toBeUndefined();
@@ -104,14 +104,14 @@ describe("POST /v1/keys", () => {
     ["usage_event as a string", { name: "x", usage_event: "yes" }, "usage_event", /'usage_event' must be true or false or null/],
   ])("%s → 400 invalid_request naming the field", async (_name, body, param, message) => {
     gateway = await startManagedGateway({ configToml: POOL_CONFIG });
-    const before = rows(gateway, "SELECT id FROM keys").length;
+    const before = (await rows(gateway, "SELECT id FROM keys")).length;
     const response = await call<OpenAIErrorBody>(gateway, "POST", "/v1/keys", { body });
     expect(response.status).toBe(400);
     expect(response.body.error).toMatchObject({ code: "invalid_request", type: "invalid_request_error", param });
     expect(response.body.error.message).toMatch(message);
     expect(response.body.error.message).not.toMatch(/[{}]|\bat\s/);
     expect(response.headers.get("x-tollgate-request-id")).toMatch(/^req_/);
-    expect(rows(gateway, "SELECT id FROM keys")).toHaveLength(before);
+    expect((await rows(gateway, "SELECT id FROM keys"))).toHaveLength(before);
   });
 
   test.each([
@@ -211,7 +211,7 @@ describe("GET, PATCH, DELETE /v1/keys/{id}", () => {
     const response = await call<OpenAIErrorBody>(gateway, method, `/v1/keys/${other.liveKeyId}`, { body });
     expect(response.status).toBe(404);
     expect(response.body.error.code).toBe("not_found");
-    expect(rows(gateway, "SELECT name, revoked_at FROM keys WHERE id = ?", other.liveKeyId)).toEqual([{ name: "l", revoked_at: null }]);
+    expect((await rows(gateway, "SELECT name, revoked_at FROM keys WHERE id = ?", other.liveKeyId))).toEqual([{ name: "l", revoked_at: null }]);
     // …and the owner still sees it.
     expect((await call(gateway, "GET", `/v1/keys/${other.liveKeyId}`, { key: other.mgmtKey })).status).toBe(200);
   });
@@ -235,7 +235,7 @@ describe("GET, PATCH, DELETE /v1/keys/{id}", () => {
     const cleared = await call<KeyDoc>(gateway, "PATCH", `/v1/keys/${id}`, { body: { route: null, usage_event: null } });
     expect(cleared.body).toMatchObject({ name: "b", route: null, usage_event: null });
     const pooled = await call<KeyDoc>(gateway, "PATCH", `/v1/keys/${id}`, { body: { route: "pool:economy", usage_event: false } });
-    expect(rows(gateway, "SELECT name, route, usage_event FROM keys WHERE id = ?", id)).toEqual([{ name: "b", route: "pool:economy", usage_event: 0 }]);
+    expect((await rows(gateway, "SELECT name, route, usage_event FROM keys WHERE id = ?", id))).toEqual([{ name: "b", route: "pool:economy", usage_event: 0 }]);
     expect(pooled.body.route).toBe("pool:economy");
     const empty = await call<KeyDoc>(gateway, "PATCH", `/v1/keys/${id}`, { body: {} });
     expect(empty.body).toEqual(pooled.body);
@@ -247,7 +247,7 @@ describe("GET, PATCH, DELETE /v1/keys/{id}", () => {
     ["a bad route", { route: "pool:Bad Slug" }, "route"],
   ])("PATCH with %s → 400 naming the field", async (_name, body, param) => {
     gateway = await startManagedGateway();
-    const id = rows<{ id: string }>(gateway, "SELECT id FROM keys WHERE kind = 'live'")[0]?.id ?? "";
+    const id = (await rows<{ id: string }>(gateway, "SELECT id FROM keys WHERE kind = 'live'"))[0]?.id ?? "";
     const response = await call<OpenAIErrorBody>(gateway, "PATCH", `/v1/keys/${id}`, { body });
     expect(response.status).toBe(400);
     expect(response.body.error.param).toBe(param);
@@ -261,7 +261,7 @@ describe("GET, PATCH, DELETE /v1/keys/{id}", () => {
     const routeOf = async () => {
       const response = await chat(gateway as TestGateway, key);
       const requestId = response.headers.get("x-tollgate-request-id") ?? "";
-      return rows<{ route: string }>(gateway as TestGateway, "SELECT route FROM requests WHERE request_id = ?", requestId)[0]?.route;
+      return (await rows<{ route: string }>(gateway as TestGateway, "SELECT route FROM requests WHERE request_id = ?", requestId))[0]?.route;
     };
     expect(await routeOf()).toBe("auto");
     await call(gateway, "PATCH", `/v1/keys/${created.body.id}`, { body: { route: "pool:economy" } });
@@ -291,7 +291,7 @@ describe("key lifecycle", () => {
     expect(revoked.body).toMatchObject({ id, revoked: true });
     expect(revoked.body.revoked_at).toMatch(ISO);
     expect(await inference()).toBe(401);
-    expect(rows<{ revoked_at: number }>(gateway, "SELECT revoked_at FROM keys WHERE id = ?", id)[0]?.revoked_at).toBe(Date.parse(revoked.body.revoked_at ?? ""));
+    expect((await rows<{ revoked_at: number }>(gateway, "SELECT revoked_at FROM keys WHERE id = ?", id))[0]?.revoked_at).toBe(Date.parse(revoked.body.revoked_at ?? ""));
 
     // DELETE is idempotent: the same document, the first revocation time.
     const again = await call<KeyDoc>(gateway, "DELETE", `/v1/keys/${id}`);

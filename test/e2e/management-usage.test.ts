@@ -82,8 +82,8 @@ async function newLiveKey(g: TestGateway, name: string): Promise<{ id: string; k
 }
 
 /** Every record of the workspace, newest first, as the API must order them. */
-function recordsNewestFirst(g: TestGateway): RequestRecord[] {
-  return rows<RequestRecord>(g, "SELECT * FROM requests WHERE workspace_id = ? ORDER BY created_at DESC, request_id DESC", g.workspaceId);
+async function recordsNewestFirst(g: TestGateway): Promise<RequestRecord[]> {
+  return (await rows<RequestRecord>(g, "SELECT * FROM requests WHERE workspace_id = ? ORDER BY created_at DESC, request_id DESC", g.workspaceId));
 }
 
 async function allPages(g: TestGateway, query: string): Promise<{ ids: string[]; pages: number[] }> {
@@ -104,7 +104,7 @@ describe("GET /v1/usage/recent", () => {
   test("keyset pages over more rows than the limit: newest first, no gaps, no repeats, cursor null at the end", async () => {
     gateway = await startManagedGateway();
     for (let index = 0; index < 8; index++) expect((await chat(gateway, gateway.liveKey, `call ${index}`)).status).toBe(200);
-    const expected = recordsNewestFirst(gateway).map((record) => record.request_id);
+    const expected = (await recordsNewestFirst(gateway)).map((record) => record.request_id);
     expect(expected).toHaveLength(8);
 
     const paged = await allPages(gateway, "limit=3");
@@ -137,7 +137,7 @@ describe("GET /v1/usage/recent", () => {
     // Too little money for 4096 output tokens: refused (402) and recorded at cost 0.
     expect((await chat(g, g.liveKey, "d", "via-mock", { max_tokens: 4096 })).status).toBe(402);
 
-    const all = recordsNewestFirst(g);
+    const all = await recordsNewestFirst(g);
     expect(all.map((record) => record.status)).toEqual(["refused", "error", "ok", "ok"]);
     const ids = (predicate: (record: RequestRecord) => boolean) => all.filter(predicate).map((record) => record.request_id);
     const minute = (n: number) => new Date(Date.UTC(2026, 2, 1, 12, n)).toISOString();
@@ -227,9 +227,9 @@ describe("GET /v1/usage", () => {
   }
 
   /** The expected totals, summed here from the rows, for records in [fromMs, toMs). */
-  function expectedTotals(g: TestGateway, groupOf: (record: RequestRecord) => string, fromMs: number, toMs = Number.POSITIVE_INFINITY): Group[] {
+  async function expectedTotals(g: TestGateway, groupOf: (record: RequestRecord) => string, fromMs: number, toMs = Number.POSITIVE_INFINITY): Promise<Group[]> {
     const groups = new Map<string, Group>();
-    for (const record of recordsNewestFirst(g)) {
+    for (const record of await recordsNewestFirst(g)) {
       if (record.created_at < fromMs || record.created_at >= toMs) continue;
       const key = groupOf(record);
       const group = groups.get(key) ?? { group: key, requests: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, reasoning_tokens: 0, cost_microcents: 0 };
@@ -256,7 +256,7 @@ describe("GET /v1/usage", () => {
       ["2026-02-10", 2],
       ["2026-02-11", 2],
     ]);
-    expect(response.body.data).toEqual(expectedTotals(g, day, LAST_30_DAYS));
+    expect(response.body.data).toEqual(await expectedTotals(g, day, LAST_30_DAYS));
     expect(response.body.data.every((group) => group.cost_microcents > 0 && group.output_tokens > 0)).toBe(true);
     expect((await call<{ data: Group[] }>(g, "GET", "/v1/usage?group_by=day")).body).toEqual(response.body);
   });
@@ -268,20 +268,20 @@ describe("GET /v1/usage", () => {
       ["mock-filler", 2],
       ["mock-model", 2],
     ]);
-    expect(data).toEqual(expectedTotals(g, (record) => record.billed_model ?? record.model, LAST_30_DAYS));
+    expect(data).toEqual(await expectedTotals(g, (record) => record.billed_model ?? record.model, LAST_30_DAYS));
   });
 
   test("by key", async () => {
     const { g, second } = await spreadCalls();
     const data = (await call<{ data: Group[] }>(g, "GET", "/v1/usage?group_by=key")).body.data;
-    expect(data).toEqual(expectedTotals(g, (record) => record.key_id, LAST_30_DAYS));
+    expect(data).toEqual(await expectedTotals(g, (record) => record.key_id, LAST_30_DAYS));
     expect(data.find((group) => group.group === second.id)?.requests).toBe(2);
   });
 
   test("an explicit range: from inclusive, to exclusive, the old call included", async () => {
     const { g } = await spreadCalls();
     const everything = (await call<{ data: Group[] }>(g, "GET", "/v1/usage?from=2026-01-01&group_by=model")).body.data;
-    expect(everything).toEqual(expectedTotals(g, (record) => record.billed_model ?? record.model, 0));
+    expect(everything).toEqual(await expectedTotals(g, (record) => record.billed_model ?? record.model, 0));
     expect(everything.reduce((sum, group) => sum + group.requests, 0)).toBe(5);
     const firstDay = (await call<{ data: Group[] }>(g, "GET", "/v1/usage?from=2026-01-01&to=2026-02-11")).body.data;
     expect(firstDay.map((group) => [group.group, group.requests])).toEqual([
@@ -316,7 +316,7 @@ describe("GET /v1/generations/{request_id}", () => {
     const header = (name: string) => Number(response.headers.get(`x-tollgate-${name}`));
     expect(doc).toMatchObject({
       request_id: requestId,
-      key_id: rows<{ id: string }>(gateway, "SELECT id FROM keys WHERE kind = 'live'")[0]?.id,
+      key_id: (await rows<{ id: string }>(gateway, "SELECT id FROM keys WHERE kind = 'live'"))[0]?.id,
       model: "gpt-4o-mini",
       billed_model: response.headers.get("x-tollgate-billed-model"),
       provider: "mock",
@@ -343,7 +343,7 @@ describe("GET /v1/generations/{request_id}", () => {
     expect(doc.cost_microcents).toBeGreaterThan(0);
     expect(doc.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(doc.latency_ms).toBeGreaterThanOrEqual(0);
-    const charge = rows<{ amount_microcents: number }>(gateway, "SELECT amount_microcents FROM ledger_entries WHERE request_id = ?", requestId);
+    const charge = (await rows<{ amount_microcents: number }>(gateway, "SELECT amount_microcents FROM ledger_entries WHERE request_id = ?", requestId));
     expect(charge).toEqual([{ amount_microcents: -doc.cost_microcents }]);
     // usage/recent shows the very same document.
     expect((await call<Page>(gateway, "GET", "/v1/usage/recent?limit=1")).body.data[0]).toEqual(doc);

@@ -40,7 +40,7 @@ interface CapRow {
   usage_event: number;
 }
 
-const capsOf = (g: TestGateway) => rows<CapRow>(g, "SELECT daily_cap_microcents, monthly_cap_microcents, default_route, usage_event FROM workspaces WHERE id = ?", g.workspaceId)[0];
+const capsOf = async (g: TestGateway) => (await rows<CapRow>(g, "SELECT daily_cap_microcents, monthly_cap_microcents, default_route, usage_event FROM workspaces WHERE id = ?", g.workspaceId))[0];
 
 describe("GET /v1/workspace", () => {
   test("the SPEC document, caps null when unset", async () => {
@@ -119,7 +119,7 @@ describe("PATCH /v1/workspace", () => {
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject(shown);
     expect((await call<WorkspaceDoc>(gateway, "GET", "/v1/workspace")).body).toEqual(patched.body);
-    expect(capsOf(gateway)).toMatchObject(stored);
+    expect(await capsOf(gateway)).toMatchObject(stored);
   });
 
   test("null clears a cap; fields not sent stay as they are", async () => {
@@ -127,7 +127,7 @@ describe("PATCH /v1/workspace", () => {
     await call(gateway, "PATCH", "/v1/workspace", { body: { daily_cap_usd: 12.5, monthly_cap_usd: 100, default_route: "fastest", usage_event: true } });
     const cleared = await call<WorkspaceDoc>(gateway, "PATCH", "/v1/workspace", { body: { daily_cap_usd: null, default_route: null } });
     expect(cleared.body).toMatchObject({ daily_cap_usd: null, monthly_cap_usd: 100, default_route: null, usage_event: true });
-    expect(capsOf(gateway)).toEqual({ daily_cap_microcents: null, monthly_cap_microcents: 10_000_000_000, default_route: null, usage_event: 1 });
+    expect(await capsOf(gateway)).toEqual({ daily_cap_microcents: null, monthly_cap_microcents: 10_000_000_000, default_route: null, usage_event: 1 });
     const untouched = await call<WorkspaceDoc>(gateway, "PATCH", "/v1/workspace", { body: {} });
     expect(untouched.body).toEqual(cleared.body);
   });
@@ -144,12 +144,12 @@ describe("PATCH /v1/workspace", () => {
     ["a misspelt field", { daily_cap: 5 }, "daily_cap"],
   ])("%s → 400 invalid_request naming the field, nothing stored", async (_name, body, param) => {
     gateway = await startManagedGateway({ configToml: POOL_CONFIG });
-    const before = capsOf(gateway);
+    const before = await capsOf(gateway);
     const response = await call<OpenAIErrorBody>(gateway, "PATCH", "/v1/workspace", { body });
     expect(response.status).toBe(400);
     expect(response.body.error).toMatchObject({ code: "invalid_request", param });
     expect(response.body.error.message).toContain(`'${param}'`);
-    expect(capsOf(gateway)).toEqual(before);
+    expect(await capsOf(gateway)).toEqual(before);
   });
 
   test("usage_event applies to the workspace's next call at once (key cache evicted)", async () => {
@@ -176,7 +176,7 @@ describe("PATCH /v1/workspace", () => {
     await chat(gateway, gateway.liveKey);
     await call(gateway, "PATCH", "/v1/workspace", { body: { default_route: "pool:economy" } });
     const requestId = (await chat(gateway, gateway.liveKey)).headers.get("x-tollgate-request-id") ?? "";
-    expect(rows<{ route: string }>(gateway, "SELECT route FROM requests WHERE request_id = ?", requestId)).toEqual([{ route: "pool:economy" }]);
+    expect((await rows<{ route: string }>(gateway, "SELECT route FROM requests WHERE request_id = ?", requestId))).toEqual([{ route: "pool:economy" }]);
   });
 });
 
@@ -185,7 +185,7 @@ describe("GET /v1/wallet", () => {
     gateway = await startManagedGateway();
     const response = await call<WalletDoc>(gateway, "GET", "/v1/wallet");
     expect(response.status).toBe(200);
-    const lot = rows<{ id: string; created_at: number; expires_at: number }>(gateway, "SELECT id, created_at, expires_at FROM credit_lots")[0];
+    const lot = (await rows<{ id: string; created_at: number; expires_at: number }>(gateway, "SELECT id, created_at, expires_at FROM credit_lots"))[0];
     expect(response.body).toEqual({
       balance_microcents: 1_000_000_000,
       held_microcents: 0,

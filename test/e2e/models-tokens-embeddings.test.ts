@@ -51,7 +51,7 @@ describe("models", () => {
 
 describe("count_tokens", () => {
   test("forwarded to an Anthropic upstream (with the client's beta header), free of charge", async () => {
-    const before = rows(setup.gateway, "SELECT * FROM requests").length;
+    const before = (await rows(setup.gateway, "SELECT * FROM requests")).length;
     const result = await anthropicClient(setup.gateway).messages.countTokens(
       { model: "via-anthropic", messages: [{ role: "user", content: "count me" }] },
       { headers: { "anthropic-beta": "token-counting-2024-11-01" } },
@@ -61,7 +61,7 @@ describe("count_tokens", () => {
     expect(sent?.path).toBe("/v1/messages/count_tokens");
     expect(sent?.headers.get("anthropic-beta")).toBe("token-counting-2024-11-01");
     expect(sent?.body.model).toBe("claude-upstream");
-    expect(rows(setup.gateway, "SELECT * FROM requests").length).toBe(before);
+    expect((await rows(setup.gateway, "SELECT * FROM requests")).length).toBe(before);
   });
 
   test("counted with the tokenizer over every block type when no Anthropic channel serves the model", async () => {

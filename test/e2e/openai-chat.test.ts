@@ -47,9 +47,9 @@ describe("chat completions through the openai SDK", () => {
     // $1/Mtok input, $2/Mtok output → 100 µ¢ per input token, 200 per output token.
     expect(cost).toBe((data.usage?.prompt_tokens ?? 0) * 100 + 3 * 200);
 
-    const [record] = rows<RequestRecord>(gateway, "SELECT * FROM requests WHERE request_id = ?", requestId);
+    const [record] = (await rows<RequestRecord>(gateway, "SELECT * FROM requests WHERE request_id = ?", requestId));
     expect(record).toMatchObject({ status: "ok", http_status: 200, cost_microcents: cost, model: "gpt-4o-mini", billed_model: "mock-model", stream: 0 });
-    const charges = rows<{ amount_microcents: number; request_id: string }>(gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'");
+    const charges = (await rows<{ amount_microcents: number; request_id: string }>(gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'"));
     expect(charges).toEqual([expect.objectContaining({ amount_microcents: -cost, request_id: requestId })]);
     expect(verifyLedger(gateway.deps.database.db).problems).toEqual([]);
   });
@@ -76,7 +76,7 @@ describe("chat completions through the openai SDK", () => {
     expect(usageChunk?.usage?.completion_tokens).toBe(4);
     const summary = usageChunk?.tollgate;
     expect(summary?.request_id).toMatch(/^req_/);
-    const [record] = rows<RequestRecord>(gateway, "SELECT * FROM requests WHERE request_id = ?", summary?.request_id ?? "");
+    const [record] = (await rows<RequestRecord>(gateway, "SELECT * FROM requests WHERE request_id = ?", summary?.request_id ?? ""));
     expect(record?.cost_microcents).toBe(summary?.cost_microcents ?? -1);
     expect(record?.stream).toBe(1);
     expect(record?.output_tokens).toBe(4);
@@ -93,7 +93,7 @@ describe("chat completions through the openai SDK", () => {
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     expect(body).not.toContain('"usage"');
     expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
-    expect(rows(gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(1);
+    expect((await rows(gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'"))).toHaveLength(1);
   });
 
   test("the SDK's stream helper gives the final message", async () => {
@@ -134,7 +134,7 @@ describe("errors in OpenAI's shape", () => {
     expect(json.error.message).not.toContain("at ");
     expect(response.headers.get("x-tollgate-request-id")).toMatch(/^req_/);
     expect(response.headers.get("x-tollgate-cost-microcents")).toBe("0");
-    expect(rows(gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(0);
+    expect((await rows(gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'"))).toHaveLength(0);
   });
 
   test("missing, unknown and wrong-kind keys → 401 naming the kind needed (SDK AuthenticationError)", async () => {
@@ -176,7 +176,7 @@ describe("errors in OpenAI's shape", () => {
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
     expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get("x-should-retry")).toBe("false");
-    const records = rows<RequestRecord>(gateway, "SELECT * FROM requests");
+    const records = (await rows<RequestRecord>(gateway, "SELECT * FROM requests"));
     expect(records).toEqual([expect.objectContaining({ status: "refused", http_status: 402, cost_microcents: 0, error_code: "insufficient_balance" })]);
   });
 

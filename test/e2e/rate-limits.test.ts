@@ -125,6 +125,7 @@ describe("429 rate_limited", () => {
     }
     expect(limits[0]).toBe("5");
     expect(limits.at(-1)).toBe("1000");
+    await gateway.deps.wallet.drained();
     const spent = gateway.deps.database.sqlite.query("SELECT lifetime_spend_microcents AS s FROM workspaces WHERE id = ?").get(gateway.workspaceId) as { s: number };
     expect(spent.s).toBeGreaterThanOrEqual(2_000_000);
   });

@@ -60,7 +60,7 @@ describe("timeouts", () => {
     const served = await call(setup, { stream: true });
     expect(served.status).toBe(200);
     expect(await served.text()).toContain("[DONE]");
-    expect(rows<{ attempts: string }>(setup.gateway, "SELECT attempts FROM requests")[0]?.attempts).toContain("upstream_timeout");
+    expect((await rows<{ attempts: string }>(setup.gateway, "SELECT attempts FROM requests"))[0]?.attempts).toContain("upstream_timeout");
 
     setup.a.script({ kind: "hang" });
     setup.b.script({ kind: "sse", text: "", delayMs: 2000 });
@@ -77,7 +77,7 @@ describe("timeouts", () => {
     setup.b.script({ kind: "hang" });
     const response = await call(setup);
     expect(response.status).toBe(504);
-    const [record] = rows<{ status: string; error_code: string; cost_microcents: number }>(setup.gateway, "SELECT * FROM requests");
+    const [record] = (await rows<{ status: string; error_code: string; cost_microcents: number }>(setup.gateway, "SELECT * FROM requests"));
     expect(record).toMatchObject({ status: "error", error_code: "upstream_timeout", cost_microcents: 0 });
   });
 
@@ -98,7 +98,7 @@ describe("route precedence and pools", () => {
     setup = await startRouting({ defaultRoute: "pool:economy" });
     const served = async (headers: Record<string, string> = {}) => {
       await call(setup as RoutingSetup, {}, headers);
-      return rows<{ provider: string; route: string }>((setup as RoutingSetup).gateway, "SELECT provider, route FROM requests ORDER BY rowid DESC LIMIT 1")[0];
+      return (await rows<{ provider: string; route: string }>((setup as RoutingSetup).gateway, "SELECT provider, route FROM requests ORDER BY rowid DESC LIMIT 1"))[0];
     };
     expect(await served()).toEqual({ provider: "up-a", route: "pool:economy" });
     setup.gateway.deps.database.sqlite.query("UPDATE workspaces SET default_route = 'pool:direct'").run();

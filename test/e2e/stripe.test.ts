@@ -141,16 +141,16 @@ interface EntryRow {
   idempotency_key: string;
 }
 
-const lots = (gw: TestGateway) => rows<LotRow>(gw, "select id, source, amount_microcents, remaining_microcents, expires_at, refundable_until, stripe_payment_intent from credit_lots order by rowid");
-const lot = (gw: TestGateway, id: string) => lots(gw).find((row) => row.id === id);
-const entries = (gw: TestGateway, kind?: string) =>
-  rows<EntryRow>(gw, "select kind, amount_microcents, lot_id, idempotency_key from ledger_entries order by rowid").filter((row) => !kind || row.kind === kind);
+const lots = async (gw: TestGateway) => (await rows<LotRow>(gw, "select id, source, amount_microcents, remaining_microcents, expires_at, refundable_until, stripe_payment_intent from credit_lots order by rowid"));
+const lot = async (gw: TestGateway, id: string) => (await lots(gw)).find((row) => row.id === id);
+const entries = async (gw: TestGateway, kind?: string) =>
+  (await rows<EntryRow>(gw, "select kind, amount_microcents, lot_id, idempotency_key from ledger_entries order by rowid")).filter((row) => !kind || row.kind === kind);
 
 /** Credits a Stripe lot through a signed checkout.session.completed; returns its lot id. */
 async function buyCredit(gw: TestGateway, handle: (request: Request) => Promise<Response>, cents: number, tag: string): Promise<string> {
   const response = await handle(await webhook(sessionEvent({ eventId: `evt_${tag}`, workspaceId: gw.workspaceId, cents, sessionId: `cs_test_${tag}` })));
   expect(response.status).toBe(200);
-  const stripeLot = lots(gw).find((row) => row.stripe_payment_intent === `pi_cs_test_${tag}`);
+  const stripeLot = (await lots(gw)).find((row) => row.stripe_payment_intent === `pi_cs_test_${tag}`);
   if (!stripeLot) throw new Error("no lot was credited");
   return stripeLot.id;
 }
@@ -204,7 +204,7 @@ describe("POST /v1/billing/checkout", () => {
     expect(sent?.form.cancel_url).toBe("https://gw.example.test/?checkout=cancel");
     expect(body.session_id).toStartWith("cs_test_");
     expect(body.url).toBe(`https://checkout.stripe.test/c/pay/${body.session_id}`);
-    expect(entries(gw, "topup")).toEqual([]); // nothing is credited before Stripe says it was paid
+    expect(await entries(gw, "topup")).toEqual([]); // nothing is credited before Stripe says it was paid
   });
 
   test("without a Stripe secret key: 400 saying Stripe is not configured", async () => {
@@ -218,7 +218,7 @@ describe("POST /v1/billing/checkout", () => {
 describe("POST /v1/billing/webhook", () => {
   test("a bad, missing or stale signature, or a tampered body: 400 and nothing credited", async () => {
     const { gw, handle } = await start();
-    const ledgerBefore = entries(gw);
+    const ledgerBefore = await entries(gw);
     const payload = sessionEvent({ eventId: "evt_bad", workspaceId: gw.workspaceId, cents: 5000, sessionId: "cs_test_bad" });
     const wrongSecret = await handle(await webhook(payload, "whsec_someone_else"));
     expect(wrongSecret.status).toBe(400);
@@ -230,8 +230,8 @@ describe("POST /v1/billing/webhook", () => {
     expect((await handle(unsigned)).status).toBe(400);
     const old = Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: WEBHOOK_SECRET, timestamp: Math.floor(Date.now() / 1000) - 3600 });
     expect((await handle(new Request(signed.url, { method: "POST", headers: { "stripe-signature": await old }, body: payload }))).status).toBe(400);
-    expect(entries(gw)).toEqual(ledgerBefore);
-    expect(rows(gw, "select * from stripe_events")).toEqual([]);
+    expect(await entries(gw)).toEqual(ledgerBefore);
+    expect((await rows(gw, "select * from stripe_events"))).toEqual([]);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(10 * USD);
   });
 
@@ -248,10 +248,10 @@ describe("POST /v1/billing/webhook", () => {
     const async = sessionEvent({ eventId: "evt_paid_async", type: "checkout.session.async_payment_succeeded", workspaceId: gw.workspaceId, cents: 2550, sessionId: "cs_test_paid", paymentIntent: "pi_paid" });
     expect((await handle(await webhook(async))).status).toBe(200);
 
-    const topups = entries(gw, "topup");
+    const topups = await entries(gw, "topup");
     expect(topups).toHaveLength(1);
     expect(topups[0]?.amount_microcents).toBe(2550 * CENT);
-    const credited = lots(gw).filter((row) => row.source === "stripe");
+    const credited = (await lots(gw)).filter((row) => row.source === "stripe");
     expect(credited).toEqual([
       {
         id: topups[0]?.lot_id ?? "",
@@ -263,7 +263,7 @@ describe("POST /v1/billing/webhook", () => {
         stripe_payment_intent: "pi_paid",
       },
     ]);
-    expect(rows<{ event_id: string; workspace_id: string | null }>(gw, "select event_id, workspace_id from stripe_events order by rowid")).toEqual([
+    expect((await rows<{ event_id: string; workspace_id: string | null }>(gw, "select event_id, workspace_id from stripe_events order by rowid"))).toEqual([
       { event_id: "evt_paid", workspace_id: gw.workspaceId },
       { event_id: "evt_paid_async", workspace_id: gw.workspaceId },
     ]);
@@ -280,8 +280,8 @@ describe("POST /v1/billing/webhook", () => {
     const mismatch = sessionEvent({ eventId: "evt_mismatch", workspaceId: gw.workspaceId, cents: 5000, sessionId: "cs_test_mismatch", metadataMicrocents: String(2500 * CENT) });
     const other = JSON.stringify({ id: "evt_other", object: "event", type: "customer.created", data: { object: { id: "cus_1", object: "customer" } } });
     for (const payload of [unpaid, mismatch, other]) expect((await handle(await webhook(payload))).status).toBe(200);
-    expect(entries(gw, "topup")).toEqual([]);
-    expect(rows<{ event_id: string }>(gw, "select event_id from stripe_events order by rowid").map((row) => row.event_id)).toEqual(["evt_unpaid", "evt_mismatch", "evt_other"]);
+    expect(await entries(gw, "topup")).toEqual([]);
+    expect((await rows<{ event_id: string }>(gw, "select event_id from stripe_events order by rowid")).map((row) => row.event_id)).toEqual(["evt_unpaid", "evt_mismatch", "evt_other"]);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(10 * USD);
   });
 });
@@ -292,7 +292,7 @@ describe("POST /v1/billing/refunds", () => {
     const lotId = await buyCredit(gw, handle, 2500, "refund");
     const spent = (await spend(gw, handle, "hello there, how are you")) + (await spend(gw, handle, "one more call"));
     const unused = 2500 * CENT - spent;
-    expect(lot(gw, lotId)?.remaining_microcents).toBe(unused);
+    expect((await lot(gw, lotId))?.remaining_microcents).toBe(unused);
     const refundable = Math.floor(unused / CENT) * CENT;
     expect(unused - refundable).toBeGreaterThan(0); // a sub-cent rest exists, so rounding down is observable
 
@@ -306,8 +306,8 @@ describe("POST /v1/billing/refunds", () => {
     expect(fake.refunds[0]).toMatchObject({ id: body.refund_id, amount: refundable / CENT, payment_intent: "pi_cs_test_refund" });
     expect(fake.refunds[0]?.metadata).toMatchObject({ tollgate_lot_id: lotId, tollgate_workspace_id: gw.workspaceId });
     expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}`);
-    expect(entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -refundable, lot_id: lotId, idempotency_key: body.refund_id }]);
-    expect(lot(gw, lotId)?.remaining_microcents).toBe(unused - refundable);
+    expect(await entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -refundable, lot_id: lotId, idempotency_key: body.refund_id }]);
+    expect((await lot(gw, lotId))?.remaining_microcents).toBe(unused - refundable);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(unused - refundable);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
 
@@ -320,7 +320,7 @@ describe("POST /v1/billing/refunds", () => {
   test("past the refund window, a grant lot, or a lot of another workspace: refused, Stripe never asked", async () => {
     const { gw, handle } = await start({ grantUsd: 10, refundWindowDays: 7 });
     const stripeLot = await buyCredit(gw, handle, 3000, "window");
-    const grantLot = lots(gw).find((row) => row.source === "grant")?.id ?? "";
+    const grantLot = (await lots(gw)).find((row) => row.source === "grant")?.id ?? "";
     const otherWorkspace = await gw.deps.repos.workspaces.create("other", clock.now());
     const otherLot = grantCredit(gw.deps.database.db, {
       workspaceId: otherWorkspace.id,
@@ -345,8 +345,8 @@ describe("POST /v1/billing/refunds", () => {
     expect(late.status).toBe(409);
     expect(((await late.json()) as ErrorBody).error.message).toContain("refund window");
     expect(fake.refundRequests).toHaveLength(0);
-    expect(entries(gw, "refund")).toEqual([]);
-    expect(lot(gw, stripeLot)?.remaining_microcents).toBe(3000 * CENT);
+    expect(await entries(gw, "refund")).toEqual([]);
+    expect((await lot(gw, stripeLot))?.remaining_microcents).toBe(3000 * CENT);
   });
 
   test("the last millisecond of the window still refunds", async () => {
@@ -380,7 +380,7 @@ describe("POST /v1/billing/refunds", () => {
 
     // The webhook for that refund arrives too: already written, nothing changes.
     expect((await handle(await webhook(refundEvent("evt_refund_crash", refund)))).status).toBe(200);
-    expect(entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -4000 * CENT, lot_id: lotId, idempotency_key: refund.id }]);
+    expect(await entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -4000 * CENT, lot_id: lotId, idempotency_key: refund.id }]);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
@@ -390,8 +390,8 @@ describe("POST /v1/billing/refunds", () => {
     const lotId = await buyCredit(gw, handle, 2500, "webhook-only");
     const refund = { id: "re_test_webhook_only", amount: 1234, payment_intent: "pi_cs_test_webhook-only", status: "succeeded", metadata: { tollgate_workspace_id: gw.workspaceId, tollgate_lot_id: lotId } };
     for (let delivery = 0; delivery < 2; delivery++) expect((await handle(await webhook(refundEvent("evt_refund_only", refund)))).status).toBe(200);
-    expect(entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -1234 * CENT, lot_id: lotId, idempotency_key: "re_test_webhook_only" }]);
-    expect(lot(gw, lotId)?.remaining_microcents).toBe(2500 * CENT - 1234 * CENT);
+    expect(await entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -1234 * CENT, lot_id: lotId, idempotency_key: "re_test_webhook_only" }]);
+    expect((await lot(gw, lotId))?.remaining_microcents).toBe(2500 * CENT - 1234 * CENT);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT - 1234 * CENT);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
@@ -412,7 +412,7 @@ describe("POST /v1/billing/refunds", () => {
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     expect(fake.refunds.map((refund) => refund.amount)).toEqual([2500]);
-    expect(entries(gw, "refund")).toHaveLength(1);
+    expect(await entries(gw, "refund")).toHaveLength(1);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
@@ -424,8 +424,8 @@ describe("POST /v1/billing/refunds", () => {
     const response = await handle(post("/v1/billing/refunds", { lot_id: lotId }, gw.mgmtKey));
     expect(response.status).toBe(502);
     expect(((await response.json()) as ErrorBody).error.message).toContain("disputed");
-    expect(entries(gw, "refund")).toEqual([]);
-    expect(lot(gw, lotId)?.remaining_microcents).toBe(2500 * CENT);
+    expect(await entries(gw, "refund")).toEqual([]);
+    expect((await lot(gw, lotId))?.remaining_microcents).toBe(2500 * CENT);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
     expect(gw.deps.wallet.heldMicrocents(gw.workspaceId)).toBe(0);
   });
@@ -447,21 +447,21 @@ describe("lot expiry", () => {
     gw.deps.wallet.invalidate(gw.workspaceId);
 
     const first = await spend(gw, handle, "spend from the lot that expires first");
-    expect(lot(gw, bought)?.remaining_microcents).toBe(2500 * CENT - first);
-    expect(lot(gw, granted)?.remaining_microcents).toBe(10 * USD);
+    expect((await lot(gw, bought))?.remaining_microcents).toBe(2500 * CENT - first);
+    expect((await lot(gw, granted))?.remaining_microcents).toBe(10 * USD);
 
     clock.advance(30 * DAY - 1);
     await spend(gw, handle, "still before expiry");
-    expect(entries(gw, "expiry")).toEqual([]);
-    const leftInBought = lot(gw, bought)?.remaining_microcents ?? 0;
+    expect(await entries(gw, "expiry")).toEqual([]);
+    const leftInBought = (await lot(gw, bought))?.remaining_microcents ?? 0;
     expect(leftInBought).toBeGreaterThan(0);
 
     clock.advance(1); // `bought` expires now; the next call's wallet refresh expires it first
     const balanceBefore = readBalance(gw.deps.database.db, gw.workspaceId) ?? 0;
     const third = await spend(gw, handle, "after expiry");
-    expect(entries(gw, "expiry")).toEqual([{ kind: "expiry", amount_microcents: -leftInBought, lot_id: bought, idempotency_key: `expiry:${bought}` }]);
-    expect(lot(gw, bought)?.remaining_microcents).toBe(0);
-    expect(lot(gw, granted)?.remaining_microcents).toBe(10 * USD - third);
+    expect(await entries(gw, "expiry")).toEqual([{ kind: "expiry", amount_microcents: -leftInBought, lot_id: bought, idempotency_key: `expiry:${bought}` }]);
+    expect((await lot(gw, bought))?.remaining_microcents).toBe(0);
+    expect((await lot(gw, granted))?.remaining_microcents).toBe(10 * USD - third);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(balanceBefore - leftInBought - third);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
 

@@ -43,7 +43,7 @@ describe("upstream errors", () => {
     expect(response.status).toBe(400);
     expect(await response.text()).toBe(JSON.stringify(upstreamBody));
     expect(response.headers.get("x-tollgate-request-id")).toMatch(/^req_/);
-    const [record] = rows<RecordRow>(setup.gateway, "SELECT * FROM requests");
+    const [record] = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"));
     expect(record).toMatchObject({ status: "error", http_status: 400, error_code: "too_many_images", cost_microcents: 0 });
   });
 
@@ -90,7 +90,7 @@ describe("upstream errors", () => {
     await setup.openaiUpstream.close();
     const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "x" }] });
     expect(response.status).toBe(502);
-    expect(rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(0);
+    expect((await rows(setup.gateway, "SELECT * FROM ledger_entries WHERE kind = 'charge'"))).toHaveLength(0);
   });
 });
 
@@ -106,7 +106,7 @@ describe("cut streams", () => {
     })().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(received.startsWith("one two")).toBe(true);
-    const [record] = rows<RecordRow>(setup.gateway, "SELECT * FROM requests");
+    const [record] = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"));
     expect(record?.status).toBe("error");
     expect(record?.error_code).toBe("upstream_error");
     expect(record?.input_tokens).toBeGreaterThan(0);
@@ -129,7 +129,7 @@ describe("cut streams", () => {
     expect(response.status).toBe(200);
     expect(body).toContain("partial answer");
     expect(body.trimEnd()).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
-    const [record] = rows<RecordRow>(setup.gateway, "SELECT * FROM requests");
+    const [record] = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"));
     expect(record).toMatchObject({ status: "error", input_tokens: 20 });
     expect(record?.output_tokens).toBeGreaterThan(0);
   });
@@ -169,7 +169,7 @@ describe("client disconnects and silence", () => {
     let record: RecordRow | undefined;
     for (let attempt = 0; attempt < 50 && !record; attempt++) {
       await Bun.sleep(20);
-      record = rows<RecordRow>(setup.gateway, "SELECT * FROM requests")[0];
+      record = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"))[0];
     }
     expect(record).toMatchObject({ status: "error", http_status: 499, error_code: "client_disconnected" });
     expect(record?.output_tokens).toBeGreaterThan(0);

@@ -41,7 +41,7 @@ describe("max price", () => {
     expect(response.headers.get("x-should-retry")).toBe("false");
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("max_price_exceeded");
     expect(setup.openaiUpstream.received.length).toBe(before);
-    expect(rows<RecordRow>(setup.gateway, "SELECT * FROM requests")).toEqual([expect.objectContaining({ status: "refused", http_status: 403, cost_microcents: 0 })]);
+    expect((await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"))).toEqual([expect.objectContaining({ status: "refused", http_status: 403, cost_microcents: 0 })]);
   });
 
   test("a cap above the estimate lets the call through; a malformed cap is 400", async () => {
@@ -70,9 +70,9 @@ describe("quota caps", () => {
     for (let index = 0; index < 12; index++) statuses.push((await chat(gateway)).status);
     expect(statuses[0]).toBe(200);
     expect(statuses).toContain(403);
-    const spent = rows<{ total: number }>(gateway, "SELECT coalesce(sum(cost_microcents), 0) AS total FROM requests")[0]?.total ?? 0;
+    const spent = (await rows<{ total: number }>(gateway, "SELECT coalesce(sum(cost_microcents), 0) AS total FROM requests"))[0]?.total ?? 0;
     expect(spent).toBeLessThanOrEqual(25_000);
-    const refused = rows<RecordRow>(gateway, "SELECT * FROM requests WHERE status = 'refused'");
+    const refused = (await rows<RecordRow>(gateway, "SELECT * FROM requests WHERE status = 'refused'"));
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((row) => row.error_code === "quota_exceeded" && row.cost_microcents === 0)).toBe(true);
     setDailyCap(gateway, null);
@@ -124,18 +124,18 @@ describe("the wallet under concurrency", () => {
 
     for (const response of ok) {
       const requestId = response.headers.get("x-tollgate-request-id") ?? "";
-      const [record] = rows<RecordRow>(gateway, "SELECT * FROM requests WHERE request_id = ?", requestId);
-      const [entry] = rows<{ amount_microcents: number }>(gateway, "SELECT amount_microcents FROM ledger_entries WHERE request_id = ?", requestId);
+      const [record] = (await rows<RecordRow>(gateway, "SELECT * FROM requests WHERE request_id = ?", requestId));
+      const [entry] = (await rows<{ amount_microcents: number }>(gateway, "SELECT amount_microcents FROM ledger_entries WHERE request_id = ?", requestId));
       const cost = Number(response.headers.get("x-tollgate-cost-microcents"));
       // Billed exactly its usage: input × 100 µ¢ + output × 200 µ¢ at $1/$2 per Mtok.
       expect(cost).toBe((record?.input_tokens ?? 0) * 100 + (record?.output_tokens ?? 0) * 200);
       expect(record?.cost_microcents).toBe(cost);
       expect(entry?.amount_microcents).toBe(-cost);
     }
-    const refusedRecords = rows<RecordRow>(gateway, "SELECT * FROM requests WHERE status = 'refused' AND http_status = 402");
+    const refusedRecords = (await rows<RecordRow>(gateway, "SELECT * FROM requests WHERE status = 'refused' AND http_status = 402"));
     expect(refusedRecords).toHaveLength(200 - affordable);
     expect(refusedRecords.every((row) => row.http_status === 402 && row.cost_microcents === 0)).toBe(true);
-    const [workspace] = rows<{ balance_microcents: number }>(gateway, "SELECT balance_microcents FROM workspaces WHERE id = ?", gateway.workspaceId);
+    const [workspace] = (await rows<{ balance_microcents: number }>(gateway, "SELECT balance_microcents FROM workspaces WHERE id = ?", gateway.workspaceId));
     expect(workspace?.balance_microcents).toBeGreaterThanOrEqual(0);
     expect(gateway.deps.wallet.heldMicrocents(gateway.workspaceId)).toBe(0);
     expect(verifyLedger(gateway.deps.database.db).problems).toEqual([]);

@@ -128,7 +128,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     fetch: options.listen ? fetch : fetchToApp,
     async close() {
       if (options.listen) await app.stop(true);
-      deps.close();
+      await deps.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -144,6 +144,8 @@ export function postJson(gateway: TestGateway, path: string, body: unknown, head
 }
 
 /** Rows of a table, straight from SQLite (tests assert what was written, not just HTTP). */
-export function rows<T = Record<string, unknown>>(gateway: TestGateway, sql: string, ...params: Array<string | number>): T[] {
+export async function rows<T = Record<string, unknown>>(gateway: TestGateway, sql: string, ...params: Array<string | number>): Promise<T[]> {
+  // Answers do not wait for their settlement's commit (src/gateway/settle.ts): read after it.
+  await gateway.deps.wallet.drained();
   return gateway.deps.database.sqlite.query(sql).all(...params) as T[];
 }
