@@ -16,9 +16,11 @@ export function adminRoutes(deps: Deps) {
   return new Elysia({ name: "tollgate.admin" })
     .error({ GatewayError })
     .onError(({ code, error, request }) => renderOpenAIError(deps, code, error, request))
-    .onBeforeHandle(({ request, set }) => {
+    .onBeforeHandle(async ({ request, set }) => {
       stampRequestId(request, set.headers);
       checkAdminToken(deps.config.security.adminToken, request.headers);
+      // Balances and spend include the calls answered a moment ago (their commits may be pending).
+      await deps.wallet.drained();
     })
     .get("/admin/v1/workspaces", () => listWorkspaces(deps))
     .post("/admin/v1/workspaces", async ({ request, set }) => {

@@ -60,7 +60,6 @@ export class CallSettlement {
     this.markEnded = resolve;
   });
   private summary: TollgateSummary | null = null;
-  private write: Promise<void> | null = null;
   readonly attempts: Attempt[] = [];
 
   constructor(
@@ -80,11 +79,6 @@ export class CallSettlement {
 
   get settled(): boolean {
     return this.summary !== null;
-  }
-
-  /** Resolves once the finished call's record and charge are committed; rejects if they could not be. */
-  get written(): Promise<void> {
-    return this.write ?? Promise.resolve();
   }
 
   /** The channel that accepted the call: billed at its price, and the last, successful attempt. */
@@ -158,14 +152,13 @@ export class CallSettlement {
     if (hold) {
       services.spend.settle(ctx.principal.workspaceId, this.heldMicrocents, cost, ctx.startedAtMs);
       for (const extra of this.extraHolds) services.wallet.release(extra);
-      const write = services.wallet.settle(hold, { record, nowMs: now });
-      // A path that ends without awaiting (a client that went away) still hears of a failed write.
-      write.catch((error: unknown) => services.log.error("settlement write failed", { request_id: ctx.requestId, error: String(error) }));
-      this.write = write;
+      services.wallet
+        .settle(hold, { record, nowMs: now })
+        .catch((error: unknown) => services.log.error("settlement write failed", { request_id: ctx.requestId, error: String(error) }));
     } else {
-      const write = services.wallet.recordOnly({ record, nowMs: now });
-      write.catch((error: unknown) => services.log.error("request record write failed", { request_id: ctx.requestId, error: String(error) }));
-      this.write = write;
+      services.wallet
+        .recordOnly({ record, nowMs: now })
+        .catch((error: unknown) => services.log.error("request record write failed", { request_id: ctx.requestId, error: String(error) }));
     }
     return this.summary;
   }
