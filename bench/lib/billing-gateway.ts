@@ -73,8 +73,6 @@ export class BypassWallet implements WalletService {
     return Promise.resolve();
   }
 
-  warm(): void {}
-
   drained(): Promise<void> {
     return Promise.resolve();
   }

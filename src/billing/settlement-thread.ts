@@ -3,7 +3,7 @@
  * SQLite file: the event loop only posts each batch and hears back when it has committed, so a commit's
  * WAL writes, and the checkpoint fsyncs that every ~1,000 pages bring, no longer stall other calls.
  *
- * The worker starts on first use (or `warm()`), so a gateway that serves no call pays nothing for it. If
+ * The worker starts on the first write, so a gateway that serves no call pays nothing for it (~6 MB). If
  * it cannot open the database or dies, the event loop takes over with an inline writer on its own
  * connection; a batch the worker held when it died is reported failed (it may or may not have committed:
  * the charge's idempotency key keeps a retry from writing it twice, so none is attempted).
@@ -49,7 +49,8 @@ export class SettlementThread implements SettlementWriter {
 
   constructor(private readonly options: SettlementThreadOptions) {}
 
-  warm(): void {
+  /** Starts the worker (on the first write: an answer never waits for it, so nobody waits for it to start). */
+  private start(): void {
     if (this.worker || this.fallback) return;
     try {
       const worker = new Worker(WORKER_URL, { smol: true });
@@ -68,9 +69,9 @@ export class SettlementThread implements SettlementWriter {
 
   write(inputs: readonly SettlementInput[]): Promise<BatchOutcome> {
     if (this.fallback) return Promise.resolve(this.fallback.writeNow(inputs));
-    this.warm();
+    this.start();
     const worker = this.worker;
-    if (!worker) return this.write(inputs); // warm() fell back
+    if (!worker) return this.write(inputs); // start() fell back
     const id = this.nextId++;
     const done = Promise.withResolvers<BatchOutcome>();
     this.pending.set(id, { inputs, done });

@@ -20,8 +20,6 @@ export interface BatchOutcome {
 export interface SettlementWriter {
   /** Writes the settlements in order; resolves once they are committed. */
   write(inputs: readonly SettlementInput[]): Promise<BatchOutcome>;
-  /** Lets the writer start its resources before the first call needs them (no-op when it has none). */
-  warm(): void;
   /** Resolves once every batch handed over is done and the writer's resources are released. */
   close(): Promise<void>;
 }
@@ -80,8 +78,6 @@ export class InlineSettlementWriter implements SettlementWriter {
   writeNow(inputs: readonly SettlementInput[]): BatchOutcome {
     return writeSettlementBatch(this.db, this.batches, inputs);
   }
-
-  warm(): void {}
 
   close(): Promise<void> {
     return Promise.resolve();

@@ -204,11 +204,6 @@ export class Wallet {
     return Promise.allSettled(pending).then(() => undefined);
   }
 
-  /** Lets the writer start before the first call needs it. */
-  warm(): void {
-    this.writer.warm();
-  }
-
   /** Writes everything queued, waits for it, and releases the writer (before the database closes). */
   async close(): Promise<void> {
     this.cancelScheduledFlush();

@@ -63,8 +63,6 @@ export const serveCommand: Command = {
     // The compiled binary starts with raised JIT thresholds (scripts/build.ts: jitPolicy) so run-once
     // start-up code stays in the interpreter; request handling is the hot path: back to the normal policy.
     Bun.unsafe.setJITPolicy(1);
-    // The settlement thread starts while the gateway waits for its first call, not during it.
-    deps.wallet.warm();
 
     // Credit lots past their validity leave through ledger entries even for wallets nobody reads.
     const sweep = setInterval(() => {

@@ -28,8 +28,6 @@ export interface WalletService {
   recordOnly(input: SettlementInput): Promise<void>;
   /** Resolves once every settlement queued so far is committed (or failed). */
   drained(): Promise<void>;
-  /** Starts the settlement writer's resources before the first call needs them. */
-  warm(): void;
   heldMicrocents(workspaceId: string): number;
   invalidate(workspaceId: string): void;
 }
