@@ -59,9 +59,12 @@ const { values: flags } = parseArgs({
     /** Only the CPU profile (no comparison; nothing is written to the doc). */
     "only-profile": { type: "boolean", default: false },
     binary: { type: "string" },
+    /** Only these scenarios (comma-separated ids, e.g. `openai,openai-stream`), to iterate; not with --write. */
+    only: { type: "string" },
   },
   strict: true,
 });
+if (flags.only !== undefined && flags.write) throw new Error("--only measures part of the table: it cannot --write");
 
 function intFlag(name: keyof typeof flags, min: number, max: number): number {
   const text = String(flags[name]);
@@ -152,7 +155,12 @@ function scenarios(): Scenario[] {
       warmup: index === 0 ? "all" : "none",
     }),
   );
-  return [...fast, ...slow];
+  const all = [...fast, ...slow];
+  if (flags.only === undefined) return all;
+  const wanted = new Set(flags.only.split(",").map((id) => id.trim()));
+  const unknown = [...wanted].filter((id) => !all.some((scenario) => scenario.id === id));
+  if (unknown.length > 0) throw new Error(`--only: unknown scenario ${unknown.join(", ")}; known: ${all.map((scenario) => scenario.id).join(", ")}`);
+  return all.filter((scenario) => wanted.has(scenario.id));
 }
 
 interface Endpoints {

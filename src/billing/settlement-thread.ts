@@ -76,7 +76,7 @@ export class SettlementThread implements SettlementWriter {
     const done = Promise.withResolvers<BatchOutcome>();
     this.pending.set(id, { inputs, done });
     // Messages are handled in order: a write posted before "opened" arrives waits behind "open".
-    this.post(worker, { kind: "write", id, inputs });
+    this.post(worker, { kind: "write", id, inputs: JSON.stringify(inputs) });
     return done.promise;
   }
 

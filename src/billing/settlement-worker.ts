@@ -7,6 +7,7 @@
 
 import { openDatabase, type OpenedDatabase } from "../db/client.ts";
 import { SettlementBatchWriter } from "./group-commit.ts";
+import type { SettlementInput } from "./ledger.ts";
 import type { FromSettlementWorker, ToSettlementWorker } from "./settlement-protocol.ts";
 import { writeSettlementBatch } from "./settlement-writer.ts";
 
@@ -41,7 +42,8 @@ self.onmessage = (event: MessageEvent<ToSettlementWorker>) => {
         return;
       }
       try {
-        const outcome = writeSettlementBatch(opened.db, batches, message.inputs);
+        const inputs = JSON.parse(message.inputs) as SettlementInput[];
+        const outcome = writeSettlementBatch(opened.db, batches, inputs);
         reply({ kind: "written", id: message.id, balances: [...outcome.balances], failures: [...outcome.failures] });
       } catch (error) {
         reply({ kind: "failed", id: message.id, message: messageOf(error) });
