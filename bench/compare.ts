@@ -751,7 +751,8 @@ export function summarizeProfile(profile: CpuProfile): Omit<ProfileResult, "scen
 async function profileTollgate(dir: string, config: string, endpoints: Endpoints): Promise<ProfileResult[]> {
   const profileDir = flags["profile-dir"] ? resolve(flags["profile-dir"]) : join(dir, "profiles");
   mkdirSync(profileDir, { recursive: true });
-  const wanted = scenarios().filter((scenario) => scenario.id === "openai" || scenario.id === "anthropic-openai-stream");
+  // The two profiled in the doc; with --only, the scenarios named there.
+  const wanted = scenarios().filter((scenario) => flags.only !== undefined || scenario.id === "openai" || scenario.id === "anthropic-openai-stream");
   const results: ProfileResult[] = [];
   for (const scenario of wanted) {
     const name = `${scenario.id}.cpuprofile`;

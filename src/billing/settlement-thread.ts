@@ -49,7 +49,7 @@ export class SettlementThread implements SettlementWriter {
 
   constructor(private readonly options: SettlementThreadOptions) {}
 
-  /** Starts the worker (on the first write: an answer never waits for it, so nobody waits for it to start). */
+  /** Starts the worker; on the first write, since no answer waits for a commit. */
   private start(): void {
     if (this.worker || this.fallback) return;
     try {
@@ -68,6 +68,8 @@ export class SettlementThread implements SettlementWriter {
   }
 
   write(inputs: readonly SettlementInput[]): Promise<BatchOutcome> {
+    // After close (nothing should settle then, but nothing may be lost either) the event loop writes.
+    if (this.closed) this.fallback ??= new InlineSettlementWriter(this.options.db);
     if (this.fallback) return Promise.resolve(this.fallback.writeNow(inputs));
     this.start();
     const worker = this.worker;

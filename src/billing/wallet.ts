@@ -5,10 +5,11 @@
  * show up within that time; this process's own charges update the cache from the committed row.
  *
  * Settlements are group-committed (group-commit.ts) by a SettlementWriter (on a worker thread in the
- * gateway): `settle` queues the call; at the end of the event-loop turn the queue goes to the writer as
- * one batch, and while a batch is being written the next one gathers. `settle` resolves once the batch
- * holding the call has committed. The hold stays until then, so the balance a concurrent call sees
- * never counts a charge twice or misses one.
+ * gateway): `settle` queues the call; the queue goes to the writer as one batch at the end of the
+ * event-loop turn, or up to `batchWindowMs` later while other calls are still running, and while a
+ * batch is being written the next one gathers. `settle` resolves once the batch holding the call has
+ * committed. The hold stays until then, so the balance a concurrent call sees never counts a charge
+ * twice or misses one.
  */
 
 import type { TollgateDb } from "../db/client.ts";
@@ -141,7 +142,7 @@ export class Wallet {
    * being written (the queue goes when it is done) or other calls are running and the oldest queued
    * one has waited less than the batch window. With the inline writer the batch is written at once.
    */
-  flush(): void {
+  private flush(): void {
     this.cancelScheduledFlush();
     if (this.inFlight || this.queue.length === 0) return;
     const waitedMs = performance.now() - (this.queue[0]?.queuedAtMs ?? 0);
@@ -152,7 +153,7 @@ export class Wallet {
     this.send();
   }
 
-  /** Writes everything queued now, ignoring the window (shutdown). */
+  /** Hands everything queued to the writer now, ignoring the window, unless a batch is being written. */
   private send(): void {
     if (this.inFlight || this.queue.length === 0) return;
     const batch = this.queue;
