@@ -11,7 +11,7 @@
  * statement is prepared once (from the drizzle schema), and a batch's commit writes each shared page once.
  */
 
-import { and, asc, eq, getTableColumns, getTableName, gt, is, lte, sql, SQL } from "drizzle-orm";
+import { and, asc, Column, eq, getTableColumns, getTableName, gt, is, lte, sql, SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { SQLQueryBindings } from "bun:sqlite";
 import type { TollgateDb } from "../db/client.ts";
@@ -31,12 +31,21 @@ function preparedInsert<T extends SQLiteTable>(db: TollgateDb, table: T): (row: 
   }
   const names = columns.map(([, column]) => `"${column.name}"`).join(", ");
   const statement = db.$client.prepare(`insert into "${getTableName(table)}" (${names}) values (${columns.map(() => "?").join(", ")})`);
+  const keys = columns.map(([key]) => key);
+  const defaults = columns.map(([, column]): unknown => column.default);
+  // Columns with drizzle's identity mapping bind as they are; the others (booleans → 0/1) go through theirs.
+  const mappers = columns.map(([, column]) =>
+    column.mapToDriverValue === Column.prototype.mapToDriverValue ? null : (value: unknown) => column.mapToDriverValue(value) as SQLQueryBindings,
+  );
+  const values: SQLQueryBindings[] = new Array<SQLQueryBindings>(columns.length);
   return (row) => {
     const fields: Record<string, unknown> = row;
-    const values = columns.map(([key, column]): SQLQueryBindings => {
-      const value = fields[key] === undefined ? column.default : fields[key];
-      return value === undefined || value === null ? null : (column.mapToDriverValue(value) as SQLQueryBindings);
-    });
+    for (let index = 0; index < keys.length; index++) {
+      const given = fields[keys[index] as string];
+      const value = given === undefined ? defaults[index] : given;
+      const mapper = mappers[index];
+      values[index] = value === undefined || value === null ? null : mapper ? mapper(value) : (value as SQLQueryBindings);
+    }
     statement.run(...values);
   };
 }
