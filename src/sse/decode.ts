@@ -11,6 +11,10 @@ export interface SseEvent {
   data: string;
 }
 
+const LF = 10;
+const COLON = 58;
+const SPACE = 32;
+
 export class SseDecoder {
   private readonly text = new TextDecoder("utf-8");
   private buffer = "";
@@ -21,27 +25,35 @@ export class SseDecoder {
 
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array): SseEvent[] {
-    return this.feed(this.text.decode(chunk, { stream: true }));
+    const events: SseEvent[] = [];
+    this.feed(this.text.decode(chunk, { stream: true }), events);
+    return events;
+  }
+
+  /** The same, appending the events to `out` (one array for all the events of a read). */
+  pushInto(chunk: Uint8Array, out: SseEvent[]): void {
+    this.feed(this.text.decode(chunk, { stream: true }), out);
   }
 
   /** Flushes the end of the stream: a final event without its blank line is discarded, as the spec says. */
   end(): SseEvent[] {
-    const events = this.feed(this.text.decode());
+    const events: SseEvent[] = [];
+    this.feed(this.text.decode(), events);
     this.buffer = "";
     this.data = null;
     this.event = "";
     return events;
   }
 
-  private feed(input: string): SseEvent[] {
-    const events: SseEvent[] = [];
+  private feed(input: string, events: SseEvent[]): void {
     let text = input;
     // A \r\n split across chunks: the \n belongs to the line the \r already ended.
-    if (this.sawCarriageReturn && text.startsWith("\n")) text = text.slice(1);
+    if (this.sawCarriageReturn && text.charCodeAt(0) === LF) text = text.slice(1);
     this.sawCarriageReturn = false;
-    const buffer = this.buffer + text;
+    const buffer = this.buffer === "" ? text : this.buffer + text;
     // Line ends are found with indexOf (native) rather than a loop over every character; the next \n
-    // and the next \r are each searched again only once the scan has passed them.
+    // and the next \r are each searched again only once the scan has passed them. Most streams have
+    // no \r at all: then the \r search runs once per chunk.
     let start = 0;
     let lf = buffer.indexOf("\n");
     let cr = buffer.indexOf("\r");
@@ -50,37 +62,40 @@ export class SseDecoder {
       if (cr !== -1 && cr < start) cr = buffer.indexOf("\r", start);
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
       if (end === -1) break;
-      const line = buffer.slice(start, end);
+      // The line is buffer[start, end): read in place, without a string per line.
+      this.line(buffer, start, end, events);
       start = end + 1;
       if (end === cr) {
         if (start < buffer.length) {
-          if (buffer.charCodeAt(start) === 10) start++;
+          if (buffer.charCodeAt(start) === LF) start++;
         } else {
           this.sawCarriageReturn = true;
         }
       }
-      this.line(line, events);
     }
     this.buffer = start === 0 ? buffer : buffer.slice(start);
-    return events;
   }
 
-  private line(line: string, events: SseEvent[]): void {
-    if (line === "") {
+  private line(buffer: string, start: number, end: number, events: SseEvent[]): void {
+    if (start === end) {
       if (this.data !== null) events.push({ event: this.event, data: this.data });
       this.data = null;
       this.event = "";
       return;
     }
-    if (line.charCodeAt(0) === 58) return; // ":" comment
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const valueStart = colon === -1 ? line.length : line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
-    if (field === "data") {
-      const value = line.slice(valueStart);
+    const first = buffer.charCodeAt(start);
+    if (first === COLON) return; // comment
+    // Only `data` and `event` matter here (`id` and `retry` serve reconnection, which a relay does not do).
+    let valueStart: number;
+    if (first === 100 /* d */ && end - start >= 4 && buffer.startsWith("data", start) && (end - start === 4 || buffer.charCodeAt(start + 4) === COLON)) {
+      valueStart = start + 5;
+      if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
+      const value = valueStart >= end ? "" : buffer.slice(valueStart, end);
       this.data = this.data === null ? value : `${this.data}\n${value}`;
-    } else if (field === "event") {
-      this.event = line.slice(valueStart);
+    } else if (first === 101 /* e */ && end - start >= 5 && buffer.startsWith("event", start) && (end - start === 5 || buffer.charCodeAt(start + 5) === COLON)) {
+      valueStart = start + 6;
+      if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
+      this.event = valueStart >= end ? "" : buffer.slice(valueStart, end);
     }
   }
 }
