@@ -10,7 +10,7 @@ import type { ChatEvent } from "../canonical/events.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
-import { encodeSseEvent, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
+import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
 import type { RelayOptions } from "./relay.ts";
@@ -65,7 +65,7 @@ function forwardedData(event: SseEvent, data: Record<string, unknown>, wire: Pas
 }
 
 function encodeUpstreamEvent(event: SseEvent, data: unknown): string {
-  return encodeSseEvent(typeof data === "string" ? data : JSON.stringify(data), event.event === "" ? undefined : event.event);
+  return encodeSseEventLines(typeof data === "string" ? data : JSON.stringify(data), event.event === "" ? undefined : event.event);
 }
 
 export interface PassthroughRelayParts {

@@ -25,6 +25,19 @@ export function encodeSseEvent(data: string, event?: string): string {
   return event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`;
 }
 
+/**
+ * An upstream's event data forwarded as it came: data the upstream sent in several `data:` lines (joined
+ * by \n, as every SSE parser joins them) goes out in as many lines again.
+ * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
+ */
+export function encodeSseEventLines(data: string, event?: string): string {
+  if (!data.includes("\n")) return encodeSseEvent(data, event);
+  if (event !== undefined && hasLineBreak(event)) throw new Error("SSE event name contains a line break");
+  if (data.includes("\r")) throw new Error("SSE data contains a carriage return");
+  const lines = `data: ${data.split("\n").join("\ndata: ")}\n\n`;
+  return event === undefined ? lines : `event: ${event}\n${lines}`;
+}
+
 /** The bytes of a relay's output text. */
 export function sseBytes(text: string): Uint8Array {
   return encoder.encode(text);
