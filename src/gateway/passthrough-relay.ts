@@ -1,28 +1,32 @@
 /**
  * Relay (same dialect): the upstream's own SSE events go to the client unchanged apart from the model
- * id. Each event is parsed and tapped once by the provider's decoder (usage, finish, errors) when it is
- * read, so the peek and the relay share that work. The last usage-bearing event is held until the
- * stream's end so it can carry the settled `tollgate` object (SPEC §6). Settlement and failure handling
- * are those of relay.ts.
+ * id. Each event is tapped once by the provider's decoder (usage, finish, errors) when it is read, so
+ * the peek and the relay share that work; chunks the decoder read through a learned slot are forwarded
+ * from the slot's rewritten envelope without being parsed. The last usage-bearing event is held until
+ * the stream's end so it can carry the settled `tollgate` object (SPEC §6). Settlement and failure
+ * handling are those of relay.ts.
  */
 
 import type { ChatEvent } from "../canonical/events.ts";
+import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
 import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
+import { ModelRewrite, slotForward, type SlotForward } from "./model-rewrite.ts";
 import type { RelayOptions } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
 import type { EncodeMeta, StreamEncoder } from "./summary.ts";
 
-/** One upstream event as the tap read it: its data parsed, and its canonical events. */
+/** One upstream event as the tap read it: its data parsed (or the slot it matched) and its canonical events. */
 export interface TappedEvent {
   event: SseEvent;
   data: unknown;
+  slot: JsonStringSlot | null;
   canonical: ChatEvent[];
 }
 
@@ -35,7 +39,7 @@ export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: Upstrea
     for (const event of events) {
       const canonical: ChatEvent[] = [];
       tap.push(event, canonical);
-      batch.push({ event, data: tap.lastData, canonical: canonical.length === 0 ? NONE : canonical });
+      batch.push({ event, data: tap.lastData, slot: tap.lastSlot, canonical: canonical.length === 0 ? NONE : canonical });
     }
     return batch;
   });
@@ -45,23 +49,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/**
- * The upstream's event as the client gets it: its own data text with only the model id changed. The
- * model member is replaced in the text when it occurs there exactly once as `"model":"<id>"` (what
- * every upstream writes; a JSON string's own quotes are escaped, so only a member matches); anything
- * else is re-serialised from the parsed object.
- */
-function forwardedData(event: SseEvent, data: Record<string, unknown>, wire: PassthroughWire, model: string): string {
-  const message = data.message;
-  const current = typeof data.model === "string" ? data.model : isRecord(message) && typeof message.model === "string" ? message.model : null;
-  if (current === null || current === model) return event.data;
-  const needle = `"model":${JSON.stringify(current)}`;
-  const at = event.data.indexOf(needle);
-  if (at !== -1 && event.data.indexOf(needle, at + needle.length) === -1) {
-    return `${event.data.slice(0, at)}"model":${JSON.stringify(model)}${event.data.slice(at + needle.length)}`;
-  }
-  wire.setModel(data, model);
-  return JSON.stringify(data);
+/** The event's text with `data` as its data; `data` comes from an SSE line or JSON.stringify, so it has no line break. */
+function sseText(event: SseEvent, data: string): string {
+  return event.event === "" ? `data: ${data}\n\n` : `event: ${event.event}\ndata: ${data}\n\n`;
 }
 
 function encodeUpstreamEvent(event: SseEvent, data: unknown): string {
@@ -85,6 +75,8 @@ export function passthroughStream(
   const { wire, encoder, meta } = parts;
   const reader = new KeepaliveReader(parts.events, services.keepaliveMs);
   const meter = new StreamMeter(options.startedAtPerf, options.inputTokens);
+  const rewrite = new ModelRewrite(wire, meta.model);
+  let forward: SlotForward | null = null;
   let held: { event: SseEvent; data: unknown } | null = null;
   let done = false;
 
@@ -96,6 +88,14 @@ export function passthroughStream(
     return forwarded ?? encoder.encode({ type: "error", kind, message });
   };
 
+  /** A chunk read through a slot: a content delta, forwarded as the slot's rewritten envelope around its literal. */
+  const forwardSlotted = (item: TappedEvent, slot: JsonStringSlot): string | null => {
+    if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
+    if (forward.head === null) return null;
+    const raw = item.event.data;
+    return sseText(item.event, forward.head + raw.slice(slot.prefix.length, raw.length - slot.suffix.length) + forward.tail);
+  };
+
   /** Handles one upstream event; returns the text to send now. */
   const handle = (item: TappedEvent): string => {
     let finish: Extract<ChatEvent, { type: "finish" }> | null = null;
@@ -104,14 +104,20 @@ export function passthroughStream(
       if (canonical.type === "finish") finish = canonical;
       else if (canonical.type === "error") return failWith(canonical.kind, canonical.message, isRecord(item.data) ? encodeUpstreamEvent(item.event, item.data) : null);
     }
-    const { event, data } = item;
+    const { event } = item;
+    if (item.slot !== null && finish === null) {
+      const text = forwardSlotted(item, item.slot);
+      if (text !== null) return text;
+    }
+    // Not parsed by the tap (read through a slot that cannot be forwarded as it is): parsed here.
+    const data = item.slot === null ? item.data : JSON.parse(event.data);
     if (!finish && wire.isUsageEvent(event, data)) {
       // Held, and given the `tollgate` object at the end: this one is re-serialised.
       if (isRecord(data)) wire.setModel(data, meta.model);
       held = { event, data };
       return "";
     }
-    const text = isRecord(data) ? forwardedData(event, data, wire, meta.model) : event.data;
+    const text = isRecord(data) ? rewrite.apply(event.data, data) : event.data;
     if (finish || wire.isTerminal(event, data)) {
       done = true;
       const usage = finish?.usage ?? meter.partialUsage();

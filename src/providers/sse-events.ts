@@ -6,17 +6,23 @@
  */
 
 import type { ChatEvent } from "../canonical/events.ts";
+import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
 
-/** A provider's stream decoder over SSE events. It parses each event's data itself. */
+/** A provider's stream decoder over SSE events. It parses each event's data itself (or reads it through a learned slot). */
 export interface UpstreamEventDecoder {
   /** Decodes one event, appending its canonical events to `out`. */
   push(event: SseEvent, out: ChatEvent[]): void;
   /** The body ended: appends what the end means (a finish, or an error for a cut stream). */
   end(out: ChatEvent[]): void;
-  /** The last pushed event's data as `parseSseData` gives it (the passthrough relay's wire rules read it). */
+  /** The last pushed event's data as `parseSseData` gives it; undefined when it was read through `lastSlot`. */
   readonly lastData: unknown;
+  /**
+   * The learned template the last pushed event matched (a chunk equal to an earlier one but for its
+   * text, not parsed), or null when it was parsed.
+   */
+  readonly lastSlot: JsonStringSlot | null;
 }
 
 /** `[DONE]` (OpenAI) or unparseable data are passed as the raw string. */

@@ -24,6 +24,7 @@ export function anthropicEventDecoder(): UpstreamEventDecoder {
   const decoder = createAnthropicUpstreamStreamDecoder();
   const self = {
     lastData: undefined as unknown,
+    lastSlot: null,
     push(event: SseEvent, out: ChatEvent[]) {
       const data = parseSseData(event.data);
       self.lastData = data;
