@@ -79,6 +79,8 @@ export function passthroughStream(
   let forward: SlotForward | null = null;
   let held: { event: SseEvent; data: unknown } | null = null;
   let done = false;
+  /** Whether a pull has sent bytes yet. */
+  let sent = false;
 
   const failWith = (kind: string, message: string, forwarded: string | null): string => {
     done = true;
@@ -138,7 +140,8 @@ export function passthroughStream(
     async pull(controller) {
       let out = "";
       while (!done) {
-        let read = out !== "" ? reader.ready() : null;
+        // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
+        let read = out !== "" && sent ? reader.ready() : null;
         if (out !== "" && read === null) break;
         try {
           read ??= await reader.next();
@@ -165,6 +168,7 @@ export function passthroughStream(
       // usage and summary, or the error) go once the call is committed (settle.ts).
       if (done) await settlement.written;
       if (out !== "") controller.enqueue(sseBytes(out));
+      sent = true;
       if (done) controller.close();
     },
     cancel() {

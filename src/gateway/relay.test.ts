@@ -125,6 +125,17 @@ describe("relayStream over batches", () => {
     expect(options.abort.signal.aborted).toBe(true);
   });
 
+  test("the first batch goes out on its own (time to first byte); later pulls take every batch already there", async () => {
+    const { services, settlement, options } = fakes();
+    const finish: ChatEvent = { type: "finish", stopReason: "end_turn", stopSequence: null, usage: USAGE };
+    const body = relayStream(services, reader([words(1), words(2), words(3), [finish]]), createOpenAIStreamEncoder(META), settlement, options).getReader();
+    const chunks: string[] = [];
+    for (let next = await body.read(); !next.done; next = await body.read()) chunks.push(new TextDecoder().decode(next.value));
+    const contents = (chunk: string) => [...chunk.matchAll(/"content":"(w\d+ )"/g)].length;
+    expect(chunks.map(contents)).toEqual([1, 5, 0]);
+    expect(chunks.at(-1)?.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
   test("the client going away aborts the upstream and settles 499 once", async () => {
     const { services, settlement, settled, options } = fakes();
     const source = reader([words(3), words(3)], true);

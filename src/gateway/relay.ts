@@ -36,6 +36,8 @@ export function relayStream(
   const reader = new KeepaliveReader(upstream, services.keepaliveMs);
   const meter = new StreamMeter(options.startedAtPerf, options.inputTokens);
   let done = false;
+  /** Whether a pull has sent bytes yet. */
+  let sent = false;
 
   /** Settles a failed stream; returns its error event's text. */
   const fail = (kind: string, message: string): string => {
@@ -71,7 +73,8 @@ export function relayStream(
       // bytes (bench/translation.ts).
       const out = { text: "", finish: null as Extract<ChatEvent, { type: "finish" }> | null };
       while (!done) {
-        let read = out.text !== "" ? reader.ready() : null;
+        // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
+        let read = out.text !== "" && sent ? reader.ready() : null;
         if (out.text !== "" && read === null) break;
         try {
           // Only with nothing pending: a wait (and its keepalive) never holds back bytes already produced.
@@ -109,6 +112,7 @@ export function relayStream(
         return;
       }
       if (out.text !== "") controller.enqueue(sseBytes(out.text));
+      sent = true;
     },
     cancel() {
       if (done) return;
