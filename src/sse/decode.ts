@@ -12,6 +12,7 @@ export interface SseEvent {
 }
 
 const LF = 10;
+const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 
@@ -50,30 +51,61 @@ export class SseDecoder {
     // A \r\n split across chunks: the \n belongs to the line the \r already ended.
     if (this.sawCarriageReturn && text.charCodeAt(0) === LF) text = text.slice(1);
     this.sawCarriageReturn = false;
-    const buffer = this.buffer === "" ? text : this.buffer + text;
-    // Line ends are found with indexOf (native) rather than a loop over every character; the next \n
-    // and the next \r are each searched again only once the scan has passed them. Most streams have
-    // no \r at all: then the \r search runs once per chunk.
     let start = 0;
-    let lf = buffer.indexOf("\n");
-    let cr = buffer.indexOf("\r");
+    if (this.buffer !== "") {
+      // The buffer holds the start of one line: it is completed on its own, so the chunk is scanned as it
+      // came (joining the two would copy the whole chunk into a new string).
+      const lf = text.indexOf("\n");
+      const cr = text.indexOf("\r");
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      if (end === -1) {
+        this.buffer += text;
+        return;
+      }
+      const line = this.buffer + text.slice(0, end);
+      this.buffer = "";
+      this.line(line, 0, line.length, events);
+      start = this.afterLineEnd(text, end);
+    }
+    this.buffer = this.scan(text, start, events);
+  }
+
+  /** Where the next line starts after the line end at `end` (a \r\n counts as one). */
+  private afterLineEnd(text: string, end: number): number {
+    const next = end + 1;
+    if (text.charCodeAt(end) !== CR) return next;
+    if (next >= text.length) {
+      this.sawCarriageReturn = true;
+      return next;
+    }
+    return text.charCodeAt(next) === LF ? next + 1 : next;
+  }
+
+  /** Reads the complete lines of `text` from `start`; returns the incomplete rest. */
+  private scan(text: string, from: number, events: SseEvent[]): string {
+    let start = from;
+    let cr = text.indexOf("\r", start);
+    if (cr === -1) {
+      // No \r at all (nearly every stream): only \n ends lines.
+      for (let lf = text.indexOf("\n", start); lf !== -1; lf = text.indexOf("\n", start)) {
+        this.line(text, start, lf, events);
+        start = lf + 1;
+      }
+      return start === 0 ? text : text.slice(start);
+    }
+    // Line ends are found with indexOf (native) rather than a loop over every character; the next \n
+    // and the next \r are each searched again only once the scan has passed them.
+    let lf = text.indexOf("\n", start);
     for (;;) {
-      if (lf !== -1 && lf < start) lf = buffer.indexOf("\n", start);
-      if (cr !== -1 && cr < start) cr = buffer.indexOf("\r", start);
+      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
       if (end === -1) break;
-      // The line is buffer[start, end): read in place, without a string per line.
-      this.line(buffer, start, end, events);
-      start = end + 1;
-      if (end === cr) {
-        if (start < buffer.length) {
-          if (buffer.charCodeAt(start) === LF) start++;
-        } else {
-          this.sawCarriageReturn = true;
-        }
-      }
+      // The line is text[start, end): read in place, without a string per line.
+      this.line(text, start, end, events);
+      start = this.afterLineEnd(text, end);
     }
-    this.buffer = start === 0 ? buffer : buffer.slice(start);
+    return start === 0 ? text : text.slice(start);
   }
 
   private line(buffer: string, start: number, end: number, events: SseEvent[]): void {
@@ -87,12 +119,28 @@ export class SseDecoder {
     if (first === COLON) return; // comment
     // Only `data` and `event` matter here (`id` and `retry` serve reconnection, which a relay does not do).
     let valueStart: number;
-    if (first === 100 /* d */ && end - start >= 4 && buffer.startsWith("data", start) && (end - start === 4 || buffer.charCodeAt(start + 4) === COLON)) {
+    const length = end - start;
+    if (
+      first === 100 /* d */ &&
+      length >= 4 &&
+      buffer.charCodeAt(start + 1) === 97 /* a */ &&
+      buffer.charCodeAt(start + 2) === 116 /* t */ &&
+      buffer.charCodeAt(start + 3) === 97 /* a */ &&
+      (length === 4 || buffer.charCodeAt(start + 4) === COLON)
+    ) {
       valueStart = start + 5;
       if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
       const value = valueStart >= end ? "" : buffer.slice(valueStart, end);
       this.data = this.data === null ? value : `${this.data}\n${value}`;
-    } else if (first === 101 /* e */ && end - start >= 5 && buffer.startsWith("event", start) && (end - start === 5 || buffer.charCodeAt(start + 5) === COLON)) {
+    } else if (
+      first === 101 /* e */ &&
+      length >= 5 &&
+      buffer.charCodeAt(start + 1) === 118 /* v */ &&
+      buffer.charCodeAt(start + 2) === 101 /* e */ &&
+      buffer.charCodeAt(start + 3) === 110 /* n */ &&
+      buffer.charCodeAt(start + 4) === 116 /* t */ &&
+      (length === 5 || buffer.charCodeAt(start + 5) === COLON)
+    ) {
       valueStart = start + 6;
       if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
       this.event = valueStart >= end ? "" : buffer.slice(valueStart, end);
