@@ -13,13 +13,12 @@ import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import type { ChatEvent } from "../canonical/events.ts";
 import { GatewayError, type ErrorKind } from "../errors.ts";
 import { readUpstreamJson } from "../providers/http.ts";
-import { parseSseData } from "../providers/sse-events.ts";
-import { SseDecoder } from "../sse/decode.ts";
-import { peekStream } from "../sse/peek.ts";
+import type { BatchReader } from "../sse/batch-reader.ts";
+import { peekBatches } from "../sse/peek.ts";
 import type { PassthroughCapability, ProviderAdapter, ProviderCallContext } from "../providers/types.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
-import { passthroughStream } from "./passthrough-relay.ts";
+import { passthroughStream, tappedEventReader, type TappedEvent } from "./passthrough-relay.ts";
 import { relayStream } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
@@ -101,38 +100,43 @@ function firstByteTimeout(input: DispatchInput): GatewayError {
  * Holds a translated stream until its first content (or finish, or error) event, so nothing reaches the
  * client from a stream that fails first (SPEC §5: fallback only before the first byte).
  */
-async function peekFirstEvent(events: ReadableStream<ChatEvent>, input: DispatchInput, startedAt: number): Promise<ReadableStream<ChatEvent>> {
+async function peekFirstEvent(events: BatchReader<ChatEvent[]>, input: DispatchInput, startedAt: number): Promise<BatchReader<ChatEvent[]>> {
   const remaining = input.firstByteTimeoutMs - (performance.now() - startedAt);
-  const peek = await peekStream(events, remaining, (items) => items.some((item) => item.type !== "start"));
+  const peek = await peekBatches(
+    events,
+    remaining,
+    (batches) => batches.some((batch) => batch.some((item) => item.type !== "start")),
+    (batch) => batch.length > 0,
+  );
   if (peek.kind === "timeout") throw firstByteTimeout(input);
   if (peek.kind === "ended") throw failedBeforeFirstByte("upstream_error", `The provider '${input.channel.provider.id}' ended the stream before sending anything.`);
-  const error = peek.peeked.find((item) => item.type === "error");
-  if (error?.type === "error") {
-    peek.stream.cancel().catch(() => {});
-    throw failedBeforeFirstByte(error.kind, `The provider '${input.channel.provider.id}' failed before its first token: ${error.message}`);
+  for (const batch of peek.peeked) {
+    const error = batch.find((item) => item.type === "error");
+    if (error?.type === "error") {
+      peek.reader.cancel().catch(() => {});
+      throw failedBeforeFirstByte(error.kind, `The provider '${input.channel.provider.id}' failed before its first token: ${error.message}`);
+    }
   }
-  return peek.stream;
+  return peek.reader;
 }
 
-/** The same for a passthrough stream: its bytes are held until a throwaway tap sees the first content. */
-async function peekFirstBytes(body: ReadableStream<Uint8Array>, passthrough: PassthroughCapability, input: DispatchInput, startedAt: number): Promise<ReadableStream<Uint8Array>> {
-  const sse = new SseDecoder();
-  const tap = passthrough.createEventDecoder();
-  const seen: ChatEvent[] = [];
+/** The same for a passthrough stream: its events, tapped as they are read, are held until the first content. */
+async function peekFirstTapped(events: BatchReader<TappedEvent[]>, input: DispatchInput, startedAt: number): Promise<BatchReader<TappedEvent[]>> {
   const remaining = input.firstByteTimeoutMs - (performance.now() - startedAt);
-  const peek = await peekStream(body, remaining, (chunks) => {
-    const last = chunks.at(-1);
-    if (last) for (const event of sse.push(last)) seen.push(...tap.push(event, parseSseData(event.data)));
-    return seen.some((event) => event.type !== "start");
-  });
+  const content = (batch: TappedEvent[]) => batch.some((item) => item.canonical.some((event) => event.type !== "start"));
+  const peek = await peekBatches(events, remaining, (batches) => batches.some(content), (batch) => batch.length > 0);
   if (peek.kind === "timeout") throw firstByteTimeout(input);
   if (peek.kind === "ended") throw failedBeforeFirstByte("upstream_error", `The provider '${input.channel.provider.id}' ended the stream before sending anything.`);
-  const error = seen.find((event) => event.type === "error");
-  if (error?.type === "error") {
-    peek.stream.cancel().catch(() => {});
-    throw failedBeforeFirstByte(error.kind, `The provider '${input.channel.provider.id}' failed before its first token: ${error.message}`);
+  for (const batch of peek.peeked) {
+    for (const item of batch) {
+      const error = item.canonical.find((event) => event.type === "error");
+      if (error?.type === "error") {
+        peek.reader.cancel().catch(() => {});
+        throw failedBeforeFirstByte(error.kind, `The provider '${input.channel.provider.id}' failed before its first token: ${error.message}`);
+      }
+    }
   }
-  return peek.stream;
+  return peek.reader;
 }
 
 /** Whether this channel's upstream speaks the client's dialect (same-dialect passthrough). */
@@ -177,11 +181,12 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
   const startedAt = performance.now();
   const response = await passthrough.send(wireBody, callContext);
   if (call.request.stream) {
-    const bytes = await peekFirstBytes(response.body ?? new ReadableStream(), passthrough, input, startedAt);
+    const tapped = tappedEventReader(response.body ?? new ReadableStream(), passthrough.createEventDecoder());
+    const events = await peekFirstTapped(tapped, input, startedAt);
     settlement.serve(profile, channel);
     const body = passthroughStream(
       services,
-      { body: bytes, tap: passthrough.createEventDecoder(), wire: codec.passthrough, encoder: codec.createStreamEncoder(meta), meta },
+      { events, wire: codec.passthrough, encoder: codec.createStreamEncoder(meta), meta },
       settlement,
       { startedAtPerf: ctx.startedAtPerf, abort: input.abort, inputTokens: input.inputEstimate },
     );

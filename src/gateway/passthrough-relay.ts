@@ -1,53 +1,65 @@
 /**
  * Relay (same dialect): the upstream's own SSE events go to the client unchanged apart from the model
- * id. Each event is parsed once and tapped by the provider's decoder for usage, finish and errors. The
- * last usage-bearing event is held until the stream's end so it can carry the settled `tollgate`
- * object (SPEC §6). Settlement and failure handling are those of relay.ts.
+ * id. Each event is tapped once by the provider's decoder (usage, finish, errors) when it is read, so
+ * the peek and the relay share that work; chunks the decoder read through a learned slot are forwarded
+ * from the slot's rewritten envelope without being parsed. The last usage-bearing event is held until
+ * the stream's end so it can carry the settled `tollgate` object (SPEC §6). Settlement and failure
+ * handling are those of relay.ts.
  */
 
 import type { ChatEvent } from "../canonical/events.ts";
+import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
-import { parseSseData } from "../providers/sse-events.ts";
-import { SseDecoder, type SseEvent } from "../sse/decode.ts";
-import { concatBytes, encodeSseEvent, SSE_KEEPALIVE } from "../sse/encode.ts";
+import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
+import type { SseEvent } from "../sse/decode.ts";
+import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
+import { ModelRewrite, slotForward, type SlotForward } from "./model-rewrite.ts";
 import type { RelayOptions } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
 import type { EncodeMeta, StreamEncoder } from "./summary.ts";
 
-/**
- * The upstream's event as the client gets it: its own data text with only the model id changed. The
- * model member is replaced in the text when it occurs there exactly once as `"model":"<id>"` (what
- * every upstream writes; a JSON string's own quotes are escaped, so only a member matches); anything
- * else is re-serialised from the parsed object.
- */
-function forwardedData(event: SseEvent, data: Record<string, unknown>, wire: PassthroughWire, model: string): string {
-  const message = data.message;
-  const current = typeof data.model === "string" ? data.model : isRecord(message) && typeof message.model === "string" ? message.model : null;
-  if (current === null || current === model) return event.data;
-  const needle = `"model":${JSON.stringify(current)}`;
-  const at = event.data.indexOf(needle);
-  if (at !== -1 && event.data.indexOf(needle, at + needle.length) === -1) {
-    return `${event.data.slice(0, at)}"model":${JSON.stringify(model)}${event.data.slice(at + needle.length)}`;
-  }
-  wire.setModel(data, model);
-  return JSON.stringify(data);
+/** One upstream event as the tap read it: its data parsed (or the slot it matched) and its canonical events. */
+export interface TappedEvent {
+  event: SseEvent;
+  data: unknown;
+  slot: JsonStringSlot | null;
+  canonical: ChatEvent[];
 }
 
-function encodeUpstreamEvent(event: SseEvent, data: unknown): Uint8Array {
-  return encodeSseEvent(typeof data === "string" ? data : JSON.stringify(data), event.event === "" ? undefined : event.event);
+const NONE: ChatEvent[] = [];
+
+/** The upstream body as batches of tapped events, one batch per read (the body's end adds none). */
+export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: UpstreamEventDecoder): BatchReader<TappedEvent[]> {
+  return new SseBatchReader(body.getReader(), (events) => {
+    const batch: TappedEvent[] = [];
+    for (const event of events) {
+      const canonical: ChatEvent[] = [];
+      tap.push(event, canonical);
+      batch.push({ event, data: tap.lastData, slot: tap.lastSlot, canonical: canonical.length === 0 ? NONE : canonical });
+    }
+    return batch;
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** The event's text with `data` as its data; `data` comes from an SSE line or JSON.stringify, so it has no line break. */
+function sseText(event: SseEvent, data: string): string {
+  return event.event === "" ? `data: ${data}\n\n` : `event: ${event.event}\ndata: ${data}\n\n`;
+}
+
+function encodeUpstreamEvent(event: SseEvent, data: unknown): string {
+  return encodeSseEventLines(typeof data === "string" ? data : JSON.stringify(data), event.event === "" ? undefined : event.event);
+}
+
 export interface PassthroughRelayParts {
-  body: ReadableStream<Uint8Array>;
-  tap: UpstreamEventDecoder;
+  events: BatchReader<TappedEvent[]>;
   wire: PassthroughWire;
   /** The client dialect's encoder, for the error event of a stream the upstream cut. */
   encoder: StreamEncoder;
@@ -60,89 +72,102 @@ export function passthroughStream(
   settlement: CallSettlement,
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
-  const { tap, wire, encoder, meta } = parts;
-  const reader = new KeepaliveReader(parts.body.getReader(), services.keepaliveMs);
-  const sse = new SseDecoder();
+  const { wire, encoder, meta } = parts;
+  const reader = new KeepaliveReader(parts.events, services.keepaliveMs);
   const meter = new StreamMeter(options.startedAtPerf, options.inputTokens);
+  const rewrite = new ModelRewrite(wire, meta.model);
+  let forward: SlotForward | null = null;
   let held: { event: SseEvent; data: unknown } | null = null;
   let done = false;
+  /** Whether a pull has sent bytes yet. */
+  let sent = false;
 
-  const failWith = (out: Uint8Array[], kind: string, message: string, forward: Uint8Array | null) => {
+  const failWith = (kind: string, message: string, forwarded: string | null): string => {
     done = true;
     settlement.finish({ status: "error", httpStatus: 502, errorCode: kind, usage: meter.partialUsage(), billable: true, ttftMs: meter.ttftMs });
-    // The upstream's own error event is already in the client's dialect; otherwise the dialect writes one.
-    const bytes = forward ?? encoder.encode({ type: "error", kind, message });
-    if (bytes) out.push(bytes);
     options.abort.abort();
+    // The upstream's own error event is already in the client's dialect; otherwise the dialect writes one.
+    return forwarded ?? encoder.encode({ type: "error", kind, message });
   };
 
-  /** Handles one upstream event; returns the bytes to send now. */
-  const handle = (event: SseEvent, out: Uint8Array[]) => {
-    const data = parseSseData(event.data);
-    const canonical: ChatEvent[] = tap.push(event, data);
+  /** A chunk read through a slot: a content delta, forwarded as the slot's rewritten envelope around its literal. */
+  const forwardSlotted = (item: TappedEvent, slot: JsonStringSlot): string | null => {
+    if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
+    if (forward.head === null) return null;
+    const raw = item.event.data;
+    return sseText(item.event, forward.head + raw.slice(slot.prefix.length, raw.length - slot.suffix.length) + forward.tail);
+  };
+
+  /** Handles one upstream event; returns the text to send now. */
+  const handle = (item: TappedEvent): string => {
     let finish: Extract<ChatEvent, { type: "finish" }> | null = null;
-    for (const item of canonical) {
-      meter.observe(item);
-      if (item.type === "finish") finish = item;
-      else if (item.type === "error") {
-        failWith(out, item.kind, item.message, isRecord(data) ? encodeUpstreamEvent(event, data) : null);
-        return;
-      }
+    for (const canonical of item.canonical) {
+      meter.observe(canonical);
+      if (canonical.type === "finish") finish = canonical;
+      else if (canonical.type === "error") return failWith(canonical.kind, canonical.message, isRecord(item.data) ? encodeUpstreamEvent(item.event, item.data) : null);
     }
+    const { event } = item;
+    if (item.slot !== null && finish === null) {
+      const text = forwardSlotted(item, item.slot);
+      if (text !== null) return text;
+    }
+    // Not parsed by the tap (read through a slot that cannot be forwarded as it is): parsed here.
+    const data = item.slot === null ? item.data : JSON.parse(event.data);
     if (!finish && wire.isUsageEvent(event, data)) {
       // Held, and given the `tollgate` object at the end: this one is re-serialised.
       if (isRecord(data)) wire.setModel(data, meta.model);
       held = { event, data };
-      return;
+      return "";
     }
-    const text = isRecord(data) ? forwardedData(event, data, wire, meta.model) : event.data;
+    const text = isRecord(data) ? rewrite.apply(event.data, data) : event.data;
     if (finish || wire.isTerminal(event, data)) {
       done = true;
       const usage = finish?.usage ?? meter.partialUsage();
       const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: meter.ttftMs });
+      let out = "";
       if (held && isRecord(held.data) && wire.forwardUsageEvent(meta)) {
         attachSummary(held.data, summary);
-        out.push(encodeUpstreamEvent(held.event, held.data));
+        out += encodeUpstreamEvent(held.event, held.data);
       }
-      out.push(encodeUpstreamEvent(event, text));
-      if (meta.usageEvent) out.push(encodeSseEvent(JSON.stringify(summary), "tollgate.usage"));
-      return;
+      out += encodeUpstreamEvent(event, text);
+      if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(summary), "tollgate.usage");
+      return out;
     }
-    out.push(encodeUpstreamEvent(event, text));
+    return encodeUpstreamEvent(event, text);
   };
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      let out = "";
       while (!done) {
-        const out: Uint8Array[] = [];
-        let read;
+        // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
+        let read = out !== "" && sent ? reader.ready() : null;
+        if (out !== "" && read === null) break;
         try {
-          read = await reader.next();
+          read ??= await reader.next();
         } catch (error) {
           services.log.warn("upstream stream failed", { error: error instanceof Error ? error.message : String(error) });
-          failWith(out, "upstream_error", "The upstream connection failed mid-stream.", null);
+          out += failWith("upstream_error", "The upstream connection failed mid-stream.", null);
+          break;
         }
-        if (read?.kind === "idle") {
+        if (read.kind === "idle") {
           controller.enqueue(SSE_KEEPALIVE);
           return;
         }
-        if (read !== undefined) {
-          const events = read.kind === "done" ? sse.end() : sse.push(read.value);
-          for (const event of events) {
-            if (done) break;
-            handle(event, out);
-          }
-          if (read.kind === "done" && !done) failWith(out, "upstream_error", "The upstream ended the stream before it finished.", null);
+        if (read.kind === "done") {
+          out += failWith("upstream_error", "The upstream ended the stream before it finished.", null);
+          break;
         }
-        // One chunk per pull: Bun's response sink pays per chunk, and the events of one upstream read
-        // enqueued one by one cost far more than their bytes (bench/translation.ts).
-        if (out.length > 0) controller.enqueue(concatBytes(out));
-        if (done) {
-          controller.close();
-          return;
+        for (const item of read.value) {
+          out += handle(item);
+          if (done) break;
         }
-        if (out.length > 0) return;
       }
+      // One chunk per pull, encoded once: Bun's response sink pays per chunk, and the events of one upstream
+      // read enqueued one by one cost far more than their bytes (bench/translation.ts).
+      if (out !== "") controller.enqueue(sseBytes(out));
+      sent = true;
+      if (done) controller.close();
     },
     cancel() {
       if (done) return;

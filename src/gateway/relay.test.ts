@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { ChatEvent } from "../canonical/events.ts";
 import { emptyUsage } from "../canonical/usage.ts";
 import { createOpenAIStreamEncoder } from "../dialects/openai/encode-stream.ts";
+import type { BatchReader } from "../sse/batch-reader.ts";
 import { relayStream } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement, SettleOutcome } from "./settle.ts";
@@ -18,6 +19,7 @@ function fakes(keepaliveMs = 60_000) {
       settled.push(outcome);
       return summaryOf("req_1", "m", 1, outcome.usage);
     },
+    written: Promise.resolve(),
   } as unknown as CallSettlement;
   return { services, settlement, settled, options: { startedAtPerf: performance.now(), abort: new AbortController(), inputTokens: 3 } };
 }
@@ -33,6 +35,18 @@ async function readAll(body: ReadableStream<Uint8Array>): Promise<string> {
   return new Response(body).text();
 }
 
+/** A stream of single-event batches as the relay's upstream. */
+function batches(stream: ReadableStream<ChatEvent>): BatchReader<ChatEvent[]> {
+  const reader = stream.getReader();
+  return {
+    read: async () => {
+      const next = await reader.read();
+      return next.done ? { done: true } : { done: false, value: [next.value] };
+    },
+    cancel: (reason) => reader.cancel(reason),
+  };
+}
+
 describe("relayStream", () => {
   test("a burst the upstream already produced goes out whole and in order, then the finish, once settled", async () => {
     const { services, settlement, settled, options } = fakes();
@@ -43,7 +57,7 @@ describe("relayStream", () => {
         controller.close();
       },
     });
-    const text = await readAll(relayStream(services, upstream, createOpenAIStreamEncoder(META), settlement, options));
+    const text = await readAll(relayStream(services, batches(upstream), createOpenAIStreamEncoder(META), settlement, options));
     const contents = [...text.matchAll(/"content":"(w\d+ )"/g)].map((match) => match[1]);
     expect(contents).toEqual(Array.from({ length: 50 }, (_, index) => `w${index} `));
     expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
@@ -62,11 +76,74 @@ describe("relayStream", () => {
         controller.close();
       },
     });
-    const text = await readAll(relayStream(services, upstream, createOpenAIStreamEncoder(META), settlement, options));
+    const text = await readAll(relayStream(services, batches(upstream), createOpenAIStreamEncoder(META), settlement, options));
     expect(text).toContain(": keepalive\n\n");
     expect(text).toContain('"content":"w2 "');
     expect(text).toContain('"error":{');
     expect(text).not.toContain("[DONE]");
     expect(settled.map((outcome) => outcome.status)).toEqual(["error"]);
+  });
+});
+
+describe("relayStream over batches", () => {
+  /** The batches, then the end (or, `open`, a read that never completes). */
+  const reader = (batches: ChatEvent[][], open = false): BatchReader<ChatEvent[]> & { cancelled: boolean } => {
+    let index = 0;
+    const source = {
+      cancelled: false,
+      read: () =>
+        index < batches.length
+          ? Promise.resolve({ done: false as const, value: batches[index++] as ChatEvent[] })
+          : open
+            ? new Promise<never>(() => {})
+            : Promise.resolve({ done: true as const }),
+      cancel: async () => {
+        source.cancelled = true;
+      },
+    };
+    return source;
+  };
+
+  test("a whole answer in one batch goes out whole, then the summary once settled", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const finish: ChatEvent = { type: "finish", stopReason: "end_turn", stopSequence: null, usage: USAGE };
+    const text = await readAll(relayStream(services, reader([[...words(20), finish]]), createOpenAIStreamEncoder(META), settlement, options));
+    expect([...text.matchAll(/"content":"(w\d+ )"/g)]).toHaveLength(20);
+    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(settled.map((outcome) => outcome.status)).toEqual(["ok"]);
+  });
+
+  test("an error event mid-batch ends the stream with the dialect's error after what came before, and bills the partial answer", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const error: ChatEvent = { type: "error", kind: "upstream_error", message: "The upstream failed mid-stream." };
+    const text = await readAll(relayStream(services, reader([words(3), [...words(2).slice(2), error, ...words(2)]]), createOpenAIStreamEncoder(META), settlement, options));
+    expect([...text.matchAll(/"content":"(w\d+ )"/g)].map((match) => match[1])).toEqual(["w0 ", "w1 ", "w2 ", "w0 ", "w1 "]);
+    expect(text.endsWith('"param":null}}\n\n')).toBe(true);
+    expect(settled).toHaveLength(1);
+    expect(settled[0]).toMatchObject({ status: "error", httpStatus: 502, errorCode: "upstream_error" });
+    expect(settled[0]?.usage.output).toBeGreaterThan(0);
+    expect(options.abort.signal.aborted).toBe(true);
+  });
+
+  test("the first batch goes out on its own (time to first byte); later pulls take every batch already there", async () => {
+    const { services, settlement, options } = fakes();
+    const finish: ChatEvent = { type: "finish", stopReason: "end_turn", stopSequence: null, usage: USAGE };
+    const body = relayStream(services, reader([words(1), words(2), words(3), [finish]]), createOpenAIStreamEncoder(META), settlement, options).getReader();
+    const chunks: string[] = [];
+    for (let next = await body.read(); !next.done; next = await body.read()) chunks.push(new TextDecoder().decode(next.value));
+    const contents = (chunk: string) => [...chunk.matchAll(/"content":"(w\d+ )"/g)].length;
+    expect(chunks.map(contents)).toEqual([1, 5]);
+    expect(chunks.at(-1)?.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
+  test("the client going away aborts the upstream and settles 499 once", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const source = reader([words(3), words(3)], true);
+    const body = relayStream(services, source, createOpenAIStreamEncoder(META), settlement, options).getReader();
+    await body.read();
+    await body.cancel("gone");
+    expect(source.cancelled).toBe(true);
+    expect(options.abort.signal.aborted).toBe(true);
+    expect(settled.map((outcome) => [outcome.status, outcome.httpStatus, outcome.errorCode])).toEqual([["error", 499, "client_disconnected"]]);
   });
 });

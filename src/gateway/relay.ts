@@ -1,6 +1,6 @@
 /**
- * Relay (translated): the upstream's canonical events → the client's wire bytes, one event at a time,
- * with settlement exactly once:
+ * Relay (translated): the upstream's canonical events → the client's wire bytes, a batch (one upstream
+ * read) at a time, with settlement exactly once:
  *
  * 1. `finish` → settle the final usage → the summary event → close.
  * 2. An upstream `error` event, a cut connection, or an end without `finish` → settle what was
@@ -12,7 +12,8 @@
 
 import type { ChatEvent } from "../canonical/events.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
-import { concatBytes, SSE_KEEPALIVE } from "../sse/encode.ts";
+import type { BatchReader } from "../sse/batch-reader.ts";
+import { SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
@@ -27,79 +28,88 @@ export interface RelayOptions {
 
 export function relayStream(
   services: GatewayServices,
-  upstream: ReadableStream<ChatEvent>,
+  upstream: BatchReader<ChatEvent[]>,
   encoder: StreamEncoder,
   settlement: CallSettlement,
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
-  const reader = new KeepaliveReader(upstream.getReader(), services.keepaliveMs);
+  const reader = new KeepaliveReader(upstream, services.keepaliveMs);
   const meter = new StreamMeter(options.startedAtPerf, options.inputTokens);
   let done = false;
+  /** Whether a pull has sent bytes yet. */
+  let sent = false;
 
-  const fail = async (controller: ReadableStreamDefaultController<Uint8Array>, kind: string, message: string) => {
+  /** Settles a failed stream; returns its error event's text. */
+  const fail = (kind: string, message: string): string => {
     done = true;
     settlement.finish({ status: "error", httpStatus: 502, errorCode: kind, usage: meter.partialUsage(), billable: true, ttftMs: meter.ttftMs });
-    const bytes = encoder.encode({ type: "error", kind, message });
-    if (bytes) controller.enqueue(bytes);
     options.abort.abort();
-    controller.close();
+    return encoder.encode({ type: "error", kind, message });
+  };
+
+  /** Encodes one batch's events, appending to `out`; stops at a finish or an error. */
+  const relayBatch = (events: ChatEvent[], out: { text: string; finish: Extract<ChatEvent, { type: "finish" }> | null }) => {
+    for (const event of events) {
+      meter.observe(event);
+      if (event.type === "error") {
+        out.text += fail(event.kind, event.message);
+        return;
+      }
+      if (event.type === "finish") {
+        done = true;
+        out.finish = event;
+        out.text += encoder.encode(event);
+        return;
+      }
+      out.text += encoder.encode(event);
+    }
   };
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       // Loop until something is to be sent, so one pull never leaves the consumer waiting on nothing; then
-      // on while reads complete at once (the events of one upstream chunk). What one pull produces goes
-      // out as one chunk: Bun's response sink pays per chunk, and a burst of small chunks costs far more
-      // than its bytes (bench/translation.ts).
-      const out: Uint8Array[] = [];
-      const flush = () => {
-        if (out.length > 0) controller.enqueue(concatBytes(out));
-        out.length = 0;
-      };
+      // on while reads complete at once. What one pull produces goes out as one chunk, encoded once: Bun's
+      // response sink and TextEncoder pay per call, and a burst of small chunks costs far more than its
+      // bytes (bench/translation.ts).
+      const out = { text: "", finish: null as Extract<ChatEvent, { type: "finish" }> | null };
       while (!done) {
-        let read = out.length > 0 ? reader.ready() : null;
-        if (out.length > 0 && read === null) {
-          flush();
-          return;
-        }
+        // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
+        let read = out.text !== "" && sent ? reader.ready() : null;
+        if (out.text !== "" && read === null) break;
         try {
           // Only with nothing pending: a wait (and its keepalive) never holds back bytes already produced.
           read ??= await reader.next();
         } catch (error) {
           services.log.warn("upstream stream failed", { error: error instanceof Error ? error.message : String(error) });
-          await fail(controller, "upstream_error", "The upstream connection failed mid-stream.");
-          return;
+          out.text += fail("upstream_error", "The upstream connection failed mid-stream.");
+          break;
         }
         if (read.kind === "idle") {
           controller.enqueue(SSE_KEEPALIVE);
           return;
         }
         if (read.kind === "done") {
-          flush();
-          await fail(controller, "upstream_error", "The upstream ended the stream before it finished.");
-          return;
+          out.text += fail("upstream_error", "The upstream ended the stream before it finished.");
+          break;
         }
-        const event = read.value;
-        meter.observe(event);
-        if (event.type === "error") {
-          flush();
-          await fail(controller, event.kind, event.message);
-          return;
-        }
-        if (event.type === "finish") {
-          done = true;
-          const finishBytes = encoder.encode(event);
-          if (finishBytes) out.push(finishBytes);
-          flush();
-          const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage: event.usage, billable: true, ttftMs: meter.ttftMs });
-          const summaryBytes = encoder.encode({ type: "summary", summary });
-          if (summaryBytes) controller.enqueue(summaryBytes);
-          controller.close();
-          return;
-        }
-        const bytes = encoder.encode(event);
-        if (bytes) out.push(bytes);
+        relayBatch(read.value, out);
       }
+      if (out.finish) {
+        // The finish and the summary go out together (the commit follows: settle.ts).
+        const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage: out.finish.usage, billable: true, ttftMs: meter.ttftMs });
+        out.text += encoder.encode({ type: "summary", summary });
+        if (out.text !== "") controller.enqueue(sseBytes(out.text));
+        controller.close();
+        return;
+      }
+      if (done) {
+        // A failure: its error event ends the stream (the partial charge's commit follows: settle.ts).
+        if (out.text !== "") controller.enqueue(sseBytes(out.text));
+        controller.close();
+        return;
+      }
+      if (out.text !== "") controller.enqueue(sseBytes(out.text));
+      sent = true;
     },
     cancel() {
       if (done) return;

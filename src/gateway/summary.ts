@@ -48,7 +48,10 @@ export interface EncodeMeta {
   usageEvent: boolean;
 }
 
-/** Turns relay events into wire bytes for one stream; `null` when an event has no wire form. */
+/**
+ * Turns relay events into the wire's SSE text for one stream; "" when an event has no wire form. Text,
+ * not bytes: a relay encodes what one upstream read produced at once.
+ */
 export interface StreamEncoder {
-  encode(event: RelayEvent): Uint8Array | null;
+  encode(event: RelayEvent): string;
 }

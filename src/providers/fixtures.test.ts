@@ -10,8 +10,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import type { ChatEvent } from "../canonical/events.ts";
 import { anthropicEventDecoder } from "./anthropic/adapter.ts";
-import { openAIEventDecoder } from "./openai/adapter.ts";
-import { upstreamEventStream, type UpstreamEventDecoder } from "./sse-events.ts";
+import { openAIEventDecoder } from "./openai/decode-events.ts";
+import { upstreamEventReader, type UpstreamEventDecoder } from "./sse-events.ts";
 
 const FIXTURES = join(import.meta.dir, "../../test/fixtures");
 const DECODERS: Record<string, () => UpstreamEventDecoder> = { openai: openAIEventDecoder, anthropic: anthropicEventDecoder };
@@ -24,11 +24,11 @@ async function decodeChunks(chunks: Uint8Array[], decoder: UpstreamEventDecoder)
     },
   });
   const events: ChatEvent[] = [];
-  const reader = upstreamEventStream(body, decoder).getReader();
+  const reader = upstreamEventReader(body, decoder);
   for (;;) {
     const next = await reader.read();
     if (next.done) return events;
-    events.push(next.value);
+    events.push(...next.value);
   }
 }
 

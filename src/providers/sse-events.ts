@@ -1,15 +1,28 @@
 /**
- * An upstream SSE body → canonical events, through a provider's event decoder. Pull-based: bytes are
- * read only as fast as the client takes events (backpressure), and cancelling aborts the upstream.
+ * An upstream SSE body → canonical events, through a provider's event decoder, one batch per read of
+ * the body: the SSE split, the decode and (in the relay) the encode of a whole read happen in one pass,
+ * with no stream per stage between them. Read only as fast as the client takes the output (backpressure);
+ * cancelling cancels the body.
  */
 
 import type { ChatEvent } from "../canonical/events.ts";
-import { SseDecoder, type SseEvent } from "../sse/decode.ts";
+import type { JsonStringSlot } from "../lib/json-string-slot.ts";
+import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
+import type { SseEvent } from "../sse/decode.ts";
 
-/** A provider's stream decoder over parsed SSE events (`data` is the parsed JSON, or the raw text). */
+/** A provider's stream decoder over SSE events. It parses each event's data itself (or reads it through a learned slot). */
 export interface UpstreamEventDecoder {
-  push(event: SseEvent, data: unknown): ChatEvent[];
-  end(): ChatEvent[];
+  /** Decodes one event, appending its canonical events to `out`. */
+  push(event: SseEvent, out: ChatEvent[]): void;
+  /** The body ended: appends what the end means (a finish, or an error for a cut stream). */
+  end(out: ChatEvent[]): void;
+  /** The last pushed event's data as `parseSseData` gives it; undefined when it was read through `lastSlot`. */
+  readonly lastData: unknown;
+  /**
+   * The learned template the last pushed event matched (a chunk equal to an earlier one but for its
+   * text, not parsed), or null when it was parsed.
+   */
+  readonly lastSlot: JsonStringSlot | null;
 }
 
 /** `[DONE]` (OpenAI) or unparseable data are passed as the raw string. */
@@ -22,35 +35,12 @@ export function parseSseData(data: string): unknown {
   }
 }
 
-export function upstreamEventStream(body: ReadableStream<Uint8Array>, decoder: UpstreamEventDecoder): ReadableStream<ChatEvent> {
-  const reader = body.getReader();
-  const sse = new SseDecoder();
-  let ended = false;
-  return new ReadableStream<ChatEvent>({
-    async pull(controller) {
-      while (!ended) {
-        const next = await reader.read();
-        let events: ChatEvent[];
-        if (next.done) {
-          ended = true;
-          events = [];
-          for (const event of sse.end()) events.push(...decoder.push(event, parseSseData(event.data)));
-          events.push(...decoder.end());
-        } else {
-          events = [];
-          for (const event of sse.push(next.value)) events.push(...decoder.push(event, parseSseData(event.data)));
-        }
-        for (const event of events) controller.enqueue(event);
-        if (ended) {
-          controller.close();
-          return;
-        }
-        if (events.length > 0) return;
-      }
-    },
-    cancel(reason) {
-      ended = true;
-      return reader.cancel(reason);
-    },
+/** An upstream body as batches of canonical events (the translated path). */
+export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: UpstreamEventDecoder): BatchReader<ChatEvent[]> {
+  return new SseBatchReader(body.getReader(), (events, atEnd) => {
+    const out: ChatEvent[] = [];
+    for (const event of events) decoder.push(event, out);
+    if (atEnd) decoder.end(out);
+    return out;
   });
 }

@@ -12,6 +12,7 @@ import type { ChatRequest } from "../canonical/request.ts";
 import type { ChatResult } from "../canonical/result.ts";
 import type { ChannelConfig, ProviderConfig } from "../config/types.ts";
 import type { ProviderKind } from "../config/schema.ts";
+import type { BatchReader } from "../sse/batch-reader.ts";
 import type { UpstreamEventDecoder } from "./sse-events.ts";
 
 export interface ProviderCallContext {
@@ -50,7 +51,8 @@ export interface EmbeddingsResult {
 
 export interface ProviderAdapter {
   readonly kind: ProviderKind;
-  stream(request: ChatRequest, ctx: ProviderCallContext): Promise<Translated<ReadableStream<ChatEvent>>>;
+  /** The answer as batches of canonical events, one per read of the upstream body. */
+  stream(request: ChatRequest, ctx: ProviderCallContext): Promise<Translated<BatchReader<ChatEvent[]>>>;
   complete(request: ChatRequest, ctx: ProviderCallContext): Promise<Translated<ChatResult>>;
   readonly passthrough?: PassthroughCapability;
   /** Exact input token count from the upstream itself. */

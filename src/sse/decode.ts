@@ -11,6 +11,11 @@ export interface SseEvent {
   data: string;
 }
 
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
+
 export class SseDecoder {
   private readonly text = new TextDecoder("utf-8");
   private buffer = "";
@@ -21,66 +26,124 @@ export class SseDecoder {
 
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array): SseEvent[] {
-    return this.feed(this.text.decode(chunk, { stream: true }));
+    const events: SseEvent[] = [];
+    this.feed(this.text.decode(chunk, { stream: true }), events);
+    return events;
+  }
+
+  /** The same, appending the events to `out` (one array for all the events of a read). */
+  pushInto(chunk: Uint8Array, out: SseEvent[]): void {
+    this.feed(this.text.decode(chunk, { stream: true }), out);
   }
 
   /** Flushes the end of the stream: a final event without its blank line is discarded, as the spec says. */
   end(): SseEvent[] {
-    const events = this.feed(this.text.decode());
+    const events: SseEvent[] = [];
+    this.feed(this.text.decode(), events);
     this.buffer = "";
     this.data = null;
     this.event = "";
     return events;
   }
 
-  private feed(input: string): SseEvent[] {
-    const events: SseEvent[] = [];
+  private feed(input: string, events: SseEvent[]): void {
     let text = input;
     // A \r\n split across chunks: the \n belongs to the line the \r already ended.
-    if (this.sawCarriageReturn && text.startsWith("\n")) text = text.slice(1);
+    if (this.sawCarriageReturn && text.charCodeAt(0) === LF) text = text.slice(1);
     this.sawCarriageReturn = false;
-    const buffer = this.buffer + text;
-    // Line ends are found with indexOf (native) rather than a loop over every character; the next \n
-    // and the next \r are each searched again only once the scan has passed them.
     let start = 0;
-    let lf = buffer.indexOf("\n");
-    let cr = buffer.indexOf("\r");
-    for (;;) {
-      if (lf !== -1 && lf < start) lf = buffer.indexOf("\n", start);
-      if (cr !== -1 && cr < start) cr = buffer.indexOf("\r", start);
+    if (this.buffer !== "") {
+      // The buffer holds the start of one line: it is completed on its own, so the chunk is scanned as it
+      // came (joining the two would copy the whole chunk into a new string).
+      const lf = text.indexOf("\n");
+      const cr = text.indexOf("\r");
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
-      if (end === -1) break;
-      const line = buffer.slice(start, end);
-      start = end + 1;
-      if (end === cr) {
-        if (start < buffer.length) {
-          if (buffer.charCodeAt(start) === 10) start++;
-        } else {
-          this.sawCarriageReturn = true;
-        }
+      if (end === -1) {
+        this.buffer += text;
+        return;
       }
-      this.line(line, events);
+      const line = this.buffer + text.slice(0, end);
+      this.buffer = "";
+      this.line(line, 0, line.length, events);
+      start = this.afterLineEnd(text, end);
     }
-    this.buffer = start === 0 ? buffer : buffer.slice(start);
-    return events;
+    this.buffer = this.scan(text, start, events);
   }
 
-  private line(line: string, events: SseEvent[]): void {
-    if (line === "") {
+  /** Where the next line starts after the line end at `end` (a \r\n counts as one). */
+  private afterLineEnd(text: string, end: number): number {
+    const next = end + 1;
+    if (text.charCodeAt(end) !== CR) return next;
+    if (next >= text.length) {
+      this.sawCarriageReturn = true;
+      return next;
+    }
+    return text.charCodeAt(next) === LF ? next + 1 : next;
+  }
+
+  /** Reads the complete lines of `text` from `start`; returns the incomplete rest. */
+  private scan(text: string, from: number, events: SseEvent[]): string {
+    let start = from;
+    let cr = text.indexOf("\r", start);
+    if (cr === -1) {
+      // No \r at all (nearly every stream): only \n ends lines.
+      for (let lf = text.indexOf("\n", start); lf !== -1; lf = text.indexOf("\n", start)) {
+        this.line(text, start, lf, events);
+        start = lf + 1;
+      }
+      return start === 0 ? text : text.slice(start);
+    }
+    // Line ends are found with indexOf (native) rather than a loop over every character; the next \n
+    // and the next \r are each searched again only once the scan has passed them.
+    let lf = text.indexOf("\n", start);
+    for (;;) {
+      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      if (end === -1) break;
+      // The line is text[start, end): read in place, without a string per line.
+      this.line(text, start, end, events);
+      start = this.afterLineEnd(text, end);
+    }
+    return start === 0 ? text : text.slice(start);
+  }
+
+  private line(buffer: string, start: number, end: number, events: SseEvent[]): void {
+    if (start === end) {
       if (this.data !== null) events.push({ event: this.event, data: this.data });
       this.data = null;
       this.event = "";
       return;
     }
-    if (line.charCodeAt(0) === 58) return; // ":" comment
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const valueStart = colon === -1 ? line.length : line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
-    if (field === "data") {
-      const value = line.slice(valueStart);
+    const first = buffer.charCodeAt(start);
+    if (first === COLON) return; // comment
+    // Only `data` and `event` matter here (`id` and `retry` serve reconnection, which a relay does not do).
+    let valueStart: number;
+    const length = end - start;
+    if (
+      first === 100 /* d */ &&
+      length >= 4 &&
+      buffer.charCodeAt(start + 1) === 97 /* a */ &&
+      buffer.charCodeAt(start + 2) === 116 /* t */ &&
+      buffer.charCodeAt(start + 3) === 97 /* a */ &&
+      (length === 4 || buffer.charCodeAt(start + 4) === COLON)
+    ) {
+      valueStart = start + 5;
+      if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
+      const value = valueStart >= end ? "" : buffer.slice(valueStart, end);
       this.data = this.data === null ? value : `${this.data}\n${value}`;
-    } else if (field === "event") {
-      this.event = line.slice(valueStart);
+    } else if (
+      first === 101 /* e */ &&
+      length >= 5 &&
+      buffer.charCodeAt(start + 1) === 118 /* v */ &&
+      buffer.charCodeAt(start + 2) === 101 /* e */ &&
+      buffer.charCodeAt(start + 3) === 110 /* n */ &&
+      buffer.charCodeAt(start + 4) === 116 /* t */ &&
+      (length === 5 || buffer.charCodeAt(start + 5) === COLON)
+    ) {
+      valueStart = start + 6;
+      if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
+      this.event = valueStart >= end ? "" : buffer.slice(valueStart, end);
     }
   }
 }

@@ -1,11 +1,11 @@
 /**
- * Server-sent events on the wire: `{event?, data}` → bytes. Event names are checked for line breaks
- * (a newline would split the event); data is one JSON document, which JSON.stringify never breaks
- * across lines.
+ * Server-sent events on the wire: `{event?, data}` → the event's text. Event names and data are checked
+ * for line breaks (a newline would split the event); data is one JSON document, which JSON.stringify
+ * never breaks across lines. Relays concatenate the text of every event one upstream read produced and
+ * encode it to bytes once (Bun's response sink and TextEncoder both pay per call, not per byte).
  */
 
 const encoder = new TextEncoder();
-const EVENT_NAME = /^[^\r\n]*$/;
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -14,26 +14,34 @@ export const SSE_HEADERS = {
   "x-accel-buffering": "no",
 } as const;
 
+function hasLineBreak(text: string): boolean {
+  return text.includes("\n") || text.includes("\r");
+}
+
 /** `data: <json>\n\n`, or with an `event:` line first. */
-export function encodeSseEvent(data: string, event?: string): Uint8Array {
-  if (event !== undefined && !EVENT_NAME.test(event)) throw new Error("SSE event name contains a line break");
-  if (data.includes("\n") || data.includes("\r")) throw new Error("SSE data contains a line break");
-  return encoder.encode(event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`);
+export function encodeSseEvent(data: string, event?: string): string {
+  if (event !== undefined && hasLineBreak(event)) throw new Error("SSE event name contains a line break");
+  if (hasLineBreak(data)) throw new Error("SSE data contains a line break");
+  return event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`;
+}
+
+/**
+ * An upstream's event data forwarded as it came: data the upstream sent in several `data:` lines (joined
+ * by \n, as every SSE parser joins them) goes out in as many lines again.
+ * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
+ */
+export function encodeSseEventLines(data: string, event?: string): string {
+  if (!data.includes("\n")) return encodeSseEvent(data, event);
+  if (event !== undefined && hasLineBreak(event)) throw new Error("SSE event name contains a line break");
+  if (data.includes("\r")) throw new Error("SSE data contains a carriage return");
+  const lines = `data: ${data.split("\n").join("\ndata: ")}\n\n`;
+  return event === undefined ? lines : `event: ${event}\n${lines}`;
+}
+
+/** The bytes of a relay's output text. */
+export function sseBytes(text: string): Uint8Array {
+  return encoder.encode(text);
 }
 
 /** A comment line: ignored by every SSE parser, keeps idle connections alive. */
 export const SSE_KEEPALIVE = encoder.encode(": keepalive\n\n");
-
-/** One chunk of the parts' bytes, in order (the part itself when there is one). */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}

@@ -129,7 +129,7 @@ describe("the compiled binary, alone in an empty directory", () => {
   test("init, serve, one chat completion through the openai SDK, ledger verify, SIGTERM", async () => {
     const init = await run(["init", "--json"]);
     expectSuccess(init);
-    const keys = JSON.parse(init.stdout) as { config: string; workspace: { name: string }; inference_key: string };
+    const keys = JSON.parse(init.stdout) as { config: string; workspace: { name: string }; inference_key: string; management_key: string };
     expect(keys.config).toBe(join(workDir, "tollgate.toml"));
     expect(keys.workspace.name).toBe("default");
     expect(keys.inference_key).toStartWith("tg-live-");
@@ -159,7 +159,11 @@ describe("the compiled binary, alone in an empty directory", () => {
       expect(usage?.completion_tokens).toBeGreaterThan(0);
       expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
 
-      // The CLI runs beside the server on the same database: the call is charged and the ledger balances.
+      // The answer does not wait for the charge's commit; the management API does, so once it shows the
+      // call, the CLI (beside the server, on the same database) finds it charged and the ledger balanced.
+      const generation = await fetch(`${baseUrl}/v1/generations/${completion._request_id}`, { headers: { authorization: `Bearer ${keys.management_key}` } });
+      expect(generation.status).toBe(200);
+      expect(((await generation.json()) as { cost_microcents: number }).cost_microcents).toBeGreaterThan(0);
       const verify = await run(["ledger", "verify", "--json"]);
       expectSuccess(verify);
       const report = JSON.parse(verify.stdout) as { ok: boolean; workspaces: number; entries: number; problems: unknown[] };

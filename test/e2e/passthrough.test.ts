@@ -184,6 +184,22 @@ describe("passthrough bytes", () => {
     for (const verbatim of [blockStart, delta, blockStop, stop]) expect(body).toContain(verbatim);
   });
 
+  test("an event whose data the upstream split over several lines goes out over as many lines", async () => {
+    const events = [
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-upstream","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}\n\n',
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,\ndata: "content_block":{"type":"text","text":""}}\n\n',
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,\ndata: "delta":{"type":"text_delta","text":"two lines"}}\n\n',
+      'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}}\n\n',
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ];
+    setup.anthropicUpstream.script({ kind: "sse", text: events.join(""), chunkSize: 11 });
+    const stream = anthropicClient(setup.gateway).messages.stream({ model: "via-anthropic", max_tokens: 100, messages: [{ role: "user", content: "x" }] });
+    const message = await stream.finalMessage();
+    expect(message.content).toEqual([expect.objectContaining({ type: "text", text: "two lines" })]);
+    expect(message.model).toBe("via-anthropic");
+  });
+
   test("an OpenAI chunk written with spaces still gets the client's model id", async () => {
     const chunk = (delta: string, finish: string | null) => `data: {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-upstream", "choices": [{"index": 0, "delta": ${delta}, "finish_reason": ${finish === null ? "null" : `"${finish}"`}}]}\n\n`;
     setup.openaiUpstream.script({ kind: "sse", text: `${chunk('{"content": "hi"}', null)}${chunk("{}", "stop")}data: [DONE]\n\n` });

@@ -50,7 +50,7 @@ const EXPECTED_TYPES = [
 
 function encodeAll(events: RelayEvent[], meta: EncodeMeta = META): Uint8Array[] {
   const encoder = createAnthropicStreamEncoder(meta);
-  return events.map((event) => encoder.encode(event)).filter((bytes): bytes is Uint8Array => bytes !== null);
+  return events.map((event) => encoder.encode(event)).filter((text) => text !== "").map((text) => new TextEncoder().encode(text));
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -242,15 +242,23 @@ describe("createAnthropicStreamEncoder", () => {
     ] as unknown as typeof message.content);
   });
 
-  test("one Uint8Array per encode call; nothing after the end", () => {
+  test("one text per encode call; nothing after the end", () => {
     const encoder = createAnthropicStreamEncoder(META);
     for (const event of EVENTS) encoder.encode(event);
     const final = encoder.encode({ type: "summary", summary: SUMMARY });
-    expect(final).toBeInstanceOf(Uint8Array);
-    const text = new TextDecoder().decode(final ?? new Uint8Array());
-    expect(text.match(/^event: /gm)).toEqual(["event: ", "event: "]);
-    expect(encoder.encode({ type: "error", kind: "internal", message: "late" })).toBeNull();
-    expect(encoder.encode({ type: "block-start", index: 0, block: { type: "text" } })).toBeNull();
+    expect(final.match(/^event: /gm)).toEqual(["event: ", "event: "]);
+    expect(encoder.encode({ type: "error", kind: "internal", message: "late" })).toBe("");
+    expect(encoder.encode({ type: "block-start", index: 0, block: { type: "text" } })).toBe("");
+  });
+
+  test("text deltas of interleaved blocks each carry their own wire index", () => {
+    const encoder = createAnthropicStreamEncoder(META);
+    encoder.encode({ type: "start", id: "x", usage: START_USAGE });
+    encoder.encode({ type: "block-start", index: 4, block: { type: "text" } });
+    encoder.encode({ type: "block-start", index: 9, block: { type: "text" } });
+    const texts = [4, 9, 9, 4].map((index, n) => encoder.encode({ type: "block-delta", index, delta: { type: "text", text: `t${n}` } }));
+    const indexes = texts.map((text) => (JSON.parse(text.split("data: ")[1] ?? "") as { index: number }).index);
+    expect(indexes).toEqual([0, 1, 1, 0]);
   });
 
   test("a text delta is byte for byte the serialised event object, whatever the text", () => {
@@ -260,9 +268,9 @@ describe("createAnthropicStreamEncoder", () => {
         encoder.encode({ type: "start", id: "x", usage: START_USAGE });
         for (let index = 0; index < extraBlocks; index++) encoder.encode({ type: "block-start", index, block: { type: "text" } });
         encoder.encode({ type: "block-start", index: extraBlocks, block: { type: "text" } });
-        const bytes = encoder.encode({ type: "block-delta", index: extraBlocks, delta: { type: "text", text } });
+        const wire = encoder.encode({ type: "block-delta", index: extraBlocks, delta: { type: "text", text } });
         const data = JSON.stringify({ type: "content_block_delta", index: extraBlocks, delta: { type: "text_delta", text } });
-        expect(new TextDecoder().decode(bytes ?? new Uint8Array())).toBe(`event: content_block_delta\ndata: ${data}\n\n`);
+        expect(wire).toBe(`event: content_block_delta\ndata: ${data}\n\n`);
       }),
       { numRuns: 100 },
     );

@@ -9,7 +9,7 @@ import type { BlockDelta, BlockStart } from "../../canonical/events.ts";
 import type { StopReason } from "../../canonical/result.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import type { EncodeMeta, RelayEvent, StreamEncoder, TollgateSummary } from "../../gateway/summary.ts";
-import { concatBytes, encodeSseEvent } from "../../sse/encode.ts";
+import { encodeSseEvent } from "../../sse/encode.ts";
 import { encodeAnthropicStreamError } from "./encode-error.ts";
 import { encodeAnthropicUsage, newAnthropicMessageId } from "./encode-response.ts";
 
@@ -43,13 +43,15 @@ function encodeBlockStart(block: BlockStart): Record<string, unknown> {
 }
 
 /**
- * content_block_delta with a text delta, nearly every event of an answer: written around the one
- * serialised string instead of building and serialising an object per token. The same bytes as
- * `JSON.stringify({ type, index, delta: { type: "text_delta", text } })`.
+ * content_block_delta with a text delta, nearly every event of an answer: a pre-serialised head per
+ * wire index around the one serialised string, instead of an object built and serialised per token.
+ * The same text as `encodeSseEvent(JSON.stringify({ type, index, delta: { type: "text_delta", text } }), type)`;
+ * no line-break check is needed, JSON.stringify never writes one.
  */
-function encodeTextDelta(index: number, text: string): Uint8Array {
-  return encodeSseEvent(`{"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}`, "content_block_delta");
+function textDeltaHead(index: number): string {
+  return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":`;
 }
+const TEXT_DELTA_TAIL = "}}\n\n";
 
 function encodeBlockDelta(delta: BlockDelta): Record<string, unknown> {
   switch (delta.type) {
@@ -88,7 +90,14 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
   };
   const sse = (type: string, data: Record<string, unknown>) => encodeSseEvent(JSON.stringify({ type, ...data }), type);
 
-  const messageStart = (usage: Usage): Uint8Array => {
+  /** The last text block's wire index and its text_delta head. */
+  let textHead = { index: -1, head: "" };
+  const textDelta = (index: number, text: string): string => {
+    if (textHead.index !== index) textHead = { index, head: textDeltaHead(index) };
+    return textHead.head + JSON.stringify(text) + TEXT_DELTA_TAIL;
+  };
+
+  const messageStart = (usage: Usage): string => {
     state.started = true;
     const message = {
       id: state.id,
@@ -103,64 +112,59 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
     return sse("message_start", { message });
   };
 
-  const blockStop = (index: number): Uint8Array => {
+  const blockStop = (index: number): string => {
     state.open.delete(index);
     return sse("content_block_stop", { index });
   };
 
   /** Everything but `start` and `error` needs message_start first (a defensive start when it was skipped). */
-  const render = (event: Exclude<RelayEvent, { type: "start" | "error" }>, parts: Uint8Array[]): void => {
-    if (!state.started) parts.push(messageStart(emptyUsage()));
+  const render = (event: Exclude<RelayEvent, { type: "start" | "error" }>): string => {
+    let out = state.started ? "" : messageStart(emptyUsage());
     switch (event.type) {
       case "block-start": {
         const previous = state.wireIndex.get(event.index);
-        if (previous !== undefined && state.open.has(previous)) parts.push(blockStop(previous));
+        if (previous !== undefined && state.open.has(previous)) out += blockStop(previous);
         const index = state.nextIndex++;
         state.wireIndex.set(event.index, index);
         state.open.add(index);
-        parts.push(sse("content_block_start", { index, content_block: encodeBlockStart(event.block) }));
-        return;
+        return out + sse("content_block_start", { index, content_block: encodeBlockStart(event.block) });
       }
       case "block-delta": {
         const index = state.wireIndex.get(event.index);
-        if (index === undefined || !state.open.has(index)) return;
+        if (index === undefined || !state.open.has(index)) return out;
         const delta = event.delta;
-        parts.push(delta.type === "text" ? encodeTextDelta(index, delta.text) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) }));
-        return;
+        return out + (delta.type === "text" ? textDelta(index, delta.text) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) }));
       }
       case "block-stop": {
         const index = state.wireIndex.get(event.index);
-        if (index !== undefined && state.open.has(index)) parts.push(blockStop(index));
-        return;
+        return index !== undefined && state.open.has(index) ? out + blockStop(index) : out;
       }
       case "finish":
         state.finish = { stopReason: event.stopReason, stopSequence: event.stopSequence, usage: event.usage };
-        for (const index of [...state.open].sort((a, b) => a - b)) parts.push(blockStop(index));
-        return;
+        for (const index of [...state.open].sort((a, b) => a - b)) out += blockStop(index);
+        return out;
       case "summary": {
         state.ended = true;
-        for (const index of [...state.open].sort((a, b) => a - b)) parts.push(blockStop(index));
+        for (const index of [...state.open].sort((a, b) => a - b)) out += blockStop(index);
         const finish = state.finish ?? { stopReason: "end_turn", stopSequence: null, usage: usageOfSummary(event.summary) };
         const delta = { stop_reason: finish.stopReason, stop_sequence: finish.stopSequence };
-        parts.push(sse("message_delta", { delta, usage: encodeAnthropicUsage(finish.usage), tollgate: event.summary }));
-        parts.push(sse("message_stop", {}));
-        if (meta.usageEvent) parts.push(encodeSseEvent(JSON.stringify(event.summary), "tollgate.usage"));
-        return;
+        out += sse("message_delta", { delta, usage: encodeAnthropicUsage(finish.usage), tollgate: event.summary });
+        out += sse("message_stop", {});
+        if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(event.summary), "tollgate.usage");
+        return out;
       }
     }
   };
 
   return {
-    encode(relayEvent: RelayEvent): Uint8Array | null {
-      if (state.ended) return null;
-      if (relayEvent.type === "start") return state.started ? null : messageStart(relayEvent.usage);
+    encode(relayEvent: RelayEvent): string {
+      if (state.ended) return "";
+      if (relayEvent.type === "start") return state.started ? "" : messageStart(relayEvent.usage);
       if (relayEvent.type === "error") {
         state.ended = true;
         return encodeSseEvent(encodeAnthropicStreamError(relayEvent.kind, relayEvent.message), "error");
       }
-      const parts: Uint8Array[] = [];
-      render(relayEvent, parts);
-      return parts.length === 0 ? null : concatBytes(parts);
+      return render(relayEvent);
     },
   };
 }

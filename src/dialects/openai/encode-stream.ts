@@ -6,7 +6,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 
-import { concatBytes, encodeSseEvent } from "../../sse/encode.ts";
+import { encodeSseEvent } from "../../sse/encode.ts";
 import type { EncodeMeta, RelayEvent, StreamEncoder } from "../../gateway/summary.ts";
 import { encodeOpenAIUsage, mapStopReasonToOpenAI, newChatCompletionId } from "./encode-response.ts";
 import { openAIErrorType } from "./encode-error.ts";
@@ -26,17 +26,19 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
   const state: OpenAIStreamState = { id: newChatCompletionId(), toolIndex: new Map(), finalUsage: null, ended: false };
   // The fixed prefix of every chunk, serialised once.
   const head = `{"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${meta.createdSec},"model":${JSON.stringify(meta.model)},"system_fingerprint":null,"choices":`;
-  const chunk = (delta: string, finishReason: string | null = null) =>
-    encodeSseEvent(`${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : `"${finishReason}"`}}]}`);
+  // Every part of a chunk is JSON.stringify's output or a constant: no line break to check for.
+  const chunkHead = `data: ${head}[{"index":0,"delta":`;
+  const chunk = (delta: string, finishReason: string | null = null): string =>
+    `${chunkHead}${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
 
   return {
-    encode(event: RelayEvent): Uint8Array | null {
-      if (state.ended) return null;
+    encode(event: RelayEvent): string {
+      if (state.ended) return "";
       switch (event.type) {
         case "start":
           return chunk(`{"role":"assistant","content":"","refusal":null}`);
         case "block-start": {
-          if (event.block.type !== "tool-use") return null;
+          if (event.block.type !== "tool-use") return "";
           const toolIndex = state.toolIndex.size;
           state.toolIndex.set(event.index, toolIndex);
           const call = { index: toolIndex, id: event.block.id, type: "function", function: { name: event.block.name, arguments: "" } };
@@ -50,23 +52,23 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
             const toolIndex = state.toolIndex.get(event.index) ?? 0;
             return chunk(`{"tool_calls":[{"index":${toolIndex},"function":{"arguments":${JSON.stringify(delta.partialJson)}}}]}`);
           }
-          return null;
+          return "";
         }
         case "block-stop":
-          return null;
+          return "";
         case "finish":
           state.finalUsage = event.usage;
           return chunk("{}", mapStopReasonToOpenAI(event.stopReason));
         case "summary": {
           state.ended = true;
-          const parts: Uint8Array[] = [];
+          let out = "";
           if (meta.includeUsage && state.finalUsage) {
             const usage = JSON.stringify(encodeOpenAIUsage(state.finalUsage));
-            parts.push(encodeSseEvent(`${head}[],"usage":${usage},"tollgate":${JSON.stringify(event.summary)}}`));
+            out += encodeSseEvent(`${head}[],"usage":${usage},"tollgate":${JSON.stringify(event.summary)}}`);
           }
-          parts.push(DONE);
-          if (meta.usageEvent) parts.push(encodeSseEvent(JSON.stringify(event.summary), "tollgate.usage"));
-          return concatBytes(parts);
+          out += DONE;
+          if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(event.summary), "tollgate.usage");
+          return out;
         }
         case "error": {
           state.ended = true;

@@ -7,7 +7,9 @@
 import type { ChatResult } from "../../canonical/result.ts";
 import type { ProviderConfig } from "../../config/types.ts";
 import { fetchUpstream, readUpstreamJson } from "../http.ts";
-import { upstreamEventStream, type UpstreamEventDecoder } from "../sse-events.ts";
+import type { ChatEvent } from "../../canonical/events.ts";
+import type { SseEvent } from "../../sse/decode.ts";
+import { parseSseData, upstreamEventReader, type UpstreamEventDecoder } from "../sse-events.ts";
 import type { ProviderAdapter, ProviderCallContext, Translated } from "../types.ts";
 import { decodeAnthropicCountTokensResponse, encodeAnthropicCountTokensRequest } from "./count-tokens.ts";
 import { decodeAnthropicUpstreamError } from "./decode-error.ts";
@@ -20,10 +22,19 @@ export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 
 export function anthropicEventDecoder(): UpstreamEventDecoder {
   const decoder = createAnthropicUpstreamStreamDecoder();
-  return {
-    push: (event, data) => decoder.push(event.event, data),
-    end: () => decoder.end(),
+  const self = {
+    lastData: undefined as unknown,
+    lastSlot: null,
+    push(event: SseEvent, out: ChatEvent[]) {
+      const data = parseSseData(event.data);
+      self.lastData = data;
+      for (const item of decoder.push(event.event, data)) out.push(item);
+    },
+    end(out: ChatEvent[]) {
+      for (const item of decoder.end()) out.push(item);
+    },
   };
+  return self;
 }
 
 export function createAnthropicAdapter(provider: ProviderConfig): ProviderAdapter {
@@ -53,7 +64,7 @@ export function createAnthropicAdapter(provider: ProviderConfig): ProviderAdapte
     async stream(request, ctx) {
       const { body, dropped } = encode(request, ctx, true);
       const response = await post("/v1/messages", body, ctx);
-      return { value: upstreamEventStream(response.body ?? new ReadableStream(), anthropicEventDecoder()), dropped };
+      return { value: upstreamEventReader(response.body ?? new ReadableStream(), anthropicEventDecoder()), dropped };
     },
     async complete(request, ctx): Promise<Translated<ChatResult>> {
       const { body, dropped } = encode(request, ctx, false);

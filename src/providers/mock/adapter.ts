@@ -12,6 +12,7 @@ import type { ProviderConfig } from "../../config/types.ts";
 import { GatewayError } from "../../errors.ts";
 import { estimateTextTokens } from "../../canonical/token-estimate.ts";
 import { randomToken } from "../../lib/ids.ts";
+import type { BatchReader } from "../../sse/batch-reader.ts";
 import type { ProviderAdapter, ProviderCallContext, Translated } from "../types.ts";
 import { planMockAnswer, type MockScript } from "./script.ts";
 
@@ -66,22 +67,27 @@ export function createMockAdapter(provider: ProviderConfig): ProviderAdapter {
       if (ctx.signal.aborted) throw new GatewayError("client_disconnected", "The client went away.");
       let next = 0;
       let emittedAt = performance.now();
-      const stream = new ReadableStream<ChatEvent>({
-        async pull(controller) {
-          const event = events[next++];
-          if (!event) {
-            controller.close();
-            return;
-          }
-          if (gapMs > 0 && event.type === "block-delta") {
+      const paced = (event: ChatEvent | undefined) => gapMs > 0 && event?.type === "block-delta";
+      // One batch per paced delta (with the events up to the next one); all at once when unpaced.
+      const reader: BatchReader<ChatEvent[]> = {
+        async read() {
+          const first = events[next];
+          if (!first) return { done: true };
+          if (paced(first)) {
             const due = emittedAt + gapMs;
             await sleep(due - performance.now(), ctx.signal);
             emittedAt = due;
           }
-          controller.enqueue(event);
+          const batch = [first];
+          next++;
+          for (let event = events[next]; event && !paced(event); event = events[++next]) batch.push(event);
+          return { done: false, value: batch };
         },
-      });
-      return { value: stream, dropped: [] };
+        async cancel() {
+          next = events.length;
+        },
+      };
+      return { value: reader, dropped: [] };
     },
     async complete(request, ctx): Promise<Translated<ChatResult>> {
       const events = plan(request, ctx);

@@ -7,32 +7,13 @@
 import type { ChatResult } from "../../canonical/result.ts";
 import type { ProviderConfig } from "../../config/types.ts";
 import { fetchUpstream, readUpstreamJson } from "../http.ts";
-import { upstreamEventStream, type UpstreamEventDecoder } from "../sse-events.ts";
+import { upstreamEventReader } from "../sse-events.ts";
 import type { ProviderAdapter, ProviderCallContext, Translated } from "../types.ts";
 import { decodeOpenAIUpstreamError } from "./decode-error.ts";
 import { decodeOpenAIUpstreamResponse } from "./decode-response.ts";
-import { createOpenAIUpstreamStreamDecoder } from "./decode-stream.ts";
+import { openAIEventDecoder } from "./decode-events.ts";
 import { decodeOpenAIEmbeddingsUsage, encodeOpenAIEmbeddingsRequest } from "./embeddings.ts";
 import { encodeOpenAIUpstreamRequest } from "./encode-request.ts";
-
-export function openAIEventDecoder(): UpstreamEventDecoder {
-  const decoder = createOpenAIUpstreamStreamDecoder();
-  let ended = false;
-  return {
-    push(_event, data) {
-      if (data === "[DONE]") {
-        ended = true;
-        return decoder.end();
-      }
-      return ended ? [] : decoder.push(data);
-    },
-    end() {
-      if (ended) return [];
-      ended = true;
-      return decoder.end();
-    },
-  };
-}
 
 export function createOpenAIAdapter(provider: ProviderConfig): ProviderAdapter {
   const post = (path: string, body: Record<string, unknown>, ctx: ProviderCallContext) =>
@@ -63,7 +44,7 @@ export function createOpenAIAdapter(provider: ProviderConfig): ProviderAdapter {
     async stream(request, ctx) {
       const { body, dropped } = encode(request, ctx, true);
       const response = await post("/chat/completions", body, ctx);
-      return { value: upstreamEventStream(response.body ?? new ReadableStream(), openAIEventDecoder()), dropped };
+      return { value: upstreamEventReader(response.body ?? new ReadableStream(), openAIEventDecoder()), dropped };
     },
     async complete(request, ctx): Promise<Translated<ChatResult>> {
       const { body, dropped } = encode(request, ctx, false);

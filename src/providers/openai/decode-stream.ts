@@ -77,8 +77,40 @@ interface OpenAIUpstreamStreamState {
 
 export interface OpenAIUpstreamStreamDecoder {
   push(chunk: unknown): ChatEvent[];
+  /**
+   * A chunk that repeats a plain content chunk (see `plainContentOf`) with `text` as its content: the
+   * events `push` would give for it, appended to `out`, without the chunk being parsed. False when the
+   * stream has not started (the caller then parses and pushes the chunk).
+   */
+  pushText(text: string, out: ChatEvent[]): boolean;
   /** At `data: [DONE]` or the end of the body: closes the blocks and finishes, or reports a cut stream. */
   end(): ChatEvent[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** An absent, null, false or empty member: one `push` does nothing with. */
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || value === "" || value === false || (Array.isArray(value) && value.length === 0);
+}
+
+/**
+ * The content of a chunk whose only effect on the decoder is its text: no error, no usage, one choice
+ * (index 0) whose delta holds nothing but a string `content`, no finish reason. Every chunk equal to it
+ * but for that text decodes as `pushText(text)`: the shortcut a learned JsonStringSlot takes.
+ */
+export function plainContentOf(chunk: unknown): string | null {
+  if (!isRecord(chunk) || "error" in chunk || !isBlank(chunk.usage) || !chunkCheck.Check(chunk)) return null;
+  const choices = chunk.choices;
+  if (!Array.isArray(choices) || choices.length !== 1) return null;
+  const choice = choices[0];
+  if (!choice || (choice.index ?? 0) !== 0 || !isBlank(choice.finish_reason)) return null;
+  const delta = choice.delta;
+  if (!delta || typeof delta.content !== "string") return null;
+  if (!isBlank(delta.reasoning_content) || !isBlank(delta.reasoning) || !isBlank(delta.refusal) || !isBlank(delta.tool_calls)) return null;
+  return delta.content;
 }
 
 function errorCodeOf(value: unknown): string | null {
@@ -181,6 +213,12 @@ export function createOpenAIUpstreamStreamDecoder(): OpenAIUpstreamStreamDecoder
       }
       if (choice.finish_reason) state.finishReason = choice.finish_reason;
       return events;
+    },
+
+    pushText(text, out) {
+      if (state.phase === "waiting") return false;
+      if (state.phase === "streaming" && text !== "") out.push({ type: "block-delta", index: textual(out, "text"), delta: { type: "text", text } });
+      return true;
     },
 
     end() {

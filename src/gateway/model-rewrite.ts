@@ -1,0 +1,94 @@
+/**
+ * The passthrough's one change to an upstream event: the model id. The member is replaced in the
+ * event's own text when it occurs there exactly once as `"model":"<id>"` (what every upstream writes; a
+ * JSON string's own quotes are escaped, so only a member matches); anything else is re-serialised from
+ * the parsed object. For chunks read through a learned slot, the rewrite is worked out once per slot.
+ */
+
+import type { JsonStringSlot } from "../lib/json-string-slot.ts";
+import type { SseEvent } from "../sse/decode.ts";
+import type { PassthroughWire } from "./codec.ts";
+
+/** `locate` results other than a position: nothing to change, or no single member to replace in the text. */
+const SAME = -1;
+const RESERIALISE = -2;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export class ModelRewrite {
+  /** The upstream's model id the needle was built for. */
+  private current: string | null = null;
+  needle = "";
+  readonly replacement: string;
+
+  constructor(
+    private readonly wire: PassthroughWire,
+    private readonly model: string,
+  ) {
+    this.replacement = `"model":${JSON.stringify(model)}`;
+  }
+
+  /** The event's data text as the client gets it. May set the model in `data` (when re-serialised). */
+  apply(text: string, data: Record<string, unknown>): string {
+    const at = this.locate(text, data);
+    if (at === SAME) return text;
+    if (at === RESERIALISE) {
+      this.wire.setModel(data, this.model);
+      return JSON.stringify(data);
+    }
+    return this.replaceAt(text, at);
+  }
+
+  /** Where the model member to replace starts in `text`; SAME or RESERIALISE otherwise. */
+  locate(text: string, data: Record<string, unknown>): number {
+    const message = data.message;
+    const current = typeof data.model === "string" ? data.model : isRecord(message) && typeof message.model === "string" ? message.model : null;
+    if (current === null || current === this.model) return SAME;
+    if (current !== this.current) {
+      this.current = current;
+      this.needle = `"model":${JSON.stringify(current)}`;
+    }
+    const at = text.indexOf(this.needle);
+    if (at === -1 || text.indexOf(this.needle, at + this.needle.length) !== -1) return RESERIALISE;
+    return at;
+  }
+
+  replaceAt(text: string, at: number): string {
+    return `${text.slice(0, at)}${this.replacement}${text.slice(at + this.needle.length)}`;
+  }
+}
+
+/**
+ * How the chunks of one slot reach the client: the slot's prefix and suffix as rewritten, around each
+ * chunk's own literal; `head` null when they cannot be forwarded so (they are then parsed).
+ */
+export interface SlotForward {
+  slot: JsonStringSlot;
+  eventName: string;
+  head: string | null;
+  tail: string;
+}
+
+/**
+ * Works out a slot's forwarding from one of its chunks (parsed once here). Exact: the chunks differ only
+ * in the literal, which holds no unescaped quote, so the model member sits at the same place in the
+ * envelope of each, and the wire's decisions (usage event, terminal) are those of this chunk.
+ */
+export function slotForward(slot: JsonStringSlot, event: SseEvent, wire: PassthroughWire, rewrite: ModelRewrite): SlotForward {
+  const refused: SlotForward = { slot, eventName: event.event, head: null, tail: "" };
+  const raw = event.data;
+  // Data that came in several `data:` lines holds line breaks: it is re-encoded from the parse instead.
+  if (raw.includes("\n") || raw.includes("\r")) return refused;
+  const data: unknown = JSON.parse(raw);
+  if (!isRecord(data) || wire.isUsageEvent(event, data) || wire.isTerminal(event, data)) return refused;
+  const at = rewrite.locate(raw, data);
+  if (at === SAME) return { slot, eventName: event.event, head: slot.prefix, tail: slot.suffix };
+  if (at === RESERIALISE) return refused;
+  const end = at + rewrite.needle.length;
+  if (end <= slot.prefix.length) return { slot, eventName: event.event, head: rewrite.replaceAt(slot.prefix, at), tail: slot.suffix };
+  const suffixStart = raw.length - slot.suffix.length;
+  if (at >= suffixStart) return { slot, eventName: event.event, head: slot.prefix, tail: rewrite.replaceAt(slot.suffix, at - suffixStart) };
+  return refused;
+}

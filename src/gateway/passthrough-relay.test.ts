@@ -1,0 +1,131 @@
+/**
+ * The passthrough relay forwards chunks read through a slot from the slot's rewritten envelope: the
+ * client must get exactly the bytes it gets when every chunk is parsed and rewritten on its own.
+ */
+
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import type { ChatEvent } from "../canonical/events.ts";
+import { createOpenAIStreamEncoder } from "../dialects/openai/encode-stream.ts";
+import { openAIPassthrough } from "../dialects/openai/passthrough.ts";
+import { OpenAIEventDecoder } from "../providers/openai/decode-events.ts";
+import { createOpenAIUpstreamStreamDecoder } from "../providers/openai/decode-stream.ts";
+import { parseSseData, type UpstreamEventDecoder } from "../providers/sse-events.ts";
+import type { SseEvent } from "../sse/decode.ts";
+import { passthroughStream, tappedEventReader } from "./passthrough-relay.ts";
+import type { GatewayServices } from "./services.ts";
+import type { CallSettlement, SettleOutcome } from "./settle.ts";
+import { summaryOf } from "./summary.ts";
+
+/** The tap that parses every chunk: what the relay's output is compared with. */
+function parsingTap(): UpstreamEventDecoder {
+  const decoder = createOpenAIUpstreamStreamDecoder();
+  let ended = false;
+  const tap = {
+    lastData: undefined as unknown,
+    lastSlot: null,
+    push(event: SseEvent, out: ChatEvent[]) {
+      const data = parseSseData(event.data);
+      tap.lastData = data;
+      if (data === "[DONE]") {
+        if (!ended) out.push(...decoder.end());
+        ended = true;
+      } else if (!ended) {
+        out.push(...decoder.push(data));
+      }
+    },
+    end(out: ChatEvent[]) {
+      if (!ended) out.push(...decoder.end());
+      ended = true;
+    },
+  };
+  return tap;
+}
+
+async function relay(wire: string, tap: UpstreamEventDecoder, model: string, includeUsage: boolean, cuts: number[] = []) {
+  const bytes = new TextEncoder().encode(wire);
+  const points = [...new Set([0, ...cuts.filter((cut) => cut > 0 && cut < bytes.length), bytes.length])].sort((a, b) => a - b);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let index = 1; index < points.length; index++) controller.enqueue(bytes.slice(points[index - 1], points[index]));
+      controller.close();
+    },
+  });
+  const settled: SettleOutcome[] = [];
+  const services = { keepaliveMs: 60_000, log: { warn() {}, info() {}, error() {}, debug() {} } } as unknown as GatewayServices;
+  const settlement = {
+    finish(outcome: SettleOutcome) {
+      settled.push(outcome);
+      return summaryOf("req_1", "billed", 7, outcome.usage);
+    },
+    written: Promise.resolve(),
+  } as unknown as CallSettlement;
+  const meta = { model, createdSec: 1, includeUsage, usageEvent: false };
+  const stream = passthroughStream(
+    services,
+    { events: tappedEventReader(body, tap), wire: openAIPassthrough, encoder: createOpenAIStreamEncoder(meta), meta },
+    settlement,
+    { startedAtPerf: performance.now(), abort: new AbortController(), inputTokens: 3 },
+  );
+  return { text: await new Response(stream).text(), settled };
+}
+
+/** What was settled, without the time to first token (a clock reading). */
+const outcomes = (settled: SettleOutcome[]) => settled.map(({ ttftMs: _ttft, ...rest }) => rest);
+
+const data = (json: string) => `data: ${json}\n\n`;
+const chunkJson = (content: string, model = "gpt-upstream", order: "model-first" | "model-last" = "model-first") =>
+  order === "model-first"
+    ? `{"id":"c","object":"chat.completion.chunk","created":1,"model":"${model}","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}`
+    : `{"id":"c","object":"chat.completion.chunk","created":1,"choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}],"model":"${model}"}`;
+const tail = (model = "gpt-upstream") =>
+  data(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"${model}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`) +
+  data(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"${model}","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`) +
+  data("[DONE]");
+
+function stream(texts: string[], chunkFor: (text: string) => string, model?: string): string {
+  return texts.map((text) => data(chunkFor(text))).join("") + tail(model);
+}
+
+const TEXTS = ["Hello", " there", ", ", 'a "quoted" word', "line\nbreak", "café", "", "end."];
+
+describe("passthroughStream: chunks read through a slot", () => {
+  test.each([
+    ["the model rewritten in the envelope's head", stream(TEXTS, (text) => chunkJson(text)), "client-model"],
+    ["the model rewritten in the envelope's tail", stream(TEXTS, (text) => chunkJson(text, "gpt-upstream", "model-last")), "client-model"],
+    ["the upstream already names the client's model", stream(TEXTS, (text) => chunkJson(text, "same-model"), "same-model"), "same-model"],
+    ["the model id twice in one chunk (re-serialised)", stream(TEXTS, (text) => chunkJson(text).replace('"id":"c"', '"id":"c","x":{"model":"gpt-upstream"}')), "client-model"],
+    ["data split over two lines", stream(TEXTS, (text) => chunkJson(text).replace('"choices":', '"choices":\ndata: ')), "client-model"],
+    ["spaces after the colons", stream(TEXTS, (text) => chunkJson(text).replaceAll('":', '": ')), "client-model"],
+  ])("%s: the same bytes as parsing every chunk", async (_name, wire, model) => {
+    for (const includeUsage of [false, true]) {
+      const fast = await relay(wire, new OpenAIEventDecoder(), model, includeUsage);
+      const parsed = await relay(wire, parsingTap(), model, includeUsage);
+      expect(fast.text).toBe(parsed.text);
+      expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
+      expect(fast.text).toContain("data: [DONE]");
+    }
+  });
+
+  test("split anywhere, the output is the same", async () => {
+    const wire = stream(TEXTS, (text) => chunkJson(text));
+    const expected = (await relay(wire, parsingTap(), "client-model", true)).text;
+    expect(expected).not.toContain("gpt-upstream");
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: wire.length - 1 }), { maxLength: 16 }), async (cuts) => {
+        expect((await relay(wire, new OpenAIEventDecoder(), "client-model", true, cuts)).text).toBe(expected);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test("a stream cut after slotted chunks ends with the error event and a partial charge", async () => {
+    const wire = TEXTS.map((text) => data(chunkJson(text))).join("");
+    const fast = await relay(wire, new OpenAIEventDecoder(), "client-model", false);
+    const parsed = await relay(wire, parsingTap(), "client-model", false);
+    expect(fast.text).toBe(parsed.text);
+    expect(fast.text).toContain('"error":{');
+    expect(fast.settled.map((outcome) => outcome.status)).toEqual(["error"]);
+    expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The OpenAI SSE-level decoder with its content-chunk shortcut: whatever the stream, it must give exactly
+ * the events of parsing every chunk (the reference below), and take the shortcut where it can.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import type { ChatEvent } from "../../canonical/events.ts";
+import { SseDecoder, type SseEvent } from "../../sse/decode.ts";
+import { parseSseData } from "../sse-events.ts";
+import { OpenAIEventDecoder } from "./decode-events.ts";
+import { createOpenAIUpstreamStreamDecoder } from "./decode-stream.ts";
+
+/** Every chunk parsed and pushed: the behaviour the shortcut must not change. */
+function reference(events: SseEvent[]): ChatEvent[] {
+  const decoder = createOpenAIUpstreamStreamDecoder();
+  const out: ChatEvent[] = [];
+  let ended = false;
+  for (const event of events) {
+    const data = parseSseData(event.data);
+    if (data === "[DONE]") {
+      if (!ended) out.push(...decoder.end());
+      ended = true;
+    } else if (!ended) {
+      out.push(...decoder.push(data));
+    }
+  }
+  if (!ended) out.push(...decoder.end());
+  return out;
+}
+
+function decode(events: SseEvent[]): { events: ChatEvent[]; shortcuts: number } {
+  const decoder = new OpenAIEventDecoder();
+  const out: ChatEvent[] = [];
+  let shortcuts = 0;
+  for (const event of events) {
+    decoder.push(event, out);
+    if (decoder.lastSlot !== null) {
+      shortcuts++;
+      expect(decoder.lastData).toBeUndefined();
+    }
+  }
+  decoder.end(out);
+  return { events: out, shortcuts };
+}
+
+function sse(text: string): SseEvent[] {
+  const decoder = new SseDecoder();
+  return [...decoder.push(new TextEncoder().encode(text)), ...decoder.end()];
+}
+
+const ENVELOPE = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-x", system_fingerprint: "fp_1" };
+const chunk = (delta: unknown, extra: Record<string, unknown> = {}, finish: string | null = null) =>
+  ({ data: JSON.stringify({ ...ENVELOPE, ...extra, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }), event: "" }) satisfies SseEvent;
+const raw = (data: string): SseEvent => ({ event: "", data });
+const usage = raw(JSON.stringify({ ...ENVELOPE, choices: [], usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } }));
+const DONE = raw("[DONE]");
+
+describe("OpenAIEventDecoder", () => {
+  test("plain content chunks after the first are read through the slot, with the same events", () => {
+    const stream = [chunk({ role: "assistant", content: "" }), ...["Hel", "lo", " wor", "ld"].map((text) => chunk({ content: text })), chunk({}, {}, "stop"), usage, DONE];
+    const { events, shortcuts } = decode(stream);
+    expect(events).toEqual(reference(stream));
+    expect(shortcuts).toBe(3);
+  });
+
+  test("escapes, unicode and empty texts go through the slot too", () => {
+    const texts = ["a", 'say "hi"', "line\nbreak", "tab\there", "café ✓ 漢字", "\\", "", "\u2028", "😀"];
+    const stream = [chunk({ role: "assistant", content: "" }), ...texts.map((text) => chunk({ content: text })), chunk({}, {}, "stop"), DONE];
+    const { events, shortcuts } = decode(stream);
+    expect(events).toEqual(reference(stream));
+    expect(shortcuts).toBe(texts.length - 1);
+  });
+
+  test.each([
+    ["another id mid-stream", chunk({ content: "x" }, { id: "chatcmpl-2" })],
+    ["an extra member (OpenAI's obfuscation)", chunk({ content: "x" }, { obfuscation: "a1b2" })],
+    ["a null content", chunk({ content: null })],
+    ["reasoning", chunk({ reasoning_content: "hmm" })],
+    ["content with a finish reason", chunk({ content: "end" }, {}, "stop")],
+    ["a refusal", chunk({ content: "", refusal: "no" })],
+    ["a tool call", chunk({ content: "", tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }] })],
+    ["an error chunk", raw(JSON.stringify({ error: { message: "overloaded", code: "server_error" } }))],
+    ["malformed JSON", raw(chunk({ content: "x" }).data.slice(0, -1))],
+    ["usage on a content chunk", raw(JSON.stringify({ ...ENVELOPE, choices: [{ index: 0, delta: { content: "x" }, finish_reason: null }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }))],
+  ])("a chunk that differs from the learned one (%s) is parsed, and decodes as it would", (_name, odd) => {
+    const stream = [chunk({ role: "assistant", content: "" }), chunk({ content: "a" }), chunk({ content: "b" }), odd, chunk({ content: "c" }), chunk({}, {}, "stop"), DONE];
+    const decoder = new OpenAIEventDecoder();
+    const out: ChatEvent[] = [];
+    for (const event of stream.slice(0, 3)) decoder.push(event, out);
+    expect(decoder.lastSlot).not.toBeNull();
+    decoder.push(odd, out);
+    expect(decoder.lastSlot).toBeNull();
+    expect(decode(stream).events).toEqual(reference(stream));
+  });
+
+  test("an envelope that changes on every chunk is decoded correctly (learning gives up, parsing goes on)", () => {
+    const stream = [chunk({ role: "assistant", content: "" }), ...Array.from({ length: 30 }, (_, index) => chunk({ content: `w${index}` }, { id: `chatcmpl-${index}` })), chunk({}, {}, "stop"), DONE];
+    const { events, shortcuts } = decode(stream);
+    expect(events).toEqual(reference(stream));
+    expect(shortcuts).toBe(0);
+  });
+
+  test("after [DONE] nothing is decoded, through the slot or not", () => {
+    const stream = [chunk({ role: "assistant", content: "" }), chunk({ content: "a" }), chunk({ content: "b" }), chunk({}, {}, "stop"), DONE, chunk({ content: "late" })];
+    expect(decode(stream).events).toEqual(reference(stream));
+  });
+
+  test("any mix of chunks decodes exactly as parsing each one", () => {
+    const text = fc.string({ unit: "binary", maxLength: 6 });
+    const item = fc.oneof(
+      { weight: 8, arbitrary: text.map((content) => chunk({ content })) },
+      { weight: 1, arbitrary: text.map((content) => chunk({ reasoning_content: content })) },
+      { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 2 }), text).map(([index, args]) => chunk({ tool_calls: [{ index, id: `call_${index}`, function: { name: `f${index}`, arguments: args } }] })) },
+      { weight: 1, arbitrary: text.map((content) => chunk({ content }, { id: "chatcmpl-other" })) },
+      { weight: 1, arbitrary: fc.constant(chunk({ content: null })) },
+    );
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 40 }), fc.boolean(), (middle, finished) => {
+        const stream = [chunk({ role: "assistant", content: "" }), ...middle, ...(finished ? [chunk({}, {}, "stop"), usage, DONE] : [])];
+        expect(decode(stream).events).toEqual(reference(stream));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("the recorded fixtures decode as parsing each chunk", () => {
+    const dir = join(import.meta.dir, "../../../test/fixtures/openai");
+    for (const file of readdirSync(dir).filter((name) => name.endsWith(".sse"))) {
+      const events = sse(readFileSync(join(dir, file), "utf8"));
+      expect(decode(events).events).toEqual(reference(events));
+    }
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * OpenAI SSE events → ChatEvents: `data: [DONE]` ends the stream, every other event is a
+ * `chat.completion.chunk` for decode-stream.ts. Content chunks repeat one envelope around their text
+ * (id, created, model, the choice's other members): once a plain content chunk was parsed, the next
+ * ones that equal it byte for byte but for the text are read through a JsonStringSlot, without
+ * JSON.parse; anything else is parsed as before.
+ */
+
+import type { ChatEvent } from "../../canonical/events.ts";
+import { JsonStringSlot } from "../../lib/json-string-slot.ts";
+import type { SseEvent } from "../../sse/decode.ts";
+import { parseSseData, type UpstreamEventDecoder } from "../sse-events.ts";
+import { createOpenAIUpstreamStreamDecoder, plainContentOf } from "./decode-stream.ts";
+
+/** Attempts to learn a slot without a chunk read through one in between, before learning stops (an envelope that changes every chunk). */
+const LEARN_BUDGET = 4;
+
+type Chunk = { choices: { delta: { content: string } }[] };
+const readContent = (document: unknown): unknown => (document as Chunk).choices[0]?.delta.content;
+const writeContent = (document: unknown, value: string): void => {
+  const choice = (document as Chunk).choices[0];
+  if (choice) choice.delta.content = value;
+};
+
+export class OpenAIEventDecoder implements UpstreamEventDecoder {
+  private readonly decoder = createOpenAIUpstreamStreamDecoder();
+  private ended = false;
+  private slot: JsonStringSlot | null = null;
+  private learnBudget = LEARN_BUDGET;
+  lastData: unknown = undefined;
+  lastSlot: JsonStringSlot | null = null;
+
+  push(event: SseEvent, out: ChatEvent[]): void {
+    const slot = this.slot;
+    if (slot !== null && !this.ended) {
+      const text = slot.match(event.data);
+      if (text !== null && this.decoder.pushText(text, out)) {
+        this.learnBudget = LEARN_BUDGET;
+        this.lastData = undefined;
+        this.lastSlot = slot;
+        return;
+      }
+    }
+    const data = parseSseData(event.data);
+    this.lastData = data;
+    this.lastSlot = null;
+    if (data === "[DONE]") {
+      this.end(out);
+      return;
+    }
+    if (this.ended) return;
+    for (const item of this.decoder.push(data)) out.push(item);
+    if (this.learnBudget > 0) {
+      const content = plainContentOf(data);
+      if (content !== null) {
+        this.learnBudget--;
+        this.slot = JsonStringSlot.learn(event.data, data, content, readContent, writeContent) ?? this.slot;
+      }
+    }
+  }
+
+  end(out: ChatEvent[]): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const item of this.decoder.end()) out.push(item);
+  }
+}
+
+export function openAIEventDecoder(): UpstreamEventDecoder {
+  return new OpenAIEventDecoder();
+}

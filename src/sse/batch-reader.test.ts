@@ -1,0 +1,77 @@
+import { describe, expect, test } from "bun:test";
+import { ReplayReader, SseBatchReader, type BatchReader } from "./batch-reader.ts";
+import type { SseEvent } from "./decode.ts";
+
+const encoder = new TextEncoder();
+
+function body(chunks: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      controller.close();
+    },
+  });
+}
+
+/** Each batch: the data of the read's events, and "END" for the body's end. */
+function dataBatches(stream: ReadableStream<Uint8Array>): BatchReader<string[]> {
+  return new SseBatchReader(stream.getReader(), (events: SseEvent[], atEnd) => [...events.map((event) => event.data), ...(atEnd ? ["END"] : [])]);
+}
+
+async function readAll<T>(reader: BatchReader<T>): Promise<T[]> {
+  const batches: T[] = [];
+  for (;;) {
+    const next = await reader.read();
+    if (next.done) return batches;
+    batches.push(next.value);
+  }
+}
+
+describe("SseBatchReader", () => {
+  test("one batch per read of the body, events split across reads completed by the next, then the end's batch", async () => {
+    const batches = await readAll(dataBatches(body(["data: 1\n\ndata: 2\n\nda", "ta: 3\n", "\n", "data: 4\n\n"])));
+    expect(batches).toEqual([["1", "2"], [], ["3"], ["4"], ["END"]]);
+  });
+
+  test("an event cut by the end of the body is dropped (the decoder sees the end)", async () => {
+    expect(await readAll(dataBatches(body(["data: 1\n\ndata: 2"])))).toEqual([["1"], ["END"]]);
+  });
+
+  test("a read the body already has is decoded at once: the returned promise is already settled", async () => {
+    const reader = dataBatches(body(["data: 1\n\n", "data: 2\n\n"]));
+    await Bun.sleep(0);
+    const first = reader.read();
+    expect(Bun.peek.status(first)).toBe("fulfilled");
+    expect(await first).toEqual({ done: false, value: ["1"] });
+  });
+
+  test("cancel cancels the body and ends the reader", async () => {
+    let reason: unknown = null;
+    const stream = new ReadableStream<Uint8Array>({
+      pull: () => new Promise(() => {}),
+      cancel(why) {
+        reason = why;
+      },
+    });
+    const reader = dataBatches(stream);
+    await reader.cancel("client gone");
+    expect(reason).toBe("client gone");
+    expect(await reader.read()).toEqual({ done: true });
+  });
+
+  test("a body that fails fails the read", async () => {
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.error(new Error("connection reset"));
+      },
+    });
+    await expect(dataBatches(stream).read()).rejects.toThrow("connection reset");
+  });
+});
+
+describe("ReplayReader", () => {
+  test("the given batches first, then the source's", async () => {
+    const source = dataBatches(body(["data: 3\n\n"]));
+    expect(await readAll(new ReplayReader([["1"], ["2"]], source))).toEqual([["1"], ["2"], ["3"], ["END"]]);
+  });
+});

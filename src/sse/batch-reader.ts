@@ -1,0 +1,85 @@
+/**
+ * Batches: what one read of an upstream body produced (its SSE events decoded into items), so that the
+ * split, the decode and the relay's encode of a whole read happen in one pass, with one reader and one
+ * enqueue per read instead of a stream per stage and a read per event.
+ */
+
+import { SseDecoder, type SseEvent } from "./decode.ts";
+
+/** A read of a batch source: the items of one upstream read (maybe none), or the end. */
+export type BatchRead<T> = { done: false; value: T } | { done: true; value?: undefined };
+
+/** What relays and the peek read from: `read` resolves at once when the upstream's bytes were already there. */
+export interface BatchReader<T> {
+  read(): Promise<BatchRead<T>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+const DONE: Promise<BatchRead<never>> = Promise.resolve({ done: true });
+
+type ByteRead = { done: boolean; value?: Uint8Array | undefined };
+
+/** The part of a body's reader this uses. */
+export interface ByteReader {
+  read(): Promise<ByteRead>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/**
+ * SSE bytes → one batch per read of the body; at its end, one last batch with what the end produced
+ * (maybe nothing), then done. `decode` turns the SSE events of a read into the batch.
+ */
+export class SseBatchReader<T> implements BatchReader<T> {
+  private readonly sse = new SseDecoder();
+  private ended = false;
+
+  constructor(
+    private readonly body: ByteReader,
+    private readonly decode: (events: SseEvent[], atEnd: boolean) => T,
+  ) {}
+
+  read(): Promise<BatchRead<T>> {
+    if (this.ended) return DONE;
+    const next = this.body.read();
+    // A read that is already complete is decoded now, so the caller sees it is (Bun.peek) and can take
+    // the next at once: a burst of reads goes out as one chunk.
+    if (Bun.peek.status(next) === "fulfilled") return Promise.resolve(this.batch(Bun.peek(next) as ByteRead));
+    return next.then((result) => this.batch(result));
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    this.ended = true;
+    return this.body.cancel(reason);
+  }
+
+  private batch(result: ByteRead): BatchRead<T> {
+    const events: SseEvent[] = [];
+    const bytes = result.done ? undefined : result.value;
+    if (bytes === undefined) {
+      this.ended = true;
+      for (const event of this.sse.end()) events.push(event);
+    } else {
+      this.sse.pushInto(bytes, events);
+    }
+    return { done: false, value: this.decode(events, bytes === undefined) };
+  }
+}
+
+/** `first` (already read), then the rest of `reader`. */
+export class ReplayReader<T> implements BatchReader<T> {
+  private index = 0;
+
+  constructor(
+    private readonly first: readonly T[],
+    private readonly reader: BatchReader<T>,
+  ) {}
+
+  read(): Promise<BatchRead<T>> {
+    if (this.index < this.first.length) return Promise.resolve({ done: false, value: this.first[this.index++] as T });
+    return this.reader.read();
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    return this.reader.cancel(reason);
+  }
+}
