@@ -45,7 +45,8 @@ const { values: flags } = parseArgs({
     "slow-seconds": { type: "string", default: "1" },
     /** wrk seconds per concurrency-1 latency cell. */
     "latency-seconds": { type: "string", default: "1" },
-    "warmup-seconds": { type: "string", default: "1" },
+    /** Long enough for the JIT to settle: after 1 s, Tollgate's first scenario still ran ~15 % slower. */
+    "warmup-seconds": { type: "string", default: "3" },
     "ttfb-calls": { type: "string", default: "120" },
     /** Time-to-first-byte calls per target with the 50 ms upstream (each takes 50 ms). */
     "ttfb-calls-slow": { type: "string", default: "15" },
