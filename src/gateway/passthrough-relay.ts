@@ -112,7 +112,7 @@ export function passthroughStream(
       if (text !== null) return text;
     }
     // Not parsed by the tap (read through a slot that cannot be forwarded as it is): parsed here.
-    const data = item.slot === null ? item.data : JSON.parse(event.data);
+    const data: unknown = item.slot === null ? item.data : JSON.parse(event.data);
     if (!finish && wire.isUsageEvent(event, data)) {
       // Held, and given the `tollgate` object at the end: this one is re-serialised.
       if (isRecord(data)) wire.setModel(data, meta.model);
