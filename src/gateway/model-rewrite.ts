@@ -61,14 +61,21 @@ export class ModelRewrite {
 }
 
 /**
- * How the chunks of one slot reach the client: the slot's prefix and suffix as rewritten, around each
- * chunk's own literal; `head` null when they cannot be forwarded so (they are then parsed).
+ * How the chunks of one slot reach the client: the SSE event's text up to the chunk's literal (its
+ * `event:` line, `data: ` and the slot's prefix as rewritten) and after it (the suffix as rewritten, the
+ * blank line); `head` null when they cannot be forwarded so (they are then parsed).
  */
 export interface SlotForward {
   slot: JsonStringSlot;
   eventName: string;
   head: string | null;
   tail: string;
+}
+
+/** The SSE framing around data from an SSE line or a slot's envelope (no line break in either: checked or by construction). */
+function framed(slot: JsonStringSlot, eventName: string, prefix: string, suffix: string): SlotForward {
+  const head = eventName === "" ? `data: ${prefix}` : `event: ${eventName}\ndata: ${prefix}`;
+  return { slot, eventName, head, tail: `${suffix}\n\n` };
 }
 
 /**
@@ -84,11 +91,11 @@ export function slotForward(slot: JsonStringSlot, event: SseEvent, wire: Passthr
   const data: unknown = JSON.parse(raw);
   if (!isRecord(data) || wire.isUsageEvent(event, data) || wire.isTerminal(event, data)) return refused;
   const at = rewrite.locate(raw, data);
-  if (at === SAME) return { slot, eventName: event.event, head: slot.prefix, tail: slot.suffix };
+  if (at === SAME) return framed(slot, event.event, slot.prefix, slot.suffix);
   if (at === RESERIALISE) return refused;
   const end = at + rewrite.needle.length;
-  if (end <= slot.prefix.length) return { slot, eventName: event.event, head: rewrite.replaceAt(slot.prefix, at), tail: slot.suffix };
+  if (end <= slot.prefix.length) return framed(slot, event.event, rewrite.replaceAt(slot.prefix, at), slot.suffix);
   const suffixStart = raw.length - slot.suffix.length;
-  if (at >= suffixStart) return { slot, eventName: event.event, head: slot.prefix, tail: rewrite.replaceAt(slot.suffix, at - suffixStart) };
+  if (at >= suffixStart) return framed(slot, event.event, slot.prefix, rewrite.replaceAt(slot.suffix, at - suffixStart));
   return refused;
 }

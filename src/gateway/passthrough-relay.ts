@@ -49,11 +49,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** The event's text with `data` as its data; `data` comes from an SSE line or JSON.stringify, so it has no line break. */
-function sseText(event: SseEvent, data: string): string {
-  return event.event === "" ? `data: ${data}\n\n` : `event: ${event.event}\ndata: ${data}\n\n`;
-}
-
 function encodeUpstreamEvent(event: SseEvent, data: unknown): string {
   return encodeSseEventLines(typeof data === "string" ? data : JSON.stringify(data), event.event === "" ? undefined : event.event);
 }
@@ -90,12 +85,15 @@ export function passthroughStream(
     return forwarded ?? encoder.encode({ type: "error", kind, message });
   };
 
-  /** A chunk read through a slot: a content delta, forwarded as the slot's rewritten envelope around its literal. */
+  /**
+   * A chunk read through a slot: a content delta, forwarded as the slot's rewritten envelope (with the
+   * event's SSE framing, worked out once per slot) around its own literal.
+   */
   const forwardSlotted = (item: TappedEvent, slot: JsonStringSlot): string | null => {
     if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
     if (forward.head === null) return null;
     const raw = item.event.data;
-    return sseText(item.event, forward.head + raw.slice(slot.prefix.length, raw.length - slot.suffix.length) + forward.tail);
+    return forward.head + raw.slice(slot.prefix.length, raw.length - slot.suffix.length) + forward.tail;
   };
 
   /** Handles one upstream event; returns the text to send now. */
@@ -112,7 +110,7 @@ export function passthroughStream(
       if (text !== null) return text;
     }
     // Not parsed by the tap (read through a slot that cannot be forwarded as it is): parsed here.
-    const data = item.slot === null ? item.data : JSON.parse(event.data);
+    const data: unknown = item.slot === null ? item.data : JSON.parse(event.data);
     if (!finish && wire.isUsageEvent(event, data)) {
       // Held, and given the `tollgate` object at the end: this one is re-serialised.
       if (isRecord(data)) wire.setModel(data, meta.model);

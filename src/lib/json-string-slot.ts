@@ -5,6 +5,14 @@
  * anything else is not a match, and the caller parses as before.
  */
 
+/**
+ * A copy of a slice that does not keep the sliced string alive: JSC's substrings share their base, so a
+ * slot's prefix would hold a whole upstream read (up to ~100 KB) for the stream's lifetime.
+ */
+function detached(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}
+
 /** A string no upstream sends: it marks the slot while the template is verified. */
 const SENTINEL = "\u0000tollgate-slot\u0001";
 const QUOTE = 34;
@@ -40,7 +48,7 @@ export class JsonStringSlot {
     write(probe, value);
     // Key order survives JSON.parse, so equal documents serialise to equal text.
     if (JSON.stringify(probe) !== JSON.stringify(parsed)) return null;
-    return new JsonStringSlot(prefix, suffix);
+    return new JsonStringSlot(detached(prefix), detached(suffix));
   }
 
   /**

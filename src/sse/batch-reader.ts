@@ -65,21 +65,28 @@ export class SseBatchReader<T> implements BatchReader<T> {
   }
 }
 
-/** `first` (already read), then the rest of `reader`. */
+/** `first` (already read), then the rest of `reader`; the replayed batches are let go once read. */
 export class ReplayReader<T> implements BatchReader<T> {
+  private first: T[] | null;
   private index = 0;
 
   constructor(
-    private readonly first: readonly T[],
+    first: readonly T[],
     private readonly reader: BatchReader<T>,
-  ) {}
+  ) {
+    this.first = first.length > 0 ? [...first] : null;
+  }
 
   read(): Promise<BatchRead<T>> {
-    if (this.index < this.first.length) return Promise.resolve({ done: false, value: this.first[this.index++] as T });
-    return this.reader.read();
+    const first = this.first;
+    if (first === null) return this.reader.read();
+    const value = first[this.index++] as T;
+    if (this.index >= first.length) this.first = null;
+    return Promise.resolve({ done: false, value });
   }
 
   cancel(reason?: unknown): Promise<void> {
+    this.first = null;
     return this.reader.cancel(reason);
   }
 }

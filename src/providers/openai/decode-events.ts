@@ -52,7 +52,8 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
     for (const item of this.decoder.push(data)) out.push(item);
     if (this.learnBudget > 0) {
       const content = plainContentOf(data);
-      if (content !== null) {
+      // Not from an empty content (the first chunk, `{"role":"assistant","content":""}`): its envelope is not the deltas'.
+      if (content !== null && content !== "") {
         this.learnBudget--;
         this.slot = JsonStringSlot.learn(event.data, data, content, readContent, writeContent) ?? this.slot;
       }
