@@ -943,56 +943,40 @@ function targetChecks(measured: Measured): TargetCheck[] {
 
 /** Why the targets are missed, from the profile and the timed stages (by hand, like PROFILE_READING). */
 const WHY_MISSED: string[] = [
-  "Why the misses (the profile below, and runs that timed the stages): **requests/s, non-stream** and **added p50 at 1 connection**:",
-  "the settlement commit runs on the event loop and every non-stream answer waits for it (about a third of the busy CPU; ~0.3 ms of",
-  "the ~0.4–0.6 ms added at 1 connection; stubbing the writes out brought the added p50 to ~0.08 ms). **Streams**: per-event work",
-  "(parse, translate, serialise, encode) and a chain of ReadableStreams per call; the OpenAI passthrough re-serialises every event too.",
-  "**Time to first byte**: ~0.26 ms of admission work before the upstream is called, ~0.19 ms peeking for the first content event,",
-  "then the response stream's start-up. **Portkey at 50 ms, non-stream**: the upstream caps everyone (the ceiling shown is direct ÷",
-  "Portkey); **streams at 50 ms**: Tollgate is CPU-bound on 128 concurrent streams. **RSS under load**: the tokenizer loaded by the",
-  "first translated Anthropic stream (+32 MB) and buffers that grow with concurrent streams.",
+  "Why the misses (the profile below, and runs that timed the stages): **time to first byte**: inside the gateway (zero-latency",
+  "upstream, means) ~0.07 ms from the route to the upstream send, the upstream's headers, ~0.1 ms to its first content event (the peek",
+  "that lets a failing stream still fall back), and the response is built ~0.5 ms after the request arrived; the rest of the gap to the",
+  "floor is per-request work in Bun's server and fetch that the floor, which hands the upstream's body back untouched, does not do.",
+  "**Portkey at 50 ms**: the upstream caps everyone (the ceiling shown is direct ÷ Portkey); at 128 connections Tollgate's CPU per call",
+  "roughly doubles against the zero-latency runs (more settlement batches per call, longer-lived garbage) and calls queue behind it.",
+  "**RSS under load**: ~40–60 MB of JavaScript heap at 128 concurrent streams, the tokenizer loaded by the first translated Anthropic",
+  "stream (+32 MB, once), the settlement thread (~6 MB) and native buffers of Bun's server and fetch per concurrent stream (a bare",
+  "`fetch` → `ReadableStream` → `Response` relay in Bun already peaks ~20 MB above the floor).",
 ];
 
 /**
- * What the profile says, read by hand (2026-11-23, with extra runs that timed the settlement commit and
- * the stream's stages); re-read it when the tables change.
+ * What the profile says, read by hand (2026-11-23, with extra runs that timed the stages); re-read it
+ * when the tables change.
  */
 const PROFILE_READING: string[] = [
   "**Reading the profile** (by hand, 2026-11-23; the numbers above are this run's, the reading is not re-derived each run):",
   "",
-  "- Non-stream, about a third of the busy thread is the **settlement commit** (`run`/`values` under `flush`, src/billing/wallet.ts →",
-  "  group-commit.ts → bun:sqlite): the turn's request records, charges and balance updates, then COMMIT's WAL writes. Timed alone, a",
-  "  one-call batch commits in ~0.15 ms (p50) and the call waits a `setImmediate` turn for it: with the writes stubbed out, Tollgate's",
-  "  added p50 over the floor at 1 connection fell from ~0.4 ms to ~0.08 ms and its CPU per call from ~165 to ~130 µs. WAL",
-  "  checkpoints (every ~1,000 pages, with an fsync) run inside such a commit: the flush's p99 was ~9 ms, of the order of the",
-  "  1-connection p99 (the shared machine adds stalls of its own: with checkpoints made rare, that p99 stayed high).",
-  "- `fetch` to the upstream (~15–20 %) and the HTTP server (the root-level `(anonymous)` frames, `Response`) cost what they cost the",
-  "  floor; building the answer's 18 headers is ~2 µs. The rest is spread thin: key lookup, body parse and schema check, plan, reserve,",
-  "  limiter, ids, two AbortControllers, `AbortSignal.any` and two timers per call (src/gateway/abort.ts, src/providers/http.ts).",
-  "- Fixed here: `estimateTextTokens` was 7.8 % of a non-stream call: dispatch counted every answer's text although the upstream",
-  "  reported its usage (src/gateway/dispatch.ts now counts only when it did not), and the count itself is now one scan of char codes",
-  "  instead of a regex match loop (src/canonical/token-estimate.ts, 4–5× faster, property-tested against the regex); it is also what",
-  "  the stream meter runs on every delta. Together ~10 % less CPU per non-stream call in interleaved runs.",
-  "- Translated stream: `JSON.parse` of every upstream event (~9 %, needed to translate), SSE splitting and parsing (src/sse/decode.ts",
-  "  ~10 %), encoding (src/dialects/anthropic/encode-stream.ts + src/sse/encode.ts ~15 %, a `JSON.stringify` and a `TextEncoder` pass",
-  "  per delta), and ~15 % of stream plumbing (`enqueue`, `read`, `onReadStreamIntoSinkChunk`) across the chain upstream body →",
-  "  event stream → peek → relay → response. The first translated Anthropic stream also loads gpt-tokenizer's cl100k tables to count",
-  "  the input for `message_start` (src/gateway/dispatch.ts → src/canonical/token-count.ts): ~100 ms once, and +32 MB of RSS measured",
-  "  on an idle gateway (45 → 70 MB after 20 OpenAI streams, → 102 MB after one translated Anthropic stream).",
-  "- The same-dialect OpenAI stream costs more CPU per call than the translated one (see the tables: the passthrough relay parses",
-  "  every event to tap usage and rewrite the model, then serialises it again, on OpenAI's bulkier wire format).",
-  "- Time to first byte: timed inside the gateway (means, zero-latency upstream): ~0.26 ms from the route to the upstream send (auth,",
-  "  parse, plan, reserve), the upstream's headers, ~0.19 ms of peeking for the first content event (src/sse/peek.ts, so a failing",
-  "  stream can still fall back), then the response stream's start-up.",
+  "- Non-stream: `fetch` to the upstream and the HTTP server (the root-level `(anonymous)` frames, `Response`) cost what they cost the",
+  "  floor. The settlement commit, a third of the busy thread before, is gone from it: a worker thread with its own SQLite connection",
+  "  writes the calls of each ~2 ms in one transaction (src/billing/settlement-thread.ts), and the answer no longer waits for that",
+  "  commit (the hold covers the charge until it lands). What stays on the event loop is handing the batch over (`postMessage` of one",
+  "  JSON string per batch: cloning the records instead cost ~4 µs a call) and the bookkeeping; the rest is spread thin: key lookup,",
+  "  body parse and schema check, plan, reserve, limiter, ids, two AbortControllers, `AbortSignal.any` and two timers per call.",
+  "- Streams: the stages now move one batch per upstream read (src/sse/batch-reader.ts): one SSE decode pass, one encode and one",
+  "  `enqueue` per read instead of per event; OpenAI content chunks are read through a learned slot (src/lib/json-string-slot.ts) that",
+  "  checks the chunk's envelope byte for byte and parses only the content string, falling back to `JSON.parse` on any difference; the",
+  "  same-dialect passthrough forwards those chunks from the slot's envelope with the model rewritten, without parsing them.",
+  "- The first translated Anthropic stream loads gpt-tokenizer's cl100k tables to count the input for `message_start`",
+  "  (src/canonical/token-count.ts): ~100 ms once, and ~32 MB of RSS.",
   "",
-  "**Suggestions** (not done here: billing/*, src/sse/*, the relays and the stream encoders are being reworked by others): answer a",
-  "non-stream call once its cost is known and let the commit follow (or commit from a worker thread with its own connection), keeping",
-  "the commit off the event loop; run WAL checkpoints off the request path (`wal_autocheckpoint = 0` and a passive checkpoint from a",
-  "worker or timer); fuse the stream stages into one pull loop with one reader and one encode per pull; write the text-delta events",
-  "from a pre-serialised template around `JSON.stringify(text)`; in the OpenAI passthrough, rewrite `\"model\"` in the bytes and parse only",
-  "the usage chunk. Memory: count `message_start`'s input with the fast estimate (the final usage comes from the upstream anyway) or a",
-  "smaller tokenizer, which keeps ~32 MB and ~100 ms off the first translated stream; the rest grows with concurrent streams (VmHWM by",
-  "scenario above): worth a heap profile (`--heap-prof`) of the stream scenarios.",
+  "**Suggestions**: answer time to first byte by sending the response headers as soon as the upstream's headers arrive when no other",
+  "candidate could take over (no peek needed), and by trimming per-call timers and abort plumbing; at high concurrency, a larger batch",
+  "window for settlements; a heap profile (`--heap-prof`) of the 128-stream scenarios for the peak RSS.",
 ];
 
 function profileSection(measured: Measured): string[] {
