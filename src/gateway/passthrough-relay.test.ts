@@ -58,7 +58,6 @@ async function relay(wire: string, tap: UpstreamEventDecoder, model: string, inc
       settled.push(outcome);
       return summaryOf("req_1", "billed", 7, outcome.usage);
     },
-    written: Promise.resolve(),
   } as unknown as CallSettlement;
   const meta = { model, createdSec: 1, includeUsage, usageEvent: false };
   const stream = passthroughStream(

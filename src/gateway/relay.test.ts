@@ -19,7 +19,6 @@ function fakes(keepaliveMs = 60_000) {
       settled.push(outcome);
       return summaryOf("req_1", "m", 1, outcome.usage);
     },
-    written: Promise.resolve(),
   } as unknown as CallSettlement;
   return { services, settlement, settled, options: { startedAtPerf: performance.now(), abort: new AbortController(), inputTokens: 3 } };
 }
