@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../lib/clock.ts";
 import { SettlementBatchWriter } from "./group-commit.ts";
 import { readBalance, recordCall, verifyLedger, type SettlementInput } from "./ledger.ts";
+import { InlineSettlementWriter, type SettlementWriter } from "./settlement-writer.ts";
 import { Wallet } from "./wallet.ts";
 import { DAY, grantLot, settlementOf, T0, USD, useLedgerFixture } from "../../test/harness/ledger.ts";
 
@@ -112,6 +113,25 @@ describe("Wallet group commit", () => {
     expect(entries().map((entry) => entry.amount_microcents)).toEqual([-5, -100]);
     expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
     expect(verifyLedger(fx.opened.db).problems).toEqual([]);
+  });
+
+  test("a batch whose outcome is unknown (its writer died after committing) is not spent twice: the balance is read afresh", async () => {
+    grant(fx.wsA, USD, 365);
+    const inline = new InlineSettlementWriter(fx.opened.db);
+    const diesAfterCommit: SettlementWriter = {
+      write: (inputs) => {
+        inline.writeNow(inputs);
+        return Promise.reject(new Error("the settlement worker exited; the batch's outcome is unknown"));
+      },
+      close: () => Promise.resolve(),
+    };
+    const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000, diesAfterCommit);
+    const outcome = wallet.tryHold(fx.wsA, 1000, 0);
+    if (!outcome.ok) throw new Error("hold refused");
+    await expect(wallet.settle(outcome.hold, settlement(fx.wsA, 400))).rejects.toThrow("unknown");
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
+    // Well inside the 60 s refresh interval, yet the committed charge counts.
+    expect(wallet.availableMicrocents(fx.wsA)).toBe(USD - 400);
   });
 
   test("close writes what is queued before it resolves (before the database closes)", async () => {

@@ -149,15 +149,16 @@ export class Wallet {
     const batch = this.queue;
     this.queue = [];
     this.lastSentAtMs = performance.now();
-    const done = this.writer.write(batch.map((item) => item.input)).then(
-      (outcome) => this.finish(batch, outcome),
-      (error: unknown) => this.finish(batch, null, error),
-    );
-    this.inFlight = done;
-    void done.then(() => {
-      this.inFlight = null;
-      this.flush();
-    });
+    this.inFlight = this.writer
+      .write(batch.map((item) => item.input))
+      .then(
+        (outcome) => this.finish(batch, outcome),
+        (error: unknown) => this.finish(batch, null, error),
+      )
+      .finally(() => {
+        this.inFlight = null;
+        this.flush();
+      });
   }
 
   private cancelScheduledFlush(): void {
@@ -173,6 +174,10 @@ export class Wallet {
         const state = this.states.get(workspaceId);
         if (state) state.balance = balance;
       }
+    } else {
+      // The writer cannot say whether the batch committed (its thread died): the balances are read afresh
+      // before the next hold, so a charge that did land is never spent twice.
+      for (const item of batch) this.invalidate(item.input.record.workspaceId);
     }
     batch.forEach((item, index) => {
       if (item.hold) this.release(item.hold);
