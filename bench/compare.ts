@@ -943,15 +943,14 @@ function targetChecks(measured: Measured): TargetCheck[] {
 
 /** Why the targets are missed, from the profile and the timed stages (by hand, like PROFILE_READING). */
 const WHY_MISSED: string[] = [
-  "Why the misses (the profile below, and runs that timed the stages): **time to first byte**: inside the gateway (zero-latency",
-  "upstream, means) ~0.07 ms from the route to the upstream send, the upstream's headers, ~0.1 ms to its first content event (the peek",
-  "that lets a failing stream still fall back), and the response is built ~0.5 ms after the request arrived; the rest of the gap to the",
-  "floor is per-request work in Bun's server and fetch that the floor, which hands the upstream's body back untouched, does not do.",
+  "Why the misses (the profile below; the stage timings come from temporary probes, not kept in the repo): **time to first byte**:",
+  "inside the gateway (zero-latency upstream, p50) ~0.07 ms from the route to the upstream send, the upstream's headers, ~0.1 ms to",
+  "its first content event (the peek that lets a failing stream still fall back), the response built ~0.5 ms after the request",
+  "arrived; the rest of the gap to the floor is not explained (a floor that sends Tollgate's exact request is as fast as the floor).",
   "**Portkey at 50 ms**: the upstream caps everyone (the ceiling shown is direct ÷ Portkey); at 128 connections Tollgate's CPU per call",
-  "roughly doubles against the zero-latency runs (more settlement batches per call, longer-lived garbage) and calls queue behind it.",
-  "**RSS under load**: ~40–60 MB of JavaScript heap at 128 concurrent streams, the tokenizer loaded by the first translated Anthropic",
-  "stream (+32 MB, once), the settlement thread (~6 MB) and native buffers of Bun's server and fetch per concurrent stream (a bare",
-  "`fetch` → `ReadableStream` → `Response` relay in Bun already peaks ~20 MB above the floor).",
+  "roughly doubles against the zero-latency runs (see the tables; likely more settlement batches per call and longer-lived garbage).",
+  "**RSS under load**: a probe read ~40–60 MB of JavaScript heap at 128 concurrent streams; the tokenizer loaded by the first",
+  "translated Anthropic stream adds ~32 MB once; the rest is the settlement thread and Bun's native buffers per concurrent stream.",
 ];
 
 /**
@@ -965,7 +964,7 @@ const PROFILE_READING: string[] = [
   "  floor. The settlement commit, a third of the busy thread before, is gone from it: a worker thread with its own SQLite connection",
   "  writes the calls of each ~2 ms in one transaction (src/billing/settlement-thread.ts), and the answer no longer waits for that",
   "  commit (the hold covers the charge until it lands). What stays on the event loop is handing the batch over (`postMessage` of one",
-  "  JSON string per batch: cloning the records instead cost ~4 µs a call) and the bookkeeping; the rest is spread thin: key lookup,",
+  "  JSON string per batch, cheaper than cloning the records: bench/settlement.ts) and the bookkeeping; the rest: key lookup,",
   "  body parse and schema check, plan, reserve, limiter, ids, two AbortControllers, `AbortSignal.any` and two timers per call.",
   "- Streams: the stages now move one batch per upstream read (src/sse/batch-reader.ts): one SSE decode pass, one encode and one",
   "  `enqueue` per read instead of per event; OpenAI content chunks are read through a learned slot (src/lib/json-string-slot.ts) that",

@@ -3,7 +3,7 @@
  * SQLite file: the event loop only posts each batch and hears back when it has committed, so a commit's
  * WAL writes, and the checkpoint fsyncs that every ~1,000 pages bring, no longer stall other calls.
  *
- * The worker starts on the first write, so a gateway that serves no call pays nothing for it (~6 MB). If
+ * The worker starts on the first write, so a gateway that serves no call pays nothing for it. If
  * it cannot open the database or dies, the event loop takes over with an inline writer on its own
  * connection; a batch the worker held when it died is reported failed (it may or may not have committed:
  * the charge's idempotency key keeps a retry from writing it twice, so none is attempted).

@@ -44,9 +44,8 @@ interface QueuedSettlement {
 
 export interface WalletOptions {
   /**
-   * At most one batch per this many ms: a commit costs ~0.15 ms of CPU however few calls it holds
-   * (each page it touched goes to the WAL), so a busy gateway gathers its calls; one that was idle
-   * writes a call at once.
+   * At most one batch per this many ms: a commit has a fixed cost (each page it touched goes to the
+   * WAL; bench/settlement.ts), so a busy gateway gathers its calls; one that was idle writes a call at once.
    */
   batchWindowMs: number;
 }
