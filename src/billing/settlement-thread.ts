@@ -13,6 +13,7 @@ import type { TollgateDb } from "../db/client.ts";
 import type { SettlementInput } from "./ledger.ts";
 import type { FromSettlementWorker, ToSettlementWorker } from "./settlement-protocol.ts";
 import { InlineSettlementWriter, type BatchOutcome, type SettlementWriter } from "./settlement-writer.ts";
+import { messageOf } from "../lib/log.ts";
 
 /**
  * The compiled binary bundles every module into its entry (/$bunfs/root/tollgate), so `import.meta.url`
@@ -63,7 +64,7 @@ export class SettlementThread implements SettlementWriter {
       this.post(worker, { kind: "open", path: this.options.path });
       this.worker = worker;
     } catch (error) {
-      this.takeOver(`the settlement worker could not start: ${error instanceof Error ? error.message : String(error)}`);
+      this.takeOver(`the settlement worker could not start: ${messageOf(error)}`);
     }
   }
 
@@ -93,8 +94,14 @@ export class SettlementThread implements SettlementWriter {
       const timer = setTimeout(() => this.closed?.resolve(), 2000);
       await this.closed.promise;
       clearTimeout(timer);
-      worker.terminate();
       this.worker = null;
+      // Waits for the thread to be gone, so the process never exits while a worker is tearing down.
+      const exited = new Promise<void>((resolve) => {
+        worker.addEventListener("close", () => resolve(), { once: true });
+        setTimeout(resolve, 1000).unref();
+      });
+      worker.terminate();
+      await exited;
     }
     this.closed.resolve();
   }

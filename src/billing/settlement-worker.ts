@@ -10,6 +10,7 @@ import { SettlementBatchWriter } from "./group-commit.ts";
 import type { SettlementInput } from "./ledger.ts";
 import type { FromSettlementWorker, ToSettlementWorker } from "./settlement-protocol.ts";
 import { writeSettlementBatch } from "./settlement-writer.ts";
+import { messageOf } from "../lib/log.ts";
 
 declare const self: Worker;
 
@@ -20,9 +21,6 @@ function reply(message: FromSettlementWorker): void {
   self.postMessage(message);
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 self.onmessage = (event: MessageEvent<ToSettlementWorker>) => {
   const message = event.data;

@@ -9,6 +9,7 @@ import type { TollgateDb } from "../db/client.ts";
 import { SettlementBatchWriter } from "./group-commit.ts";
 import { recordCall, type SettlementInput } from "./ledger.ts";
 import { expireWorkspaceLotsInTx } from "./lots.ts";
+import { messageOf } from "../lib/log.ts";
 
 /** What became of a batch: each charged workspace's balance after it, and the inputs that failed. */
 export interface BatchOutcome {
@@ -24,9 +25,6 @@ export interface SettlementWriter {
   close(): Promise<void>;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * One transaction for the whole batch; if any settlement in it cannot be written (nothing of the batch

@@ -16,6 +16,7 @@ import { serveCommand } from "./serve.ts";
 import { versionCommand } from "./version.ts";
 import { walletCommand } from "./wallet.ts";
 import { workspaceCommand } from "./workspace.ts";
+import { messageOf } from "../lib/log.ts";
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -70,7 +71,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stderr(`tollgate ${name}: ${error.message}\n`);
       return 1;
     }
-    io.stderr(`tollgate ${name}: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`tollgate ${name}: unexpected error: ${messageOf(error)}\n`);
     return 1;
   }
 }

@@ -4,6 +4,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { messageOf } from "../lib/log.ts";
 
 export interface CliIo {
   stdout(text: string): void;
@@ -51,7 +52,7 @@ export function parseCommandArgs<O extends OptionSpec>(args: string[], options: 
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(messageOf(error));
   }
   if (parsed.positionals.length < positionals.min) throw new UsageError("missing argument");
   if (parsed.positionals.length > positionals.max) throw new UsageError(`unexpected argument '${parsed.positionals[positionals.max]}'`);

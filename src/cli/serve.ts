@@ -10,6 +10,7 @@ import { loadConfig } from "../config/load.ts";
 import { makeDeps } from "../deps.ts";
 import { bootstrapDefaultWorkspace } from "./bootstrap.ts";
 import type { LogLevel } from "../lib/log.ts";
+import { messageOf } from "../lib/log.ts";
 import type { Command } from "./command.ts";
 import { CliFailure, COMMON_OPTIONS, parseCommandArgs, UsageError } from "./io.ts";
 
@@ -52,7 +53,7 @@ export const serveCommand: Command = {
       });
     } catch (error) {
       await deps.close();
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       const inUse = /EADDRINUSE|in use/i.test(reason);
       throw new CliFailure(`cannot listen on ${listen.hostname}:${listen.port}: ${inUse ? "the address is already in use" : reason}`);
     }
@@ -69,7 +70,7 @@ export const serveCommand: Command = {
       try {
         for (const lot of sweepExpiredLots(deps.database.db, deps.clock.now())) deps.wallet.invalidate(lot.workspaceId);
       } catch (error) {
-        deps.log.error("lot expiry sweep failed", { error: error instanceof Error ? error.message : String(error) });
+        deps.log.error("lot expiry sweep failed", { error: messageOf(error) });
       }
     }, LOT_SWEEP_INTERVAL_MS);
     sweep.unref();
@@ -81,13 +82,22 @@ export const serveCommand: Command = {
         stopping = true;
         deps.log.info("shutting down", { signal });
         clearInterval(sweep);
+        // Neither step may throw out of here: an unhandled rejection would end the process without the
+        // settlements being committed. A listener that fails to stop still lets them be committed.
         try {
           await app.stop(false); // stop accepting; wait for in-flight requests
-        } finally {
-          await deps.close();
-          io.stdout("tollgate stopped\n");
-          resolveExit(0);
+        } catch (error) {
+          deps.log.error("stopping the listener failed", { error: messageOf(error) });
         }
+        let code = 0;
+        try {
+          await deps.close();
+        } catch (error) {
+          code = 1;
+          deps.log.error("closing failed; some settlements may not be committed", { error: messageOf(error) });
+        }
+        io.stdout("tollgate stopped\n");
+        resolveExit(code);
       };
       process.once("SIGTERM", () => void stop("SIGTERM"));
       process.once("SIGINT", () => void stop("SIGINT"));

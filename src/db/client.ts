@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import * as schema from "./schema.ts";
+import { messageOf } from "../lib/log.ts";
 
 export type TollgateDb = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -38,7 +39,7 @@ export function openDatabase(path: string): OpenedDatabase {
     sqlite.run("BEGIN IMMEDIATE");
     sqlite.run("ROLLBACK");
   } catch (error) {
-    throw new DatabaseOpenError(path, error instanceof Error ? error.message : String(error));
+    throw new DatabaseOpenError(path, messageOf(error));
   }
   const db = drizzle({ client: sqlite, schema }) as TollgateDb;
   let closed = false;

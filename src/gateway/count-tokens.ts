@@ -9,6 +9,7 @@ import { countRequestTokens } from "../canonical/token-count.ts";
 import type { RequestContext } from "./context.ts";
 import { resolveProfile } from "./candidates.ts";
 import type { GatewayServices } from "./services.ts";
+import { messageOf } from "../lib/log.ts";
 
 export async function countInputTokens(services: GatewayServices, ctx: RequestContext, request: ChatRequest): Promise<number> {
   const profile = resolveProfile(services, request);
@@ -26,7 +27,7 @@ export async function countInputTokens(services: GatewayServices, ctx: RequestCo
       });
     } catch (error) {
       // The upstream's count is a nicety: the tokenizer still answers.
-      services.log.warn("count_tokens upstream failed; counting locally", { provider: channel.provider.id, error: error instanceof Error ? error.message : String(error) });
+      services.log.warn("count_tokens upstream failed; counting locally", { provider: channel.provider.id, error: messageOf(error) });
       break;
     }
   }

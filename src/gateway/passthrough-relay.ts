@@ -21,6 +21,7 @@ import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
 import type { EncodeMeta, StreamEncoder } from "./summary.ts";
+import { messageOf } from "../lib/log.ts";
 
 /** One upstream event as the tap read it: its data parsed (or the slot it matched) and its canonical events. */
 export interface TappedEvent {
@@ -144,7 +145,7 @@ export function passthroughStream(
         try {
           read ??= await reader.next();
         } catch (error) {
-          services.log.warn("upstream stream failed", { error: error instanceof Error ? error.message : String(error) });
+          services.log.warn("upstream stream failed", { error: messageOf(error) });
           out += failWith("upstream_error", "The upstream connection failed mid-stream.", null);
           break;
         }

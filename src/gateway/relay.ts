@@ -18,6 +18,7 @@ import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
 import type { StreamEncoder } from "./summary.ts";
+import { messageOf } from "../lib/log.ts";
 
 export interface RelayOptions {
   startedAtPerf: number;
@@ -80,7 +81,7 @@ export function relayStream(
           // Only with nothing pending: a wait (and its keepalive) never holds back bytes already produced.
           read ??= await reader.next();
         } catch (error) {
-          services.log.warn("upstream stream failed", { error: error instanceof Error ? error.message : String(error) });
+          services.log.warn("upstream stream failed", { error: messageOf(error) });
           out.text += fail("upstream_error", "The upstream connection failed mid-stream.");
           break;
         }

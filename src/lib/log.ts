@@ -15,6 +15,11 @@ const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, er
 // Tollgate keys, common provider key shapes, bearer tokens: never written out.
 const SECRET_PATTERN = /(tg-(?:live|mgmt)-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._~+/=-]{8,}|whsec_[A-Za-z0-9]{8,}|rk_[A-Za-z0-9_]{8,})/g;
 
+/** The message of anything thrown, for a log field or an error text (never its stack). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function redact(text: string): string {
   return text.replace(SECRET_PATTERN, (match) => `${match.slice(0, 8)}…[redacted]`);
 }

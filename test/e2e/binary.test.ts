@@ -56,14 +56,6 @@ function expectSuccess(result: RunResult): void {
   expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toMatchObject({ exitCode: 0 });
 }
 
-function freeLoopbackPort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port;
-  probe.stop(true);
-  if (port === undefined) throw new Error("could not find a free loopback port");
-  return port;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -73,15 +65,21 @@ function exitWithin(child: Bun.Subprocess, ms: number): Promise<number | null> {
   return Promise.race([child.exited, sleep(ms).then(() => null)]);
 }
 
-async function waitForHealthy(baseUrl: string, child: Bun.Subprocess): Promise<void> {
+/**
+ * The address the server reports on its "listening on" line (it binds a port the kernel picks, so no
+ * other process can take it first), once /healthz answers there.
+ */
+async function waitForHealthy(logPath: string, child: Bun.Subprocess): Promise<string> {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`serve exited early with code ${child.exitCode}`);
-    try {
-      const response = await fetch(`${baseUrl}/healthz`);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
+    const baseUrl = /tollgate listening on (http:\/\/\S+)/.exec(await Bun.file(logPath).text().catch(() => ""))?.[1];
+    if (baseUrl) {
+      const status = await fetch(`${baseUrl}/healthz`).then(
+        (response) => response.status,
+        () => 0,
+      );
+      if (status === 200) return baseUrl;
     }
     await sleep(50);
   }
@@ -134,17 +132,15 @@ describe("the compiled binary, alone in an empty directory", () => {
     expect(keys.workspace.name).toBe("default");
     expect(keys.inference_key).toStartWith("tg-live-");
 
-    const port = freeLoopbackPort();
-    const baseUrl = `http://127.0.0.1:${port}`;
     const logPath = join(workDir, "serve.log");
-    const server = Bun.spawn([binary, "serve", "--listen", `127.0.0.1:${port}`], {
+    const server = Bun.spawn([binary, "serve", "--listen", "127.0.0.1:0"], {
       cwd: workDir,
       env: childEnv(),
       stdout: Bun.file(logPath),
       stderr: Bun.file(join(workDir, "serve.err")),
     });
     try {
-      await waitForHealthy(baseUrl, server);
+      const baseUrl = await waitForHealthy(logPath, server);
 
       const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: keys.inference_key, maxRetries: 0, timeout: 10_000 });
       const completion = await client.chat.completions.create({

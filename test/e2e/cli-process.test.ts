@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
 import { hashKey } from "../../src/keys/keys.ts";
-import { freeLoopbackPort, killAll, ROOT, sleep, startTollgate, waitForHealthy as waitForHealthyWithin, type Started } from "../harness/process.ts";
+import { freeLoopbackPort, killAll, ROOT, serveOnFreePort, sleep, startTollgate, waitForHealthy as waitForHealthyWithin, type Started } from "../harness/process.ts";
 
 const EXAMPLE_TOML = readFileSync(join(ROOT, "config.example.toml"), "utf8");
 const EXIT_TIMEOUT_MS = 10_000;
@@ -138,10 +138,7 @@ describe("tollgate as a process", () => {
   });
 
   test("serve with no config in an empty folder runs on the built-in demo config and says so", async () => {
-    const port = freeLoopbackPort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const server = start(["serve", "--listen", `127.0.0.1:${port}`]);
-    await waitForHealthy(baseUrl, server);
+    const server = await serveOnFreePort([], dir, children);
     server.child.kill("SIGTERM");
     const stopped = await exitOf(server);
     expect(stopped.code).toBe(0);

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
-import { freeLoopbackPort, killAll, ROOT, sleep, startTollgate, waitForHealthy } from "../harness/process.ts";
+import { killAll, ROOT, serveOnFreePort, sleep } from "../harness/process.ts";
 
 let dir = "";
 const children: Bun.Subprocess[] = [];
@@ -39,13 +39,10 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
   const { inference_key: key } = JSON.parse(init.stdout) as { inference_key: string };
   expect((await cli(["wallet", "credit", "--workspace", "default", "--usd", "100", "--config", configPath])).code).toBe(0);
 
-  const port = freeLoopbackPort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const first = startTollgate(["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`], dir, children);
-  await waitForHealthy(baseUrl, first);
+  const first = await serveOnFreePort(["--config", configPath], dir, children);
 
   const call = (index: number) =>
-    fetch(`${baseUrl}/v1/chat/completions`, {
+    fetch(`${first.baseUrl}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}` },
       body: JSON.stringify({
@@ -83,9 +80,8 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
   expect(verify.code).toBe(0);
 
   // Restarted: nothing is held, the wallet shows every committed charge, and billing goes on.
-  const second = startTollgate(["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`], dir, children);
-  await waitForHealthy(baseUrl, second);
-  const after = await fetch(`${baseUrl}/v1/chat/completions`, {
+  const second = await serveOnFreePort(["--config", configPath], dir, children);
+  const after = await fetch(`${second.baseUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "after the crash" }] }),

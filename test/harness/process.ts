@@ -9,6 +9,8 @@ export interface Started {
   child: Bun.Subprocess<"ignore", "pipe", "pipe">;
   stdout: Promise<string>;
   stderr: Promise<string>;
+  /** The address from the "tollgate listening on …" line (rejects if the process ends without one). */
+  listening: Promise<string>;
 }
 
 /** The parent's environment minus anything that would point the CLI at another config. */
@@ -24,7 +26,37 @@ export function childEnv(): Record<string, string> {
 export function startTollgate(args: string[], cwd: string, children: Bun.Subprocess[]): Started {
   const child = Bun.spawn(["bun", MAIN, ...args], { cwd, env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.push(child);
-  return { child, stdout: new Response(child.stdout).text(), stderr: new Response(child.stderr).text() };
+  const listening = Promise.withResolvers<string>();
+  const stdout = (async () => {
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      text += decoder.decode(chunk, { stream: true });
+      const address = /tollgate listening on (http:\/\/\S+)/.exec(text)?.[1];
+      if (address) listening.resolve(address);
+    }
+    listening.reject(new Error(`the gateway exited (${await child.exited}) before listening: ${text}`));
+    return text;
+  })();
+  listening.promise.catch(() => {});
+  return { child, stdout, stderr: new Response(child.stderr).text(), listening: listening.promise };
+}
+
+/**
+ * `tollgate serve` on a port the kernel picks (--listen 127.0.0.1:0), its address read from its own
+ * "listening on" line: a port picked beforehand and released could be taken by another process before
+ * the gateway binds it, and a test would then talk to a stranger.
+ */
+export async function serveOnFreePort(args: string[], cwd: string, children: Bun.Subprocess[]): Promise<Started & { baseUrl: string }> {
+  const started = startTollgate(["serve", ...args, "--listen", "127.0.0.1:0"], cwd, children);
+  const baseUrl = await Promise.race([
+    started.listening,
+    sleep(10_000).then(() => {
+      throw new Error("the gateway did not say where it listens within 10 s");
+    }),
+  ]);
+  await waitForHealthy(baseUrl, started);
+  return { ...started, baseUrl };
 }
 
 export function sleep(ms: number): Promise<void> {
