@@ -21,6 +21,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
+import { ALLOCATOR_ENV } from "../src/cli/allocator-tuning.ts";
+import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { childEnv, cpuMs, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
@@ -313,8 +315,8 @@ async function checkOnce(target: TargetId, scenario: Scenario, call: TargetReque
 const started: Bun.Subprocess[] = [];
 
 /** Spawns a bench helper that prints its port as its first stdout line. */
-async function startPortPrinter(argv: string[], label: string): Promise<{ child: Bun.Subprocess; port: number }> {
-  const child = Bun.spawn(argv, { cwd: ROOT, env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+async function startPortPrinter(argv: string[], label: string, env: Record<string, string> = childEnv()): Promise<{ child: Bun.Subprocess; port: number }> {
+  const child = Bun.spawn(argv, { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
   started.push(child);
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
@@ -552,7 +554,9 @@ async function measure(): Promise<Measured | null> {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-compare-"));
   try {
     const mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");
-    const floor = await startPortPrinter(["bun", join(import.meta.dir, "lib", "floor-proxy.ts"), "--upstream", `http://127.0.0.1:${mock.port}`], "the floor proxy");
+    // The floor runs with the allocator options Tollgate gives itself (src/cli/allocator-tuning.ts), so that
+    // it stays what nothing built on Bun beats.
+    const floor = await startPortPrinter(["bun", join(import.meta.dir, "lib", "floor-proxy.ts"), "--upstream", `http://127.0.0.1:${mock.port}`], "the floor proxy", childEnv({ ...ALLOCATOR_ENV }));
 
     const config = join(dir, "tollgate.toml");
     writeFileSync(config, tollgateConfigToml(mock.port));
@@ -650,104 +654,6 @@ async function measure(): Promise<Measured | null> {
 
 // ---------------------------------------------------------------------------------------------------
 // CPU profile: Tollgate from source under `bun --cpu-prof`, one process per profiled scenario
-
-interface ProfileRow {
-  functionName: string;
-  location: string;
-  /** For a frame outside src/ (runtime, dependency): the nearest src/ frame up its stack. */
-  via: string | null;
-  selfPercent: number;
-}
-
-interface ProfileResult {
-  scenario: string;
-  rps: number;
-  /** Samples taken while the JS thread was busy (Bun records no idle samples). */
-  samples: number;
-  gcPercent: number;
-  top: ProfileRow[];
-  /** Self time by area, runtime and dependency frames charged to the nearest src/ frame that called them. */
-  byArea: { area: string; selfPercent: number }[];
-}
-
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
-  samples: number[];
-}
-
-function pathOf(url: string): string {
-  const path = url.startsWith("file://") ? url.slice("file://".length) : url;
-  return path.startsWith(`${ROOT}/`) ? relative(ROOT, path) : path;
-}
-
-function relativeLocation(url: string, line: number): string {
-  if (url === "") return "(native)";
-  return line >= 0 ? `${pathOf(url)}:${line + 1}` : pathOf(url);
-}
-
-/** src/<area>[/<sub-area>] of a source path, else null. */
-function sourceArea(url: string): string | null {
-  const source = /^src\/([^/]+)(\/([^/]+))?/.exec(pathOf(url));
-  if (!source) return null;
-  return source[3] && !source[3].endsWith(".ts") ? `src/${source[1]}/${source[3]}` : `src/${source[1]}`;
-}
-
-export function summarizeProfile(profile: CpuProfile): Omit<ProfileResult, "scenario" | "rps"> {
-  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  /** The nearest frame in src/ at or above `id` (bounded by the tree's depth). */
-  const nearestSource = (id: number): { functionName: string; url: string; lineNumber: number } | null => {
-    let current: number | undefined = id;
-    for (let depth = 0; current !== undefined && depth < 10_000; depth++) {
-      const frame = byNode.get(current)?.callFrame;
-      if (frame && sourceArea(frame.url) !== null) return frame;
-      current = parent.get(current);
-    }
-    return null;
-  };
-  const counts = new Map<number, number>();
-  for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const total = profile.samples.length;
-  const byFunction = new Map<string, { functionName: string; location: string; via: Map<string, number>; count: number }>();
-  const byArea = new Map<string, number>();
-  let gc = 0;
-  for (const [id, count] of counts) {
-    const frame = byNode.get(id)?.callFrame;
-    if (!frame) continue;
-    const name = frame.functionName || "(anonymous)";
-    if (name === "(garbage collector)") gc += count;
-    const location = relativeLocation(frame.url, frame.lineNumber);
-    const key = `${name}@${location}`;
-    const entry = byFunction.get(key) ?? { functionName: name, location, via: new Map<string, number>(), count: 0 };
-    entry.count += count;
-    const caller = sourceArea(frame.url) === null ? nearestSource(id) : null;
-    if (caller) {
-      const label = `${caller.functionName || "(anonymous)"} (${relativeLocation(caller.url, caller.lineNumber)})`;
-      entry.via.set(label, (entry.via.get(label) ?? 0) + count);
-    }
-    byFunction.set(key, entry);
-    const area = name === "(garbage collector)" ? "garbage collector" : sourceArea(frame.url) ?? (caller ? sourceArea(caller.url) : null) ?? "outside src/ (server, fetch, timers)";
-    byArea.set(area, (byArea.get(area) ?? 0) + count);
-  }
-  const percent = (count: number) => (total === 0 ? 0 : (count / total) * 100);
-  /** The src/ caller behind most of a frame's samples; "several" when none has half of them. */
-  const mainCaller = (via: Map<string, number>, count: number): string | null => {
-    const best = [...via.entries()].sort((a, b) => b[1] - a[1])[0];
-    if (!best) return null;
-    if (best[1] * 2 < count) return "several (none has half)";
-    return `${best[0]}${best[1] < count ? ` (${fixed((best[1] / count) * 100, 0)} %)` : ""}`;
-  };
-  return {
-    samples: total,
-    gcPercent: percent(gc),
-    top: [...byFunction.values()]
-      .sort((a, b) => b.count - a.count)
-      .slice(0, 15)
-      .map((entry) => ({ functionName: entry.functionName, location: entry.location, via: mainCaller(entry.via, entry.count), selfPercent: percent(entry.count) })),
-    byArea: [...byArea.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([area, count]) => ({ area, selfPercent: percent(count) })),
-  };
-}
 
 async function profileTollgate(dir: string, config: string, endpoints: Endpoints): Promise<ProfileResult[]> {
   const profileDir = flags["profile-dir"] ? resolve(flags["profile-dir"]) : join(dir, "profiles");
@@ -1044,7 +950,8 @@ function report(measured: Measured): string {
     `  non-stream and stream, a ${TOKENS}-token answer (one word per token; stream: one event per token, the events up to the first token in`,
     `  one write, the rest 16 events per write, usage at the end), serialised once; \`/latency-${SLOW_MS}/…\` holds each answer ${SLOW_MS} ms`,
     "  before its status line.",
-    "- Floor: `bun bench/lib/floor-proxy.ts --upstream http://127.0.0.1:MOCK`, its own process: `Bun.serve` + `fetch` passthrough.",
+    "- Floor: `bun bench/lib/floor-proxy.ts --upstream http://127.0.0.1:MOCK`, its own process: `Bun.serve` + `fetch` passthrough,",
+    "  with the allocator options Tollgate gives itself (`MIMALLOC_PURGE_HOLES=0 MIMALLOC_PURGE_DELAY=1000`, src/cli/allocator-tuning.ts).",
     `- Tollgate: \`dist/tollgate serve --config tollgate.toml --listen 127.0.0.1:PORT\` with \`TOLLGATE_LOG_LEVEL=error\`, after \`tollgate init --json\` and`,
     "  `tollgate wallet credit --workspace default --usd 1000000`; two `kind = \"openai\"` providers on the mock (`/v1`, `/latency-50/v1`), one",
     "  model each; a rate-limit tier of 10 million requests and 10¹² tokens a minute (the limiter runs on every call, never refuses). Every call",

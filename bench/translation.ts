@@ -4,7 +4,9 @@
  * the upstreams run as separate processes; only the gateway's /proc/<pid>/stat CPU time is counted.
  * `--write` rewrites the "Translation CPU overhead" section of docs/benchmarks.md.
  * Usage: bun bench/translation.ts [--write] [--rounds N] [--batch N] [--concurrency N] [--pace-ms N]
- *        [--binary PATH | --source]
+ *        [--binary PATH | --source] [--profile SCENARIO]
+ * `--profile anthropic-translated` (or another scenario id) runs only that scenario, on the gateway from
+ * source under `bun --cpu-prof`, and prints where its CPU goes instead of the comparison.
  */
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -14,12 +16,15 @@ import { parseArgs } from "node:util";
 import { BINARY_PATH, buildBinary, currentCommit } from "../scripts/build.ts";
 import { SseDecoder, type SseEvent } from "../src/sse/decode.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { summarizeProfile, type CpuProfile } from "./lib/cpu-profile.ts";
 import { childEnv, cpuMs, msUntilHealthy, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize, type Summary } from "./lib/stats.ts";
 import { benchAnswer } from "./lib/stream-upstream.ts";
 
 const ROOT = join(import.meta.dir, "..");
+const PROFILE_DIR = mkdtempSync(join(tmpdir(), "tollgate-translation-profile-"));
+const PROFILE_NAME = "gateway.cpuprofile";
 const SECTION = "Translation CPU overhead";
 const COMMAND = "bun bench/translation.ts --write";
 const TARGET_OVERHEAD = 0.05;
@@ -39,6 +44,8 @@ const { values: flags } = parseArgs({
     binary: { type: "string" },
     /** Run the gateway from source (`bun src/main.ts`) instead of the compiled binary. */
     source: { type: "boolean", default: false },
+    /** Profile one scenario (its id) with `bun --cpu-prof`; prints the profile's summary. */
+    profile: { type: "string" },
   },
   strict: true,
 });
@@ -68,12 +75,16 @@ interface Scenario {
 }
 
 /** In the order each round runs them: passthrough then translated, per client dialect (A B A B …). */
-const SCENARIOS: readonly Scenario[] = [
+const ALL_SCENARIOS: readonly Scenario[] = [
   { id: "anthropic-passthrough", client: "anthropic", upstream: "anthropic", translated: false, model: "m-anthropic" },
   { id: "anthropic-translated", client: "anthropic", upstream: "openai", translated: true, model: "m-openai" },
   { id: "openai-passthrough", client: "openai", upstream: "openai", translated: false, model: "m-openai" },
   { id: "openai-translated", client: "openai", upstream: "anthropic", translated: true, model: "m-anthropic" },
 ];
+const PROFILED = flags.profile === undefined ? null : ALL_SCENARIOS.find((scenario) => scenario.id === flags.profile);
+if (PROFILED === undefined) throw new Error(`--profile expects one of ${ALL_SCENARIOS.map((scenario) => scenario.id).join(", ")}`);
+const SCENARIOS = PROFILED === null ? ALL_SCENARIOS : [PROFILED];
+
 
 // ---------------------------------------------------------------------------------------------------
 // Processes: the bench upstream, the gateway command, the CLI
@@ -148,6 +159,10 @@ function binaryIsStale(binary: string): string | null {
 }
 
 async function gatewayCommand(): Promise<GatewayCommand> {
+  if (PROFILED !== null) {
+    const argv = ["bun", "--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${PROFILE_NAME}`, join(ROOT, "src", "main.ts")];
+    return { argv, label: "`bun --cpu-prof src/main.ts` (source)", commit: currentCommit() };
+  }
   if (flags.source) return { argv: ["bun", join(ROOT, "src", "main.ts")], label: "`bun src/main.ts` (source)", commit: currentCommit() };
   if (flags.binary !== undefined) {
     const binary = resolve(flags.binary);
@@ -456,11 +471,13 @@ async function measure(): Promise<Results> {
       if (!found) throw new Error(`no scenario for ${client} clients on an ${upstream} upstream`);
       return found;
     };
-    const byClient = (["anthropic", "openai"] as const).map((client) => {
+    // A profiled run measures one scenario: nothing to compare.
+    const clients = PROFILED === null ? (["anthropic", "openai"] as const) : [];
+    const byClient = clients.map((client) => {
       const other = client === "anthropic" ? "openai" : "anthropic";
       return compare(`${DIALECT_NAME[client]} clients`, find(client, client), find(client, other), samples);
     });
-    const byUpstream = (["openai", "anthropic"] as const).map((upstream) => {
+    const byUpstream = (PROFILED === null ? (["openai", "anthropic"] as const) : []).map((upstream) => {
       const other = upstream === "anthropic" ? "openai" : "anthropic";
       return compare(`${DIALECT_NAME[upstream]} upstream`, find(upstream, upstream), find(other, upstream), samples);
     });
@@ -559,6 +576,18 @@ function renderMarkdown(results: Results): string {
 }
 
 const results = await measure();
+if (PROFILED !== null) {
+  const summary = summarizeProfile(JSON.parse(readFileSync(join(PROFILE_DIR, PROFILE_NAME), "utf8")) as CpuProfile);
+  rmSync(PROFILE_DIR, { recursive: true, force: true });
+  const cpu = results.scenarios[0]?.cpu.median ?? Number.NaN;
+  console.log(`${PROFILED.id}: ${fixed(cpu, 2)} ms CPU/request (median; from source, profiled), ${summary.samples} samples, GC ${fixed(summary.gcPercent, 1)} %`);
+  console.log("\nself time by function:");
+  for (const row of summary.top) console.log(`  ${fixed(row.selfPercent, 1).padStart(5)} %  ${row.functionName}  ${row.location}${row.via ? `  via ${row.via}` : ""}`);
+  console.log("\nself time by area:");
+  for (const row of summary.byArea) console.log(`  ${fixed(row.selfPercent, 1).padStart(5)} %  ${row.area}`);
+  process.exit(0);
+}
+rmSync(PROFILE_DIR, { recursive: true, force: true });
 const markdown = renderMarkdown(results);
 console.log(markdown);
 if (flags.write) {

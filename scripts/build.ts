@@ -54,6 +54,7 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
     entrypoints: [join(ROOT, "src", "main.ts"), join(ROOT, "src", "billing", "settlement-worker.ts")],
     target: "bun",
     format: "esm",
+    splitting: true,
     minify: true,
     bytecode: options.bytecode ?? true,
     define: {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import packageJson from "../../package.json";
+import { ALLOCATOR_ENV } from "../../src/cli/allocator-tuning.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUILD_TIMEOUT_MS = 120_000;
@@ -24,7 +25,8 @@ let binary = "";
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && name !== "TOLLGATE_CONFIG") env[name] = value;
+    // No allocator options of the caller's: the binary's own choice is under test.
+    if (value !== undefined && name !== "TOLLGATE_CONFIG" && !name.startsWith("MIMALLOC_")) env[name] = value;
   }
   env.TOLLGATE_LOG_LEVEL = "warn";
   return env;
@@ -141,6 +143,9 @@ describe("the compiled binary, alone in an empty directory", () => {
     });
     try {
       const baseUrl = await waitForHealthy(logPath, server);
+      // The binary executed itself again with the allocator options (src/cli/allocator-tuning.ts), same pid.
+      const environ = readFileSync(`/proc/${server.pid}/environ`, "utf8").split("\u0000");
+      for (const [name, value] of Object.entries(ALLOCATOR_ENV)) expect(environ).toContain(`${name}=${value}`);
 
       const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: keys.inference_key, maxRetries: 0, timeout: 10_000 });
       const completion = await client.chat.completions.create({

@@ -23,8 +23,8 @@ export function childEnv(): Record<string, string> {
   return env;
 }
 
-export function startTollgate(args: string[], cwd: string, children: Bun.Subprocess[]): Started {
-  const child = Bun.spawn(["bun", MAIN, ...args], { cwd, env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export function startTollgate(args: string[], cwd: string, children: Bun.Subprocess[], env: Record<string, string> = childEnv()): Started {
+  const child = Bun.spawn(["bun", MAIN, ...args], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.push(child);
   const listening = Promise.withResolvers<string>();
   const stdout = (async () => {
@@ -47,8 +47,13 @@ export function startTollgate(args: string[], cwd: string, children: Bun.Subproc
  * "listening on" line: a port picked beforehand and released could be taken by another process before
  * the gateway binds it, and a test would then talk to a stranger.
  */
-export async function serveOnFreePort(args: string[], cwd: string, children: Bun.Subprocess[]): Promise<Started & { baseUrl: string }> {
-  const started = startTollgate(["serve", ...args, "--listen", "127.0.0.1:0"], cwd, children);
+export async function serveOnFreePort(
+  args: string[],
+  cwd: string,
+  children: Bun.Subprocess[],
+  env: Record<string, string> = childEnv(),
+): Promise<Started & { baseUrl: string }> {
+  const started = startTollgate(["serve", ...args, "--listen", "127.0.0.1:0"], cwd, children, env);
   const baseUrl = await Promise.race([
     started.listening,
     sleep(10_000).then(() => {
