@@ -7,6 +7,9 @@
  *        [--binary PATH | --source] [--profile SCENARIO]
  * `--profile anthropic-translated` (or another scenario id) runs only that scenario, on the gateway from
  * source under `bun --cpu-prof`, and prints where its CPU goes instead of the comparison.
+ * `--allocator` runs every scenario on two gateways, one with the allocator options `serve` gives itself
+ * (src/cli/allocator-tuning.ts) and one with Bun's defaults, batch for batch; `--write` then rewrites the
+ * "Allocator options" section.
  */
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -17,7 +20,7 @@ import { BINARY_PATH, buildBinary, currentCommit } from "../scripts/build.ts";
 import { SseDecoder, type SseEvent } from "../src/sse/decode.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { summarizeProfile, type CpuProfile } from "./lib/cpu-profile.ts";
-import { childEnv, cpuMs, msUntilHealthy, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { childEnv, cpuMs, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize, type Summary } from "./lib/stats.ts";
 import { benchAnswer } from "./lib/stream-upstream.ts";
@@ -46,6 +49,8 @@ const { values: flags } = parseArgs({
     source: { type: "boolean", default: false },
     /** Profile one scenario (its id) with `bun --cpu-prof`; prints the profile's summary. */
     profile: { type: "string" },
+    /** Two gateways, Tollgate's allocator options against Bun's defaults, on every scenario (its own doc section). */
+    allocator: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -386,29 +391,45 @@ interface Results {
   wallSeconds: number;
 }
 
-async function withProcesses<T>(body: (started: Started, key: string, upstreamPort: number, command: GatewayCommand) => Promise<T>): Promise<T> {
+/** A gateway under test: its process and its inference key. */
+interface Gateway {
+  started: Started;
+  key: string;
+}
+
+/**
+ * The bench upstream and one gateway per entry of `gatewayEnvs` (each in its own folder, with its own
+ * database, and these extra environment variables), for the length of `body`.
+ */
+async function withProcesses<T>(gatewayEnvs: readonly Record<string, string>[], body: (gateways: Gateway[], upstreamPort: number, command: GatewayCommand) => Promise<T>): Promise<T> {
   const command = await gatewayCommand();
-  const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-translation-"));
   const upstream = await startUpstream();
-  let started: Started | null = null;
+  const dirs: string[] = [];
+  const gateways: Gateway[] = [];
   try {
-    const config = join(dir, "tollgate.toml");
-    writeFileSync(config, benchConfigToml(upstream.port));
-    const key = (JSON.parse(runCli(command, dir, ["init", "--config", config, "--json"])) as { inference_key: string }).inference_key;
-    runCli(command, dir, ["wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config]);
-    started = startGateway(command.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error" });
-    await msUntilHealthy(started, 15_000);
-    return await body(started, key, upstream.port, command);
+    for (const env of gatewayEnvs) {
+      const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-translation-"));
+      dirs.push(dir);
+      const config = join(dir, "tollgate.toml");
+      writeFileSync(config, benchConfigToml(upstream.port));
+      const key = (JSON.parse(runCli(command, dir, ["init", "--config", config, "--json"])) as { inference_key: string }).inference_key;
+      runCli(command, dir, ["wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config]);
+      const started = startGateway(command.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...env });
+      gateways.push({ started, key });
+      await msUntilHealthy(started, 15_000);
+    }
+    return await body(gateways, upstream.port, command);
   } finally {
-    if (started) {
+    for (const [index, { started }] of gateways.entries()) {
       const code = await stopGateway(started.child);
       if (code !== 0) console.error(`warning: gateway exited with ${code ?? "no code (SIGKILL after timeout)"} on SIGTERM`);
-      const errors = existsSync(join(dir, "serve.log.err")) ? readFileSync(join(dir, "serve.log.err"), "utf8").trim() : "";
+      const errorLog = join(dirs[index] ?? "", "serve.log.err");
+      const errors = existsSync(errorLog) ? readFileSync(errorLog, "utf8").trim() : "";
       if (errors !== "") console.error(`gateway stderr:\n${errors.slice(0, 2000)}`);
     }
     upstream.child.kill("SIGTERM");
     await upstream.child.exited;
-    rmSync(dir, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -430,7 +451,9 @@ function compare(label: string, base: ScenarioResult, other: ScenarioResult, sam
 async function measure(): Promise<Results> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const startedAt = performance.now();
-  return withProcesses(async (started, key, upstreamPort, command) => {
+  return withProcesses([{}], async ([gateway], upstreamPort, command) => {
+    if (!gateway) throw new Error("no gateway started");
+    const { started, key } = gateway;
     const pid = started.child.pid;
     const makers = new Map(SCENARIOS.map((scenario) => [scenario.id, requestFor(started.baseUrl, key, scenario)] as const));
     const maker = (scenario: Scenario) => makers.get(scenario.id) ?? requestFor(started.baseUrl, key, scenario);
@@ -483,6 +506,104 @@ async function measure(): Promise<Results> {
     });
     return { gateway: command, scenarios, byClient, byUpstream, loadBefore, loadAfter: loadavg()[0] ?? Number.NaN, wallSeconds: (performance.now() - startedAt) / 1000 };
   });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Allocator options: Tollgate's (src/cli/allocator-tuning.ts) against Bun's defaults
+
+const ALLOCATOR_SECTION = "Allocator options";
+const ALLOCATOR_COMMAND = "bun bench/translation.ts --allocator --write";
+/** Bun's own values, set explicitly: `serve` keeps an operator's choice and then does not tune. */
+const BUN_DEFAULT_ALLOCATOR_ENV = { MIMALLOC_PURGE_HOLES: "1", MIMALLOC_PURGE_DELAY: "100" };
+
+interface AllocatorRow {
+  scenario: Scenario;
+  bunDefaults: Summary;
+  tuned: Summary;
+  /** Per round, tuned ÷ Bun's defaults − 1. */
+  paired: Summary;
+}
+
+interface AllocatorResults {
+  gateway: GatewayCommand;
+  rows: AllocatorRow[];
+  /** VmRSS / VmHWM (MB) of each gateway at the end. */
+  memory: { bunDefaults: { rss: number; peak: number }; tuned: { rss: number; peak: number } };
+  loadBefore: number;
+  loadAfter: number;
+  wallSeconds: number;
+}
+
+async function measureAllocator(): Promise<AllocatorResults> {
+  const loadBefore = loadavg()[0] ?? Number.NaN;
+  const startedAt = performance.now();
+  // The tuned gateway must not inherit allocator options from the shell that runs the bench.
+  for (const name of Object.keys(BUN_DEFAULT_ALLOCATOR_ENV)) delete process.env[name];
+  return withProcesses([BUN_DEFAULT_ALLOCATOR_ENV, {}], async (gateways, _upstreamPort, command) => {
+    const [defaults, tuned] = gateways;
+    if (!defaults || !tuned) throw new Error("two gateways expected");
+    const samples = new Map<string, { defaults: BatchResult[]; tuned: BatchResult[] }>(SCENARIOS.map((scenario) => [scenario.id, { defaults: [], tuned: [] }]));
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const scenario of SCENARIOS) {
+        // Which gateway goes first alternates by round, so neither always follows the other.
+        const order = round % 2 === 0 ? ([["defaults", defaults], ["tuned", tuned]] as const) : ([["tuned", tuned], ["defaults", defaults]] as const);
+        for (const [label, gateway] of order) {
+          const result = await runBatch(gateway.started.child.pid, scenario, requestFor(gateway.started.baseUrl, gateway.key, scenario));
+          if (round > 0) samples.get(scenario.id)?.[label].push(result);
+        }
+      }
+      console.error(`round ${round}${round === 0 ? " (warm-up)" : ""} done`);
+    }
+    const rows = SCENARIOS.map((scenario): AllocatorRow => {
+      const { defaults: base = [], tuned: other = [] } = samples.get(scenario.id) ?? {};
+      return {
+        scenario,
+        bunDefaults: summarize(base.map((batch) => batch.cpuMsPerRequest)),
+        tuned: summarize(other.map((batch) => batch.cpuMsPerRequest)),
+        paired: summarize(other.map((batch, round) => batch.cpuMsPerRequest / (base[round]?.cpuMsPerRequest ?? Number.NaN) - 1)),
+      };
+    });
+    const memoryOf = (gateway: Gateway) => ({ rss: rssMb(gateway.started.child.pid), peak: peakRssMb(gateway.started.child.pid) });
+    return {
+      gateway: command,
+      rows,
+      memory: { bunDefaults: memoryOf(defaults), tuned: memoryOf(tuned) },
+      loadBefore,
+      loadAfter: loadavg()[0] ?? Number.NaN,
+      wallSeconds: (performance.now() - startedAt) / 1000,
+    };
+  });
+}
+
+function renderAllocatorMarkdown(results: AllocatorResults): string {
+  const rounds = results.rows[0]?.tuned.count ?? 0;
+  const { bunDefaults, tuned } = results.memory;
+  return [
+    `Measured ${machineLine(describeMachine())}; gateway ${results.gateway.label} (commit ${results.gateway.commit});`,
+    `1-minute load average ${fixed(results.loadBefore, 2)} before, ${fixed(results.loadAfter, 2)} after; ${fixed(results.wallSeconds, 0)} s in all.`,
+    `Reproduce: \`${ALLOCATOR_COMMAND}\`.`,
+    "",
+    "`tollgate serve` executes itself once at start (execve: same pid) with `MIMALLOC_PURGE_HOLES=0 MIMALLOC_PURGE_DELAY=1000`",
+    "unless the operator set either (src/cli/allocator-tuning.ts). With Bun's defaults its allocator hands the free parts of",
+    "large pages (buffers of 96 KiB and up) back to the OS between calls and purges freed pages after 100 ms, so every",
+    "streamed answer faulted its buffers in again: `perf record` of the gateway put about half of its CPU in the kernel",
+    "(page faults, page clearing, TLB flushes). Two gateways, one with Bun's defaults set explicitly and one left to tune",
+    "itself, serve the translation scenarios batch for batch (the first of each pair alternates by round):",
+    "",
+    "| client | upstream | path | Bun's defaults, CPU ms/request | Tollgate's options | change (medians) | per round: median (min to max) |",
+    "|---|---|---|---:|---:|---:|---:|",
+    ...results.rows.map((row) => {
+      const path = row.scenario.translated ? "translated" : "passthrough";
+      const change = row.tuned.median / row.bunDefaults.median - 1;
+      const cells = [DIALECT_NAME[row.scenario.client], DIALECT_NAME[row.scenario.upstream], path, fixed(row.bunDefaults.median, 2), fixed(row.tuned.median, 2)];
+      return `| ${cells.join(" | ")} | **${percent(change)}** | ${percent(row.paired.median)} (${percent(row.paired.min)} to ${percent(row.paired.max)}) |`;
+    }),
+    "",
+    `Memory at the end (VmRSS / VmHWM): Bun's defaults ${fixed(bunDefaults.rss, 1)} / ${fixed(bunDefaults.peak, 1)} MB, Tollgate's options`,
+    `${fixed(tuned.rss, 1)} / ${fixed(tuned.peak, 1)} MB. Freed memory still goes back to the OS, a second after it was freed instead of`,
+    `100 ms. ${rounds} rounds after a warm-up round; batches of ${BATCH} requests, ${CONCURRENCY} at a time; CPU as in "${SECTION}".`,
+    "",
+  ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -575,6 +696,17 @@ function renderMarkdown(results: Results): string {
   ].join("\n");
 }
 
+if (flags.allocator) {
+  const allocatorResults = await measureAllocator();
+  rmSync(PROFILE_DIR, { recursive: true, force: true });
+  const markdown = renderAllocatorMarkdown(allocatorResults);
+  console.log(markdown);
+  if (flags.write) {
+    writeBenchSection(ALLOCATOR_SECTION, markdown, ALLOCATOR_COMMAND);
+    console.error(`wrote the "${ALLOCATOR_SECTION}" section of docs/benchmarks.md`);
+  }
+  process.exit(0);
+}
 const results = await measure();
 if (PROFILED !== null) {
   const summary = summarizeProfile(JSON.parse(readFileSync(join(PROFILE_DIR, PROFILE_NAME), "utf8")) as CpuProfile);
