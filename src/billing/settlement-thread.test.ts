@@ -34,6 +34,13 @@ const charges = () => (opened.sqlite.query("SELECT count(*) AS n FROM ledger_ent
 const autoCheckpointPages = () => (opened.sqlite.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint;
 
 describe("SettlementThread", () => {
+  test("a batch still out when the process has nothing else to do is committed before close returns (the worker is ref'd meanwhile)", async () => {
+    const own = mkdtempSync(join(dir, "process-"));
+    const child = Bun.spawn(["bun", join(import.meta.dir, "..", "..", "test", "harness", "settle-then-close.ts"), own], { stdout: "pipe", stderr: "pipe" });
+    const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "charges=2\n", stderr: "" });
+  });
+
   test("a worker thread writes each batch on its own connection; the event loop's sees it committed", async () => {
     const thread = new SettlementThread({ path: opened.path, db: opened.db, onError: (message) => errors.push(message) });
     const first = await thread.write([settlementOf(workspaceId, 100), settlementOf(workspaceId, 250)]);

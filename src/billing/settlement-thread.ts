@@ -78,6 +78,9 @@ export class SettlementThread implements SettlementWriter {
     const id = this.nextId++;
     const done = Promise.withResolvers<BatchOutcome>();
     this.pending.set(id, { inputs, done });
+    // An unref'd worker's answer does not keep the process alive: while a batch is out, the worker is
+    // ref'd, or a process with nothing else to do (a stopping server) would exit before it is committed.
+    if (this.pending.size === 1) worker.ref();
     // Messages are handled in order: a write posted before "opened" arrives waits behind "open".
     this.post(worker, { kind: "write", id, inputs: JSON.stringify(inputs) });
     return done.promise;
@@ -89,19 +92,21 @@ export class SettlementThread implements SettlementWriter {
     await Promise.allSettled([...this.pending.values()].map((batch) => batch.done.promise));
     const worker = this.worker;
     if (worker) {
+      worker.ref(); // until it has answered "closed" and is gone
       this.post(worker, { kind: "close" });
       // The worker answers "closed" once its connection is closed; do not hang a shutdown on it.
       const timer = setTimeout(() => this.closed?.resolve(), 2000);
       await this.closed.promise;
       clearTimeout(timer);
       this.worker = null;
-      // Waits for the thread to be gone, so the process never exits while a worker is tearing down.
-      const exited = new Promise<void>((resolve) => {
-        worker.addEventListener("close", () => resolve(), { once: true });
-        setTimeout(resolve, 1000).unref();
-      });
+      // Waits for the thread to be gone, so the process never exits while a worker is tearing down. The
+      // timer is not unref'd: it is what keeps the event loop alive until then (the worker is unref'd).
+      const exited = Promise.withResolvers<void>();
+      const giveUp = setTimeout(exited.resolve, 1000);
+      worker.addEventListener("close", () => exited.resolve(), { once: true });
       worker.terminate();
-      await exited;
+      await exited.promise;
+      clearTimeout(giveUp);
     }
     this.closed.resolve();
   }
@@ -129,6 +134,7 @@ export class SettlementThread implements SettlementWriter {
         const batch = this.pending.get(message.id);
         if (!batch) return;
         this.pending.delete(message.id);
+        this.unrefWhenIdle();
         batch.done.resolve({ balances: new Map(message.balances), failures: new Map(message.failures) });
         return;
       }
@@ -136,6 +142,7 @@ export class SettlementThread implements SettlementWriter {
         // Nothing of that batch was written (the worker had no database): the event loop writes it.
         const batch = message.id === null ? undefined : this.pending.get(message.id);
         if (message.id !== null) this.pending.delete(message.id);
+        this.unrefWhenIdle();
         this.takeOver(`the settlement worker cannot write: ${message.message}`);
         if (batch && this.fallback) batch.done.resolve(this.fallback.writeNow(batch.inputs));
         return;
@@ -144,6 +151,10 @@ export class SettlementThread implements SettlementWriter {
         this.closed?.resolve();
         return;
     }
+  }
+
+  private unrefWhenIdle(): void {
+    if (this.pending.size === 0) this.worker?.unref();
   }
 
   /** From now on the event loop writes; batches the worker held are reported failed. */
