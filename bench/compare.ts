@@ -49,7 +49,7 @@ const { values: flags } = parseArgs({
     "latency-seconds": { type: "string", default: "1" },
     /** Long enough for the JIT to settle: after 1 s, Tollgate's first scenario still ran ~15 % slower. */
     "warmup-seconds": { type: "string", default: "3" },
-    "ttfb-calls": { type: "string", default: "120" },
+    "ttfb-calls": { type: "string", default: "300" },
     /** Time-to-first-byte calls per target with the 50 ms upstream (each takes 50 ms). */
     "ttfb-calls-slow": { type: "string", default: "15" },
     tokens: { type: "string", default: "256" },

@@ -135,6 +135,30 @@ describe("relayStream over batches", () => {
     expect(chunks.at(-1)?.endsWith("data: [DONE]\n\n")).toBe(true);
   });
 
+  test("a first batch holding the whole answer: the first chunk stops at the first content, the rest follows unchanged", async () => {
+    const { services, settlement, options } = fakes();
+    const finish: ChatEvent = { type: "finish", stopReason: "end_turn", stopSequence: null, usage: USAGE };
+    const body = relayStream(services, reader([[...words(20), finish]]), createOpenAIStreamEncoder(META), settlement, options).getReader();
+    const chunks: string[] = [];
+    for (let next = await body.read(); !next.done; next = await body.read()) chunks.push(new TextDecoder().decode(next.value));
+    const contents = (chunk: string) => [...chunk.matchAll(/"content":"(w\d+ )"/g)].map((match) => match[1]);
+    expect(chunks).toHaveLength(2);
+    expect(chunks[0]).toContain('"role":"assistant"');
+    expect(contents(chunks[0] ?? "")).toEqual(["w0 "]);
+    expect(contents(chunks[1] ?? "")).toEqual(Array.from({ length: 19 }, (_, index) => `w${index + 1} `));
+    expect(chunks[1]?.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
+  test("the events carried past the first content are billed when the client leaves before they are sent", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const body = relayStream(services, reader([words(30)], true), createOpenAIStreamEncoder(META), settlement, options).getReader();
+    await body.read(); // start and the first word only
+    await body.cancel("gone");
+    // 30 deltas `w<n> `, a token each by the estimate: all of them, not only the one that was sent.
+    expect(settled).toHaveLength(1);
+    expect(settled[0]?.usage.output).toBeGreaterThanOrEqual(30);
+  });
+
   test("the client going away aborts the upstream and settles 499 once", async () => {
     const { services, settlement, settled, options } = fakes();
     const source = reader([words(3), words(3)], true);

@@ -11,7 +11,7 @@
  */
 
 import type { ChatEvent } from "../canonical/events.ts";
-import { KeepaliveReader } from "../sse/keepalive.ts";
+import { KeepaliveReader, type KeepaliveRead } from "../sse/keepalive.ts";
 import type { BatchReader } from "../sse/batch-reader.ts";
 import { SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import type { GatewayServices } from "./services.ts";
@@ -48,22 +48,35 @@ export function relayStream(
     return encoder.encode({ type: "error", kind, message });
   };
 
-  /** Encodes one batch's events, appending to `out`; stops at a finish or an error. */
-  const relayBatch = (events: ChatEvent[], out: { text: string; finish: Extract<ChatEvent, { type: "finish" }> | null }) => {
-    for (const event of events) {
+  /** Events of a batch left for the next pull (the first pull stops at the first content). */
+  let carried: ChatEvent[] | null = null;
+
+  /**
+   * Encodes one batch's events, appending to `out`; stops at a finish or an error, and, when
+   * `toFirstContent`, after the first content delta (the events after it are carried to the next pull).
+   * Returns whether it stopped there.
+   */
+  const relayBatch = (events: ChatEvent[], out: { text: string; finish: Extract<ChatEvent, { type: "finish" }> | null }, toFirstContent: boolean): boolean => {
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index] as ChatEvent;
       meter.observe(event);
       if (event.type === "error") {
         out.text += fail(event.kind, event.message);
-        return;
+        return false;
       }
       if (event.type === "finish") {
         done = true;
         out.finish = event;
         out.text += encoder.encode(event);
-        return;
+        return false;
       }
       out.text += encoder.encode(event);
+      if (toFirstContent && event.type === "block-delta" && index + 1 < events.length) {
+        carried = events.slice(index + 1);
+        return true;
+      }
     }
+    return false;
   };
 
   return new ReadableStream<Uint8Array>({
@@ -75,7 +88,9 @@ export function relayStream(
       const out = { text: "", finish: null as Extract<ChatEvent, { type: "finish" }> | null };
       while (!done) {
         // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
-        let read = out.text !== "" && sent ? reader.ready() : null;
+        let read: KeepaliveRead<ChatEvent[]> | null = carried === null ? null : { kind: "value", done: false, value: carried };
+        carried = null;
+        if (read === null && out.text !== "" && sent) read = reader.ready();
         if (out.text !== "" && read === null) break;
         try {
           // Only with nothing pending: a wait (and its keepalive) never holds back bytes already produced.
@@ -93,7 +108,9 @@ export function relayStream(
           out.text += fail("upstream_error", "The upstream ended the stream before it finished.");
           break;
         }
-        relayBatch(read.value, out);
+        // The first pull sends the start and the first content at once: a fast upstream's first read
+        // can hold the whole answer, and translating all of it first would delay the first token.
+        if (relayBatch(read.value, out, !sent)) break;
       }
       if (out.finish) {
         // The finish and the summary go out together (the commit follows: settle.ts).
@@ -115,6 +132,9 @@ export function relayStream(
     cancel() {
       if (done) return;
       done = true;
+      // What the upstream sent is billed even if the client left before it was relayed.
+      for (const event of carried ?? []) meter.observe(event);
+      carried = null;
       options.abort.abort();
       reader.cancel().catch(() => {});
       settlement.finish({
