@@ -13,7 +13,11 @@ export type BlockStart =
   | { type: "tool-use"; id: string; name: string };
 
 export type BlockDelta =
-  | { type: "text"; text: string }
+  /**
+   * `literal`: the text as a JSON string literal, quotes included, as the upstream wrote it (when it was
+   * read without parsing), so an encoder can write it out without serialising the text again.
+   */
+  | { type: "text"; text: string; literal?: string }
   | { type: "thinking"; text: string }
   | { type: "signature"; signature: string }
   | { type: "tool-input"; partialJson: string };

@@ -19,6 +19,9 @@ const QUOTE = 34;
 const BACKSLASH = 92;
 
 export class JsonStringSlot {
+  /** The string literal (quotes included) that the last successful `match` read, as the document wrote it. */
+  lastLiteral = "";
+
   private constructor(
     /** The document's text before the slot's string literal (up to and including the member's colon). */
     readonly prefix: string,
@@ -63,8 +66,14 @@ export class JsonStringSlot {
     if (raw.charCodeAt(start) !== QUOTE || raw.charCodeAt(end - 1) !== QUOTE) return null;
     for (let index = start + 1; index < end - 1; index++) {
       const code = raw.charCodeAt(index);
-      if (code === QUOTE || code === BACKSLASH || code < 0x20) return this.escaped(raw.slice(start, end));
+      if (code === QUOTE || code === BACKSLASH || code < 0x20) {
+        const literal = raw.slice(start, end);
+        const text = this.escaped(literal);
+        if (text !== null) this.lastLiteral = literal;
+        return text;
+      }
     }
+    this.lastLiteral = raw.slice(start, end);
     return raw.slice(start + 1, end - 1);
   }
 

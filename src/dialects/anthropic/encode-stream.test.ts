@@ -261,6 +261,15 @@ describe("createAnthropicStreamEncoder", () => {
     expect(indexes).toEqual([0, 1, 1, 0]);
   });
 
+  test("a text delta that carries the upstream's own literal writes it as it is (escapes included), and means the same text", () => {
+    const encoder = createAnthropicStreamEncoder(META);
+    encoder.encode({ type: "start", id: "x", usage: START_USAGE });
+    encoder.encode({ type: "block-start", index: 0, block: { type: "text" } });
+    const text = encoder.encode({ type: "block-delta", index: 0, delta: { type: "text", text: "café \"x\"", literal: '"caf\\u00e9 \\"x\\""' } });
+    expect(text).toBe('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"caf\\u00e9 \\"x\\""}}\n\n');
+    expect((JSON.parse(text.split("data: ")[1] ?? "") as { delta: { text: string } }).delta.text).toBe('café "x"');
+  });
+
   test("a text delta is byte for byte the serialised event object, whatever the text", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary" }), fc.nat({ max: 12 }), (text, extraBlocks) => {

@@ -92,9 +92,10 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
 
   /** The last text block's wire index and its text_delta head. */
   let textHead = { index: -1, head: "" };
-  const textDelta = (index: number, text: string): string => {
+  /** `literal`: the text already as a JSON string literal (the upstream's own, checked when it was read). */
+  const textDelta = (index: number, text: string, literal: string | undefined): string => {
     if (textHead.index !== index) textHead = { index, head: textDeltaHead(index) };
-    return textHead.head + JSON.stringify(text) + TEXT_DELTA_TAIL;
+    return textHead.head + (literal ?? JSON.stringify(text)) + TEXT_DELTA_TAIL;
   };
 
   const messageStart = (usage: Usage): string => {
@@ -133,7 +134,7 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
         const index = state.wireIndex.get(event.index);
         if (index === undefined || !state.open.has(index)) return out;
         const delta = event.delta;
-        return out + (delta.type === "text" ? textDelta(index, delta.text) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) }));
+        return out + (delta.type === "text" ? textDelta(index, delta.text, delta.literal) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) }));
       }
       case "block-stop": {
         const index = state.wireIndex.get(event.index);

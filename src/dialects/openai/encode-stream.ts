@@ -46,7 +46,7 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
         }
         case "block-delta": {
           const delta = event.delta;
-          if (delta.type === "text") return chunk(`{"content":${JSON.stringify(delta.text)}}`);
+          if (delta.type === "text") return chunk(`{"content":${delta.literal ?? JSON.stringify(delta.text)}}`);
           if (delta.type === "thinking") return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
           if (delta.type === "tool-input") {
             const toolIndex = state.toolIndex.get(event.index) ?? 0;

@@ -43,7 +43,21 @@ function decode(events: SseEvent[]): { events: ChatEvent[]; shortcuts: number } 
     }
   }
   decoder.end(out);
-  return { events: out, shortcuts };
+  return { events: withoutLiterals(out), shortcuts };
+}
+
+/**
+ * The events without the text literals the shortcut attaches (the reference parses, so it has none);
+ * each literal is checked on the way: it is one JSON string literal whose value is the text.
+ */
+function withoutLiterals(events: ChatEvent[]): ChatEvent[] {
+  return events.map((event) => {
+    if (event.type !== "block-delta" || event.delta.type !== "text" || event.delta.literal === undefined) return event;
+    const { literal, ...delta } = event.delta;
+    expect(JSON.parse(literal)).toBe(delta.text);
+    expect(literal.startsWith('"') && literal.endsWith('"')).toBe(true);
+    return { ...event, delta };
+  });
 }
 
 function sse(text: string): SseEvent[] {

@@ -34,7 +34,7 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
     const slot = this.slot;
     if (slot !== null && !this.ended) {
       const text = slot.match(event.data);
-      if (text !== null && this.decoder.pushText(text, out)) {
+      if (text !== null && this.decoder.pushText(text, out, slot.lastLiteral)) {
         this.learnBudget = LEARN_BUDGET;
         this.lastData = undefined;
         this.lastSlot = slot;

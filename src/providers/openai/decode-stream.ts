@@ -82,7 +82,7 @@ export interface OpenAIUpstreamStreamDecoder {
    * events `push` would give for it, appended to `out`, without the chunk being parsed. False when the
    * stream has not started (the caller then parses and pushes the chunk).
    */
-  pushText(text: string, out: ChatEvent[]): boolean;
+  pushText(text: string, out: ChatEvent[], literal?: string): boolean;
   /** At `data: [DONE]` or the end of the body: closes the blocks and finishes, or reports a cut stream. */
   end(): ChatEvent[];
 }
@@ -215,9 +215,11 @@ export function createOpenAIUpstreamStreamDecoder(): OpenAIUpstreamStreamDecoder
       return events;
     },
 
-    pushText(text, out) {
+    pushText(text, out, literal) {
       if (state.phase === "waiting") return false;
-      if (state.phase === "streaming" && text !== "") out.push({ type: "block-delta", index: textual(out, "text"), delta: { type: "text", text } });
+      if (state.phase === "streaming" && text !== "") {
+        out.push({ type: "block-delta", index: textual(out, "text"), delta: literal === undefined ? { type: "text", text } : { type: "text", text, literal } });
+      }
       return true;
     },
 
