@@ -1,7 +1,7 @@
 /**
  * Translation CPU overhead: the gateway's CPU time per streamed 1,000-token answer, translated
  * (Anthropic ↔ OpenAI) against passed through (same dialect), for both client dialects. The gateway and
- * the upstreams run as separate processes; only the gateway's /proc/<pid>/stat CPU time is counted.
+ * the upstreams run as separate processes; only the gateway's CPU time (schedstat, every thread) is counted.
  * `--write` rewrites the "Translation CPU overhead" section of docs/benchmarks.md.
  * Usage: bun bench/translation.ts [--write] [--rounds N] [--batch N] [--concurrency N] [--pace-ms N]
  *        [--binary PATH | --source] [--profile SCENARIO]
@@ -331,9 +331,10 @@ function cpuTicks(pid: number): number {
 }
 
 interface BatchResult {
+  /** CPU ms per request from schedstat (`cpuMs`: ns on CPU, every live thread). */
   cpuMsPerRequest: number;
-  /** The same from schedstat (`cpuMs`: ns resolution, live threads only), a cross-check. */
-  schedMsPerRequest: number;
+  /** The same from /proc/<pid>/stat clock ticks (10 ms: too coarse for a 100-request batch), a cross-check. */
+  ticksMsPerRequest: number;
   requestsPerSecond: number;
 }
 
@@ -353,7 +354,7 @@ async function runBatch(pid: number, scenario: Scenario, make: () => Request): P
   const elapsedMs = performance.now() - startedAt;
   const schedMs = cpuMs(pid) - schedBefore;
   const ticks = cpuTicks(pid) - ticksBefore;
-  return { cpuMsPerRequest: ((ticks / CLK_TCK) * 1000) / BATCH, schedMsPerRequest: schedMs / BATCH, requestsPerSecond: BATCH / (elapsedMs / 1000) };
+  return { cpuMsPerRequest: schedMs / BATCH, ticksMsPerRequest: ((ticks / CLK_TCK) * 1000) / BATCH, requestsPerSecond: BATCH / (elapsedMs / 1000) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -474,7 +475,7 @@ async function measure(): Promise<Results> {
       }
       const line = SCENARIOS.map((scenario) => {
         const last = samples.get(scenario.id)?.at(-1);
-        return `${scenario.id} ${fixed(last?.cpuMsPerRequest ?? Number.NaN, 2)} (schedstat ${fixed(last?.schedMsPerRequest ?? Number.NaN, 2)})`;
+        return `${scenario.id} ${fixed(last?.cpuMsPerRequest ?? Number.NaN, 2)} (ticks ${fixed(last?.ticksMsPerRequest ?? Number.NaN, 2)})`;
       });
       console.error(`round ${round}${round === 0 ? " (warm-up)" : ""}: ${round === 0 ? "done" : `${line.join(", ")} ms CPU/request`}`);
     }
@@ -700,8 +701,8 @@ function renderMarkdown(results: Results): string {
     `process serving pre-serialised OpenAI and Anthropic streams, one SSE event per chunk, ${pacing}.`,
     "The gateway is a separate `tollgate serve` process (`TOLLGATE_LOG_LEVEL=error`; auth, holds, SQLite settlement as in",
     "production); the bench's `fetch` reads every body to its end and checks its last event, and once per scenario the",
-    `whole answer (delta count, text, usage). CPU is the gateway's utime + stime from \`/proc/<pid>/stat\` (all threads;`,
-    `${1000 / CLK_TCK} ms ticks), read around batches of ${BATCH} requests, ${CONCURRENCY} at a time. Every round runs the four batches in turn`,
+    "whole answer (delta count, text, usage). CPU is the gateway's time on CPU from `/proc/<pid>/task/*/schedstat` (every",
+    `thread, ns; the ${1000 / CLK_TCK} ms ticks of \`/proc/<pid>/stat\` are too coarse for these batches), read around batches of ${BATCH} requests, ${CONCURRENCY} at a time. Every round runs the four batches in turn`,
     "(Anthropic passthrough, Anthropic translated, OpenAI passthrough, OpenAI translated), so drift reaches both sides of",
     `each ratio; ${rounds} rounds after a warm-up round. Passthrough is not free either: it taps every event for usage`,
     "(decoding each, OpenAI content chunks through a learned slot without `JSON.parse`) and forwards the event's own text with",
