@@ -51,6 +51,8 @@ const { values: flags } = parseArgs({
     profile: { type: "string" },
     /** Two gateways, Tollgate's allocator options against Bun's defaults, on every scenario (its own doc section). */
     allocator: { type: "boolean", default: false },
+    /** A binary built from another commit: every scenario on it and on this build, batch for batch (printed only). */
+    baseline: { type: "string" },
   },
   strict: true,
 });
@@ -402,20 +404,26 @@ interface Gateway {
  * The bench upstream and one gateway per entry of `gatewayEnvs` (each in its own folder, with its own
  * database, and these extra environment variables), for the length of `body`.
  */
-async function withProcesses<T>(gatewayEnvs: readonly Record<string, string>[], body: (gateways: Gateway[], upstreamPort: number, command: GatewayCommand) => Promise<T>): Promise<T> {
+/** A gateway to start: extra environment variables and, for a baseline binary, its own command. */
+interface GatewaySpec {
+  env: Record<string, string>;
+  command?: GatewayCommand;
+}
+
+async function withProcesses<T>(specs: readonly GatewaySpec[], body: (gateways: Gateway[], upstreamPort: number, command: GatewayCommand) => Promise<T>): Promise<T> {
   const command = await gatewayCommand();
   const upstream = await startUpstream();
   const dirs: string[] = [];
   const gateways: Gateway[] = [];
   try {
-    for (const env of gatewayEnvs) {
+    for (const { env, command: own = command } of specs) {
       const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-translation-"));
       dirs.push(dir);
       const config = join(dir, "tollgate.toml");
       writeFileSync(config, benchConfigToml(upstream.port));
-      const key = (JSON.parse(runCli(command, dir, ["init", "--config", config, "--json"])) as { inference_key: string }).inference_key;
-      runCli(command, dir, ["wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config]);
-      const started = startGateway(command.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...env });
+      const key = (JSON.parse(runCli(own, dir, ["init", "--config", config, "--json"])) as { inference_key: string }).inference_key;
+      runCli(own, dir, ["wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config]);
+      const started = startGateway(own.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...env });
       gateways.push({ started, key });
       await msUntilHealthy(started, 15_000);
     }
@@ -452,7 +460,7 @@ function compare(label: string, base: ScenarioResult, other: ScenarioResult, sam
 async function measure(): Promise<Results> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const startedAt = performance.now();
-  return withProcesses([{}], async ([gateway], upstreamPort, command) => {
+  return withProcesses([{ env: {} }], async ([gateway], upstreamPort, command) => {
     if (!gateway) throw new Error("no gateway started");
     const { started, key } = gateway;
     const pid = started.child.pid;
@@ -544,19 +552,17 @@ interface AllocatorResults {
   wallSeconds: number;
 }
 
-async function measureAllocator(): Promise<AllocatorResults> {
+/** Every scenario on two gateways, batch for batch (which goes first alternates by round); CPU and memory of each. */
+async function measurePair(base: GatewaySpec, other: GatewaySpec): Promise<AllocatorResults> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const startedAt = performance.now();
-  // The tuned gateway must not inherit allocator options from the shell that runs the bench.
-  for (const name of Object.keys(BUN_DEFAULT_ALLOCATOR_ENV)) delete process.env[name];
-  return withProcesses([BUN_DEFAULT_ALLOCATOR_ENV, {}], async (gateways, _upstreamPort, command) => {
-    const [defaults, tuned] = gateways;
-    if (!defaults || !tuned) throw new Error("two gateways expected");
-    const samples = new Map<string, { defaults: BatchResult[]; tuned: BatchResult[] }>(SCENARIOS.map((scenario) => [scenario.id, { defaults: [], tuned: [] }]));
+  return withProcesses([base, other], async (gateways, _upstreamPort, command) => {
+    const [first, second] = gateways;
+    if (!first || !second) throw new Error("two gateways expected");
+    const samples = new Map<string, { base: BatchResult[]; other: BatchResult[] }>(SCENARIOS.map((scenario) => [scenario.id, { base: [], other: [] }]));
     for (let round = 0; round <= ROUNDS; round++) {
       for (const scenario of SCENARIOS) {
-        // Which gateway goes first alternates by round, so neither always follows the other.
-        const order = round % 2 === 0 ? ([["defaults", defaults], ["tuned", tuned]] as const) : ([["tuned", tuned], ["defaults", defaults]] as const);
+        const order = round % 2 === 0 ? ([["base", first], ["other", second]] as const) : ([["other", second], ["base", first]] as const);
         for (const [label, gateway] of order) {
           const result = await runBatch(gateway.started.child.pid, scenario, requestFor(gateway.started.baseUrl, gateway.key, scenario));
           if (round > 0) samples.get(scenario.id)?.[label].push(result);
@@ -565,29 +571,41 @@ async function measureAllocator(): Promise<AllocatorResults> {
       console.error(`round ${round}${round === 0 ? " (warm-up)" : ""} done`);
     }
     const rows = SCENARIOS.map((scenario): AllocatorRow => {
-      const { defaults: base = [], tuned: other = [] } = samples.get(scenario.id) ?? {};
+      const { base: baseBatches = [], other: otherBatches = [] } = samples.get(scenario.id) ?? {};
       return {
         scenario,
-        bunDefaults: summarize(base.map((batch) => batch.cpuMsPerRequest)),
-        tuned: summarize(other.map((batch) => batch.cpuMsPerRequest)),
-        paired: summarize(other.map((batch, round) => batch.cpuMsPerRequest / (base[round]?.cpuMsPerRequest ?? Number.NaN) - 1)),
+        bunDefaults: summarize(baseBatches.map((batch) => batch.cpuMsPerRequest)),
+        tuned: summarize(otherBatches.map((batch) => batch.cpuMsPerRequest)),
+        paired: summarize(otherBatches.map((batch, round) => batch.cpuMsPerRequest / (baseBatches[round]?.cpuMsPerRequest ?? Number.NaN) - 1)),
       };
     });
     const memoryOf = (gateway: Gateway) => ({ rss: rssMb(gateway.started.child.pid), peak: peakRssMb(gateway.started.child.pid), rssIdle: Number.NaN });
-    const memory = { bunDefaults: memoryOf(defaults), tuned: memoryOf(tuned) };
+    const memory = { bunDefaults: memoryOf(first), tuned: memoryOf(second) };
     // Freed memory goes back to the OS after the purge delay: idle for a moment, then read again.
     await Bun.sleep(IDLE_AFTER_LOAD_MS);
-    memory.bunDefaults.rssIdle = rssMb(defaults.started.child.pid);
-    memory.tuned.rssIdle = rssMb(tuned.started.child.pid);
-    return {
-      gateway: command,
-      rows,
-      memory,
-      loadBefore,
-      loadAfter: loadavg()[0] ?? Number.NaN,
-      wallSeconds: (performance.now() - startedAt) / 1000,
-    };
+    memory.bunDefaults.rssIdle = rssMb(first.started.child.pid);
+    memory.tuned.rssIdle = rssMb(second.started.child.pid);
+    return { gateway: command, rows, memory, loadBefore, loadAfter: loadavg()[0] ?? Number.NaN, wallSeconds: (performance.now() - startedAt) / 1000 };
   });
+}
+
+function measureAllocator(): Promise<AllocatorResults> {
+  // The tuned gateway must not inherit allocator options from the shell that runs the bench.
+  for (const name of Object.keys(BUN_DEFAULT_ALLOCATOR_ENV)) delete process.env[name];
+  return measurePair({ env: BUN_DEFAULT_ALLOCATOR_ENV }, { env: {} });
+}
+
+/** `--baseline PATH`: a binary built from another commit against this one, for a change's own A/B (printed, not written). */
+async function measureBaseline(path: string): Promise<void> {
+  const binary = resolve(path);
+  if (!existsSync(binary)) throw new Error(`no binary at ${binary}`);
+  const baseline: GatewayCommand = { argv: [binary], label: `\`${path}\``, commit: binaryCommit(binary) };
+  const results = await measurePair({ env: {}, command: baseline }, { env: {} });
+  console.log(`baseline ${baseline.commit} against ${results.gateway.commit}, CPU ms/request (median), change, per round`);
+  for (const row of results.rows) {
+    const change = row.tuned.median / row.bunDefaults.median - 1;
+    console.log(`${row.scenario.id.padEnd(24)} ${fixed(row.bunDefaults.median, 3)} → ${fixed(row.tuned.median, 3)}  ${percent(change)}  (per round ${percent(row.paired.median)}, ${percent(row.paired.min)} to ${percent(row.paired.max)})`);
+  }
 }
 
 function renderAllocatorMarkdown(results: AllocatorResults): string {
@@ -717,6 +735,11 @@ function renderMarkdown(results: Results): string {
   ].join("\n");
 }
 
+if (flags.baseline !== undefined) {
+  await measureBaseline(flags.baseline);
+  rmSync(PROFILE_DIR, { recursive: true, force: true });
+  process.exit(0);
+}
 if (flags.allocator) {
   const allocatorResults = await measureAllocator();
   rmSync(PROFILE_DIR, { recursive: true, force: true });

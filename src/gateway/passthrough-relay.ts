@@ -12,6 +12,7 @@ import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
+import { SlottedSseEvent } from "../sse/slotted-events.ts";
 import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
@@ -35,15 +36,19 @@ const NONE: ChatEvent[] = [];
 
 /** The upstream body as batches of tapped events, one batch per read (the body's end adds none). */
 export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: UpstreamEventDecoder): BatchReader<TappedEvent[]> {
-  return new SseBatchReader(body.getReader(), (events) => {
-    const batch: TappedEvent[] = [];
-    for (const event of events) {
-      const canonical: ChatEvent[] = [];
-      tap.push(event, canonical);
-      batch.push({ event, data: tap.lastData, slot: tap.lastSlot, canonical: canonical.length === 0 ? NONE : canonical });
-    }
-    return batch;
-  });
+  return new SseBatchReader(
+    body.getReader(),
+    (events) => {
+      const batch: TappedEvent[] = [];
+      for (const event of events) {
+        const canonical: ChatEvent[] = [];
+        tap.push(event, canonical);
+        batch.push({ event, data: tap.lastData, slot: tap.lastSlot, canonical: canonical.length === 0 ? NONE : canonical });
+      }
+      return batch;
+    },
+    () => tap.expectedSlot ?? null,
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -93,6 +98,7 @@ export function passthroughStream(
   const forwardSlotted = (item: TappedEvent, slot: JsonStringSlot): string | null => {
     if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
     if (forward.head === null) return null;
+    if (item.event instanceof SlottedSseEvent) return forward.head + item.event.literal + forward.tail;
     const raw = item.event.data;
     return forward.head + raw.slice(slot.prefix.length, raw.length - slot.suffix.length) + forward.tail;
   };

@@ -68,7 +68,7 @@ export class JsonStringSlot {
       const code = raw.charCodeAt(index);
       if (code === QUOTE || code === BACKSLASH || code < 0x20) {
         const literal = raw.slice(start, end);
-        const text = this.escaped(literal);
+        const text = this.readLiteral(literal);
         if (text !== null) this.lastLiteral = literal;
         return text;
       }
@@ -77,8 +77,8 @@ export class JsonStringSlot {
     return raw.slice(start + 1, end - 1);
   }
 
-  /** A literal with escapes (or something that is not one literal, which JSON.parse refuses). */
-  private escaped(literal: string): string | null {
+  /** The value of a literal with escapes; null for something that is not one string literal (JSON.parse refuses it). */
+  readLiteral(literal: string): string | null {
     try {
       const value: unknown = JSON.parse(literal);
       // A string value from text that starts and ends with a quote is exactly one string literal.

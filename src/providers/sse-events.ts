@@ -23,6 +23,8 @@ export interface UpstreamEventDecoder {
    * text, not parsed), or null when it was parsed.
    */
   readonly lastSlot: JsonStringSlot | null;
+  /** The template the decoder expects the next events to repeat, if it learned one (the reader's fast lane). */
+  readonly expectedSlot?: JsonStringSlot | null;
 }
 
 /** `[DONE]` (OpenAI) or unparseable data are passed as the raw string. */
@@ -37,10 +39,14 @@ export function parseSseData(data: string): unknown {
 
 /** An upstream body as batches of canonical events (the translated path). */
 export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: UpstreamEventDecoder): BatchReader<ChatEvent[]> {
-  return new SseBatchReader(body.getReader(), (events, atEnd) => {
-    const out: ChatEvent[] = [];
-    for (const event of events) decoder.push(event, out);
-    if (atEnd) decoder.end(out);
-    return out;
-  });
+  return new SseBatchReader(
+    body.getReader(),
+    (events, atEnd) => {
+      const out: ChatEvent[] = [];
+      for (const event of events) decoder.push(event, out);
+      if (atEnd) decoder.end(out);
+      return out;
+    },
+    () => decoder.expectedSlot ?? null,
+  );
 }

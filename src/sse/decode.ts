@@ -23,6 +23,8 @@ export class SseDecoder {
   /** The event's data lines joined by \n; null until a `data` field arrives. */
   private data: string | null = null;
   private sawCarriageReturn = false;
+  /** Whether the last chunk fed ended with \n (so the text decoder holds no part of a character). */
+  private endedWithLineFeed = true;
 
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array): SseEvent[] {
@@ -33,7 +35,14 @@ export class SseDecoder {
 
   /** The same, appending the events to `out` (one array for all the events of a read). */
   pushInto(chunk: Uint8Array, out: SseEvent[]): void {
+    if (chunk.length === 0) return;
+    this.endedWithLineFeed = chunk[chunk.length - 1] === LF;
     this.feed(this.text.decode(chunk, { stream: true }), out);
+  }
+
+  /** Whether everything fed so far is complete events: the next byte starts a new one (slotted-events.ts). */
+  atEventBoundary(): boolean {
+    return this.endedWithLineFeed && this.buffer === "" && this.data === null && this.event === "" && !this.sawCarriageReturn;
   }
 
   /** Flushes the end of the stream: a final event without its blank line is discarded, as the spec says. */

@@ -9,6 +9,7 @@
 import type { ChatEvent } from "../../canonical/events.ts";
 import { JsonStringSlot } from "../../lib/json-string-slot.ts";
 import type { SseEvent } from "../../sse/decode.ts";
+import { SlottedSseEvent } from "../../sse/slotted-events.ts";
 import { parseSseData, type UpstreamEventDecoder } from "../sse-events.ts";
 import { createOpenAIUpstreamStreamDecoder, plainContentOf } from "./decode-stream.ts";
 
@@ -30,8 +31,19 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
   lastData: unknown = undefined;
   lastSlot: JsonStringSlot | null = null;
 
+  /** The learned slot: the body reader's fast lane reads events of its shape without decoding them as text. */
+  get expectedSlot(): JsonStringSlot | null {
+    return this.ended ? null : this.slot;
+  }
+
   push(event: SseEvent, out: ChatEvent[]): void {
     const slot = this.slot;
+    if (event instanceof SlottedSseEvent && event.slot === slot && !this.ended && this.decoder.pushText(event.text, out, event.literal)) {
+      this.learnBudget = LEARN_BUDGET;
+      this.lastData = undefined;
+      this.lastSlot = slot;
+      return;
+    }
     if (slot !== null && !this.ended) {
       const text = slot.match(event.data);
       if (text !== null && this.decoder.pushText(text, out, slot.lastLiteral)) {

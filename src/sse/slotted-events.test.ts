@@ -1,0 +1,131 @@
+/** The fast lane for slotted events: the same events as the SSE decoder, wherever the reads split the body. */
+
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { JsonStringSlot } from "../lib/json-string-slot.ts";
+import { SseBatchReader } from "./batch-reader.ts";
+import { SseDecoder, type SseEvent } from "./decode.ts";
+import { readSlottedEvents, SlottedSseEvent } from "./slotted-events.ts";
+
+type Chunk = { choices: { delta: { content: string } }[] };
+const ENVELOPE = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-x" };
+const chunkData = (content: string) => JSON.stringify({ ...ENVELOPE, choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+
+function learnedSlot(): JsonStringSlot {
+  const raw = chunkData("Hello");
+  const slot = JsonStringSlot.learn(
+    raw,
+    JSON.parse(raw),
+    "Hello",
+    (document) => (document as Chunk).choices[0]?.delta.content,
+    (document, value) => {
+      const choice = (document as Chunk).choices[0];
+      if (choice) choice.delta.content = value;
+    },
+  );
+  if (!slot) throw new Error("the slot was not learned");
+  return slot;
+}
+
+const encode = (text: string) => new TextEncoder().encode(text);
+const event = (data: string) => `data: ${data}\n\n`;
+
+describe("readSlottedEvents", () => {
+  test("reads the events of the slot's shape, with their text, literal and data, and stops at the first other one", () => {
+    const slot = learnedSlot();
+    const texts = ["one ", "café ☕ ", 'say "hi"\n', ""];
+    const body = texts.map((text) => event(chunkData(text))).join("") + event("[DONE]");
+    const out: SseEvent[] = [];
+    const stop = readSlottedEvents(encode(body), slot, out);
+    expect(new TextDecoder().decode(encode(body).subarray(stop))).toBe(event("[DONE]"));
+    expect(out.every((item) => item instanceof SlottedSseEvent)).toBe(true);
+    expect(out.map((item) => (item as SlottedSseEvent).text)).toEqual(texts);
+    expect(out.map((item) => item.data)).toEqual(texts.map(chunkData));
+    for (const item of out) expect(JSON.parse((item as SlottedSseEvent).literal)).toBe((item as SlottedSseEvent).text);
+  });
+
+  test("an event the read holds only part of is left to the SSE decoder", () => {
+    const slot = learnedSlot();
+    const whole = event(chunkData("a")) + event(chunkData("b"));
+    for (const cut of [whole.length - 1, whole.length - 2, whole.length - 5]) {
+      const out: SseEvent[] = [];
+      expect(readSlottedEvents(encode(whole.slice(0, cut)), slot, out)).toBe(event(chunkData("a")).length);
+      expect(out).toHaveLength(1);
+    }
+  });
+
+  test("other shapes are not read: another envelope, a data line without its space, two data lines, a CRLF stream", () => {
+    const slot = learnedSlot();
+    for (const body of [
+      event(chunkData("x").replace("gpt-x", "gpt-y")),
+      `data:${chunkData("x")}\n\n`,
+      `data: ${chunkData("x")}\ndata: more\n\n`,
+      `data: ${chunkData("x")}\r\n\r\n`,
+      `event: other\ndata: ${chunkData("x")}\n\n`,
+    ]) {
+      const out: SseEvent[] = [];
+      expect(readSlottedEvents(encode(body), slot, out)).toBe(0);
+      expect(out).toEqual([]);
+    }
+  });
+});
+
+describe("SseBatchReader with the lane", () => {
+  let laneEvents = 0;
+  /** The body split at `cuts` (byte offsets), read to its end; each event as (event, data). */
+  async function readAll(body: Uint8Array, cuts: number[], slot: JsonStringSlot | null): Promise<Array<[string, string]>> {
+    const points = [...new Set(cuts.map((cut) => cut % (body.length + 1)))].sort((a, b) => a - b);
+    const pieces: Uint8Array[] = [];
+    let from = 0;
+    for (const point of [...points, body.length]) {
+      if (point > from) pieces.push(body.subarray(from, point));
+      from = Math.max(from, point);
+    }
+    let index = 0;
+    const reader = new SseBatchReader(
+      { read: async () => (index < pieces.length ? { done: false, value: pieces[index++] } : { done: true }), cancel: async () => {} },
+      (events) => {
+        laneEvents += events.filter((item) => item instanceof SlottedSseEvent).length;
+        return events.map((item): [string, string] => [item.event, item.data]);
+      },
+      () => slot,
+    );
+    const all: Array<[string, string]> = [];
+    for (let read = await reader.read(); !read.done; read = await reader.read()) all.push(...read.value);
+    return all;
+  }
+
+  test("any split of a body gives the events the SSE decoder gives, lane or not", async () => {
+    const slot = learnedSlot();
+    const parts = [
+      event(chunkData("")),
+      ...["é", "two words ", "\u2028", "tab\there", "end"].map((text) => event(chunkData(text))),
+      ": a comment\n\n",
+      `event: ping\ndata: {}\n\n`,
+      ...["a", "b"].map((text) => event(chunkData(text))),
+      `data: ${chunkData("split")}\r\n\r\n`,
+      event(chunkData("after")),
+      event("[DONE]"),
+    ];
+    const body = encode(parts.join(""));
+    const decoder = new SseDecoder();
+    const expected = [...decoder.push(body), ...decoder.end()].map((item): [string, string] => [item.event, item.data]);
+    // Unsplit (one read): the lane reads the six slotted events before the comment and, once the SSE
+    // decoder has taken the comment and the ping, the two after them; the CRLF event and what follows it up
+    // to the next blank line (\n\n) go to the SSE decoder.
+    laneEvents = 0;
+    expect(await readAll(body, [], slot)).toEqual(expected);
+    expect(laneEvents).toBe(8);
+    // A read cut inside an event: the SSE decoder completes that event, and the lane goes on after it.
+    laneEvents = 0;
+    const insideThird = new TextEncoder().encode(parts.slice(0, 2).join("")).length + 10;
+    expect(await readAll(body, [insideThird], slot)).toEqual(expected);
+    expect(laneEvents).toBe(7);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat({ max: body.length }), { maxLength: 12 }), async (cuts) => {
+        expect(await readAll(body, cuts, slot)).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

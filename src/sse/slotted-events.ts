@@ -1,0 +1,91 @@
+/**
+ * The fast lane of an SSE body whose events repeat a learned JsonStringSlot (an OpenAI stream's content
+ * chunks): each `data: <prefix>"…"<suffix>\n\n` event is recognised on the bytes themselves (native
+ * compares of the envelope, one search for the line end) and only its string literal is decoded, instead
+ * of the whole read being decoded to text and each event's data sliced and compared as a string. Anything
+ * else stops the lane, and the SSE decoder reads on from there exactly as before.
+ */
+
+import type { JsonStringSlot } from "../lib/json-string-slot.ts";
+import type { SseEvent } from "./decode.ts";
+
+const LF = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const DATA_FIELD = Buffer.from("data: ");
+
+/** An event read through the lane: its text (and literal) are known; its data is rebuilt only if asked for. */
+export class SlottedSseEvent implements SseEvent {
+  readonly event = "";
+
+  constructor(
+    readonly slot: JsonStringSlot,
+    /** The string's value. */
+    readonly text: string,
+    /** The string literal, quotes included, as the upstream wrote it. */
+    readonly literal: string,
+  ) {}
+
+  /** The event's data as the SSE decoder would have given it. */
+  get data(): string {
+    return this.slot.prefix + this.literal + this.slot.suffix;
+  }
+}
+
+/** The slot's envelope as bytes, worked out once per slot. */
+interface SlotBytes {
+  head: Buffer;
+  suffix: Buffer;
+}
+const slotBytes = new WeakMap<JsonStringSlot, SlotBytes>();
+
+function bytesOf(slot: JsonStringSlot): SlotBytes {
+  let bytes = slotBytes.get(slot);
+  if (!bytes) {
+    bytes = { head: Buffer.concat([DATA_FIELD, Buffer.from(slot.prefix)]), suffix: Buffer.from(slot.suffix) };
+    slotBytes.set(slot, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Reads events of `slot`'s shape from the start of `chunk` (which must start at an event boundary),
+ * appending them to `out`; returns where the lane stopped (the chunk's length when it read it all).
+ */
+export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: SseEvent[]): number {
+  const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const { head, suffix } = bytesOf(slot);
+  let position = 0;
+  while (position < bytes.length) {
+    const literalStart = position + head.length;
+    if (literalStart > bytes.length || bytes.compare(head, 0, head.length, position, literalStart) !== 0) break;
+    const lineEnd = bytes.indexOf(LF, literalStart);
+    // The event ends with its blank line; a line end the read does not hold yet is the SSE decoder's.
+    if (lineEnd === -1 || lineEnd + 1 >= bytes.length || bytes[lineEnd + 1] !== LF) break;
+    const literalEnd = lineEnd - suffix.length;
+    if (literalEnd - literalStart < 2 || bytes.compare(suffix, 0, suffix.length, literalEnd, lineEnd) !== 0) break;
+    if (bytes[literalStart] !== QUOTE || bytes[literalEnd - 1] !== QUOTE) break;
+    let plain = true;
+    for (let index = literalStart + 1; index < literalEnd - 1; index++) {
+      const byte = bytes[index] as number;
+      if (byte === QUOTE || byte === BACKSLASH || byte < 0x20) {
+        plain = false;
+        break;
+      }
+    }
+    let text: string;
+    let literal: string;
+    if (plain) {
+      text = bytes.toString("utf8", literalStart + 1, literalEnd - 1);
+      literal = `"${text}"`;
+    } else {
+      literal = bytes.toString("utf8", literalStart, literalEnd);
+      const value = slot.readLiteral(literal);
+      if (value === null) break;
+      text = value;
+    }
+    out.push(new SlottedSseEvent(slot, text, literal));
+    position = lineEnd + 2;
+  }
+  return position;
+}
