@@ -68,7 +68,7 @@ export async function msUntilHealthy(started: Started, timeoutMs = 5_000, interv
   throw new Error(`gateway was not healthy within ${timeoutMs} ms`);
 }
 
-function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
+function statusKb(pid: number, field: "VmRSS" | "VmHWM" | "RssFile"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const match = new RegExp(`^${field}:\\s*(\\d+)\\s*kB$`, "m").exec(status);
   if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
@@ -78,6 +78,11 @@ function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
 /** Resident set size now, in MB (MiB), from /proc/<pid>/status. */
 export function rssMb(pid: number): number {
   return statusKb(pid, "VmRSS") / 1024;
+}
+
+/** The file-backed part of the resident set now (the executable's and libraries' own pages), in MB. */
+export function fileRssMb(pid: number): number {
+  return statusKb(pid, "RssFile") / 1024;
 }
 
 /** Peak resident set size so far, in MB (MiB). */
