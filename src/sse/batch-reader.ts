@@ -69,8 +69,9 @@ export class SseBatchReader<T> implements BatchReader<T> {
 
   /**
    * A read's bytes → events. Without a slot the SSE decoder takes them all. With one, the fast lane reads
-   * what it can from each event boundary; the SSE decoder takes each event it does not (a read cut
-   * mid-event, another shape) up to that event's blank line, and the lane goes on after it.
+   * what it can from each event boundary; after a read cut mid-event or a run of slotted events, the SSE
+   * decoder takes the next event up to its blank line and the lane goes on after it; where the lane
+   * cannot read a single event, the SSE decoder takes the rest of the read.
    */
   private split(bytes: Uint8Array, events: SseEvent[]): void {
     const slot = this.slot();
@@ -81,7 +82,14 @@ export class SseBatchReader<T> implements BatchReader<T> {
     let position = 0;
     while (position < bytes.length) {
       if (this.sse.atEventBoundary()) {
-        position += readSlottedEvents(position === 0 ? bytes : bytes.subarray(position), slot, events);
+        const read = readSlottedEvents(position === 0 ? bytes : bytes.subarray(position), slot, events);
+        // Not even one event of the slot's shape here: the rest of the read goes to the SSE decoder at
+        // once (a stream whose events stop fitting the slot costs what it did before the lane).
+        if (read === 0) {
+          this.sse.pushInto(position === 0 ? bytes : bytes.subarray(position), events);
+          return;
+        }
+        position += read;
         if (position >= bytes.length) return;
       }
       const end = afterBlankLine(bytes, position);

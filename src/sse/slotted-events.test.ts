@@ -110,17 +110,17 @@ describe("SseBatchReader with the lane", () => {
     const body = encode(parts.join(""));
     const decoder = new SseDecoder();
     const expected = [...decoder.push(body), ...decoder.end()].map((item): [string, string] => [item.event, item.data]);
-    // Unsplit (one read): the lane reads the six slotted events before the comment and, once the SSE
-    // decoder has taken the comment and the ping, the two after them; the CRLF event and what follows it up
-    // to the next blank line (\n\n) go to the SSE decoder.
+    // Unsplit (one read): the lane reads the six slotted events before the comment; the SSE decoder
+    // takes the comment, the lane reads nothing at the ping, and the SSE decoder takes the rest of the read.
     laneEvents = 0;
     expect(await readAll(body, [], slot)).toEqual(expected);
-    expect(laneEvents).toBe(8);
-    // A read cut inside an event: the SSE decoder completes that event, and the lane goes on after it.
+    expect(laneEvents).toBe(6);
+    // A read cut inside the third event: the lane reads two; the next read starts with the SSE decoder
+    // completing the third, then the lane reads the three after it.
     laneEvents = 0;
     const insideThird = new TextEncoder().encode(parts.slice(0, 2).join("")).length + 10;
     expect(await readAll(body, [insideThird], slot)).toEqual(expected);
-    expect(laneEvents).toBe(7);
+    expect(laneEvents).toBe(5);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: body.length }), { maxLength: 12 }), async (cuts) => {
         expect(await readAll(body, cuts, slot)).toEqual(expected);
