@@ -735,6 +735,14 @@ function renderMarkdown(results: Results): string {
   ].join("\n");
 }
 
+/** Prints a section's markdown, and with --write puts it in docs/benchmarks.md. */
+function publish(section: string, markdown: string, command: string): void {
+  console.log(markdown);
+  if (!flags.write) return;
+  writeBenchSection(section, markdown, command);
+  console.error(`wrote the "${section}" section of docs/benchmarks.md`);
+}
+
 if (flags.baseline !== undefined) {
   await measureBaseline(flags.baseline);
   rmSync(PROFILE_DIR, { recursive: true, force: true });
@@ -743,12 +751,7 @@ if (flags.baseline !== undefined) {
 if (flags.allocator) {
   const allocatorResults = await measureAllocator();
   rmSync(PROFILE_DIR, { recursive: true, force: true });
-  const markdown = renderAllocatorMarkdown(allocatorResults);
-  console.log(markdown);
-  if (flags.write) {
-    writeBenchSection(ALLOCATOR_SECTION, markdown, ALLOCATOR_COMMAND);
-    console.error(`wrote the "${ALLOCATOR_SECTION}" section of docs/benchmarks.md`);
-  }
+  publish(ALLOCATOR_SECTION, renderAllocatorMarkdown(allocatorResults), ALLOCATOR_COMMAND);
   process.exit(0);
 }
 const results = await measure();
@@ -764,9 +767,4 @@ if (PROFILED !== null) {
   process.exit(0);
 }
 rmSync(PROFILE_DIR, { recursive: true, force: true });
-const markdown = renderMarkdown(results);
-console.log(markdown);
-if (flags.write) {
-  writeBenchSection(SECTION, markdown, COMMAND);
-  console.error(`wrote the "${SECTION}" section of docs/benchmarks.md`);
-}
+publish(SECTION, renderMarkdown(results), COMMAND);

@@ -1,21 +1,11 @@
 /** `tollgate serve` runs with the allocator options of src/cli/allocator-tuning.ts, in its own process, unless the operator chose them. */
 
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { ALLOCATOR_ENV } from "../../src/cli/allocator-tuning.ts";
-import { childEnv, killAll, serveOnFreePort } from "../harness/process.ts";
+import { childEnv, serveOnFreePort, useProcessFolder } from "../harness/process.ts";
 
-let dir = "";
-const children: Bun.Subprocess[] = [];
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "tollgate-allocator-"));
-});
-afterEach(async () => {
-  await killAll(children);
-  rmSync(dir, { recursive: true, force: true });
-});
+const folder = useProcessFolder("tollgate-allocator-");
 
 /** The MIMALLOC_ variables of a process, as the kernel holds them for the image it runs now. */
 function allocatorEnvOf(pid: number): Record<string, string> {
@@ -34,7 +24,7 @@ function envWithout(names: readonly string[]): Record<string, string> {
 }
 
 test.skipIf(process.platform !== "linux")("serve runs with the allocator options, in the process that was started (same pid)", async () => {
-  const server = await serveOnFreePort([], dir, children, envWithout(Object.keys(ALLOCATOR_ENV)));
+  const server = await serveOnFreePort([], folder.dir, folder.children, envWithout(Object.keys(ALLOCATOR_ENV)));
   expect(allocatorEnvOf(server.child.pid)).toEqual({ ...ALLOCATOR_ENV });
   expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
   server.child.kill("SIGTERM");
@@ -43,6 +33,6 @@ test.skipIf(process.platform !== "linux")("serve runs with the allocator options
 });
 
 test.skipIf(process.platform !== "linux")("an operator's own MIMALLOC_PURGE_DELAY is kept, and nothing is added", async () => {
-  const server = await serveOnFreePort([], dir, children, { ...envWithout(Object.keys(ALLOCATOR_ENV)), MIMALLOC_PURGE_DELAY: "50" });
+  const server = await serveOnFreePort([], folder.dir, folder.children, { ...envWithout(Object.keys(ALLOCATOR_ENV)), MIMALLOC_PURGE_DELAY: "50" });
   expect(allocatorEnvOf(server.child.pid)).toEqual({ MIMALLOC_PURGE_DELAY: "50" });
 });

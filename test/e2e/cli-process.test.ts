@@ -5,13 +5,12 @@
  */
 
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
 import { hashKey } from "../../src/keys/keys.ts";
-import { freeLoopbackPort, killAll, ROOT, serveOnFreePort, sleep, startTollgate, waitForHealthy as waitForHealthyWithin, type Started } from "../harness/process.ts";
+import { freeLoopbackPort, ROOT, serveOnFreePort, sleep, type Started, startTollgate, useProcessFolder, waitForHealthy as waitForHealthyWithin } from "../harness/process.ts";
 
 const EXAMPLE_TOML = readFileSync(join(ROOT, "config.example.toml"), "utf8");
 const EXIT_TIMEOUT_MS = 10_000;
@@ -19,22 +18,13 @@ const HEALTH_TIMEOUT_MS = 5_000;
 const REVOKE_TIMEOUT_MS = 2_000;
 const KEY_CACHE_TTL_MS = 200;
 
-let dir = "";
-const children: Bun.Subprocess[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "tollgate-cli-process-"));
-});
-afterEach(async () => {
-  await killAll(children);
-  rmSync(dir, { recursive: true, force: true });
-});
+const folder = useProcessFolder("tollgate-cli-process-");
 
 function start(args: string[]): Started {
-  return startTollgate(args, dir, children);
+  return startTollgate(args, folder.dir, folder.children);
 }
 
-/** The exit code, or a failure if the process is still running after EXIT_TIMEOUT_MS (it is then killed in afterEach). */
+/** The exit code, or a failure if the process is still running after EXIT_TIMEOUT_MS (it is then killed after the test). */
 async function exitOf(started: Started): Promise<{ code: number; stdout: string; stderr: string }> {
   const code = await Promise.race([started.child.exited, sleep(EXIT_TIMEOUT_MS).then(() => null)]);
   if (code === null) throw new Error(`process did not exit within ${EXIT_TIMEOUT_MS} ms`);
@@ -56,7 +46,7 @@ function writeConfig(replacements: Array<[RegExp, string]>): string {
     expect(next).not.toBe(text);
     text = next;
   }
-  const path = join(dir, "tollgate.toml");
+  const path = join(folder.dir, "tollgate.toml");
   writeFileSync(path, text);
   return path;
 }
@@ -74,8 +64,8 @@ function chat(baseUrl: string, key: string): Promise<number> {
 
 describe("tollgate as a process", () => {
   test("a database under a regular file → migrate exits 1: cannot open database", async () => {
-    writeFileSync(join(dir, "afile"), "not a directory");
-    const database = join(dir, "afile", "sub", "x.db");
+    writeFileSync(join(folder.dir, "afile"), "not a directory");
+    const database = join(folder.dir, "afile", "sub", "x.db");
     const config = writeConfig([[/^database = .*$/m, `database = "${database}"`]]);
     const result = await run(["migrate", "--config", config]);
     expect(result.code).toBe(1);
@@ -138,15 +128,15 @@ describe("tollgate as a process", () => {
   });
 
   test("serve with no config in an empty folder runs on the built-in demo config and says so", async () => {
-    const server = await serveOnFreePort([], dir, children);
+    const server = await serveOnFreePort([], folder.dir, folder.children);
     server.child.kill("SIGTERM");
     const stopped = await exitOf(server);
     expect(stopped.code).toBe(0);
-    expect(stopped.stdout).toContain(`no config file found: running on the built-in demo config (mock provider, SQLite at ${join(dir, "tollgate.db")})`);
+    expect(stopped.stdout).toContain(`no config file found: running on the built-in demo config (mock provider, SQLite at ${join(folder.dir, "tollgate.db")})`);
     expect(stopped.stdout).toContain("(config: demo)");
     expect(stopped.stdout).toMatch(/inference key: +tg-live-[A-Za-z0-9_-]{43}\n/);
-    expect(existsSync(join(dir, "tollgate.db"))).toBe(true);
-    expect(existsSync(join(dir, "tollgate.toml"))).toBe(false);
+    expect(existsSync(join(folder.dir, "tollgate.db"))).toBe(true);
+    expect(existsSync(join(folder.dir, "tollgate.toml"))).toBe(false);
   });
 });
 
@@ -159,7 +149,7 @@ async function runCliJson<T>(argv: string[]): Promise<T> {
     },
     stderr: () => {},
     env: {},
-    cwd: dir,
+    cwd: folder.dir,
   });
   expect(code).toBe(0);
   return JSON.parse(stdout) as T;

@@ -4,26 +4,17 @@
  */
 
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
-import { killAll, ROOT, serveOnFreePort, sleep } from "../harness/process.ts";
+import { ROOT, serveOnFreePort, sleep, useProcessFolder } from "../harness/process.ts";
 
-let dir = "";
-const children: Bun.Subprocess[] = [];
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "tollgate-crash-"));
-});
-afterEach(async () => {
-  await killAll(children);
-  rmSync(dir, { recursive: true, force: true });
-});
+const folder = useProcessFolder("tollgate-crash-");
 
 async function cli(argv: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = "";
-  const code = await runCli(argv, { stdout: (text) => (stdout += text), stderr: () => {}, env: {}, cwd: dir });
+  const code = await runCli(argv, { stdout: (text) => (stdout += text), stderr: () => {}, env: {}, cwd: folder.dir });
   return { code, stdout };
 }
 
@@ -32,14 +23,14 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
   const config = readFileSync(join(ROOT, "config.example.toml"), "utf8")
     .replace("tokens_per_second = 0", "tokens_per_second = 40")
     .replace("requests_per_minute = 60\n", "requests_per_minute = 100000\n");
-  const configPath = join(dir, "tollgate.toml");
+  const configPath = join(folder.dir, "tollgate.toml");
   writeFileSync(configPath, config);
   const init = await cli(["init", "--config", configPath, "--json"]);
   expect(init.code).toBe(0);
   const { inference_key: key } = JSON.parse(init.stdout) as { inference_key: string };
   expect((await cli(["wallet", "credit", "--workspace", "default", "--usd", "100", "--config", configPath])).code).toBe(0);
 
-  const first = await serveOnFreePort(["--config", configPath], dir, children);
+  const first = await serveOnFreePort(["--config", configPath], folder.dir, folder.children);
 
   const call = (index: number) =>
     fetch(`${first.baseUrl}/v1/chat/completions`, {
@@ -55,7 +46,7 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
       .catch(() => "cut");
   // Waves of calls until some have settled while others are mid-stream; then the process dies.
   const inFlight: Array<Promise<string>> = [];
-  const watcher = new Database(join(dir, "tollgate.db"), { readonly: true });
+  const watcher = new Database(join(folder.dir, "tollgate.db"), { readonly: true });
   const settledSoFar = () => (watcher.query("SELECT count(*) AS n FROM requests").get() as { n: number }).n;
   for (let wave = 0; wave < 60 && settledSoFar() < 10; wave++) {
     for (let index = 0; index < 5; index++) inFlight.push(call(wave * 5 + index));
@@ -67,7 +58,7 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
   const outcomes = await Promise.all(inFlight);
   expect(outcomes.some((text) => text === "cut" || !text.includes("[DONE]"))).toBe(true);
 
-  const database = new Database(join(dir, "tollgate.db"));
+  const database = new Database(join(folder.dir, "tollgate.db"));
   const settled = database.query("SELECT count(*) AS n FROM requests").get() as { n: number };
   const charges = database.query("SELECT count(*) AS n FROM ledger_entries WHERE kind = 'charge'").get() as { n: number };
   database.close();
@@ -80,7 +71,7 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
   expect(verify.code).toBe(0);
 
   // Restarted: nothing is held, the wallet shows every committed charge, and billing goes on.
-  const second = await serveOnFreePort(["--config", configPath], dir, children);
+  const second = await serveOnFreePort(["--config", configPath], folder.dir, folder.children);
   const after = await fetch(`${second.baseUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}` },
@@ -98,7 +89,7 @@ test("kill -9 under load, restart: ledger verify passes, nothing half-written, n
   expect(wallet.held_microcents).toBe(0);
   const finalVerify = await cli(["ledger", "verify", "--config", configPath]);
   expect(finalVerify.code).toBe(0);
-  const check = new Database(join(dir, "tollgate.db"));
+  const check = new Database(join(folder.dir, "tollgate.db"));
   const total = check.query("SELECT coalesce(sum(amount_microcents), 0) AS s FROM ledger_entries").get() as { s: number };
   const balance = check.query("SELECT balance_microcents AS b FROM workspaces WHERE name = 'default'").get() as { b: number };
   check.close();

@@ -1,28 +1,18 @@
 /** Graceful shutdown: SIGTERM stops a gateway promptly even after streamed calls (no timer left behind). */
 
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
-import { killAll, serveOnFreePort, sleep } from "../harness/process.ts";
+import { serveOnFreePort, sleep, useProcessFolder } from "../harness/process.ts";
 
-let dir = "";
-const children: Bun.Subprocess[] = [];
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "tollgate-shutdown-"));
-});
-afterEach(async () => {
-  await killAll(children);
-  rmSync(dir, { recursive: true, force: true });
-});
+const folder = useProcessFolder("tollgate-shutdown-");
 
 test("SIGTERM after a streamed and a non-streamed call exits 0 within a second", async () => {
   let stdout = "";
-  const configPath = join(dir, "tollgate.toml");
-  expect(await runCli(["init", "--config", configPath, "--json"], { stdout: (text) => (stdout += text), stderr: () => {}, env: {}, cwd: dir })).toBe(0);
+  const configPath = join(folder.dir, "tollgate.toml");
+  expect(await runCli(["init", "--config", configPath, "--json"], { stdout: (text) => (stdout += text), stderr: () => {}, env: {}, cwd: folder.dir })).toBe(0);
   const { inference_key: key } = JSON.parse(stdout) as { inference_key: string };
-  const server = await serveOnFreePort(["--config", configPath], dir, children);
+  const server = await serveOnFreePort(["--config", configPath], folder.dir, folder.children);
   for (const stream of [true, false]) {
     const response = await fetch(`${server.baseUrl}/v1/chat/completions`, {
       method: "POST",

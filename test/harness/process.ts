@@ -1,5 +1,8 @@
 /** Tollgate as a child process (`bun src/main.ts …`) for tests that need a real process: exits, signals, crashes. */
 
+import { afterEach, beforeEach } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -98,4 +101,17 @@ export async function killAll(children: Bun.Subprocess[]): Promise<void> {
       await child.exited;
     }
   }
+}
+
+/** A fresh temporary folder for each test and the processes started in it: killed and removed after it. */
+export function useProcessFolder(prefix: string): { readonly dir: string; readonly children: Bun.Subprocess[] } {
+  const folder = { dir: "", children: [] as Bun.Subprocess[] };
+  beforeEach(() => {
+    folder.dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    await killAll(folder.children);
+    rmSync(folder.dir, { recursive: true, force: true });
+  });
+  return folder;
 }
