@@ -10,7 +10,9 @@ import { join } from "node:path";
 const BENCHES: readonly string[] = ["cold-start.ts", "translation.ts", "billing.ts", "admission.ts", "compare.ts"];
 
 const extraArgs = process.argv.slice(2);
+const startedAt = performance.now();
 for (const bench of BENCHES) {
+  const benchStartedAt = performance.now();
   console.error(`\n== bench/${bench}`);
   const child = Bun.spawn(["bun", join(import.meta.dir, bench), "--write", ...extraArgs], {
     cwd: join(import.meta.dir, ".."),
@@ -21,4 +23,7 @@ for (const bench of BENCHES) {
     console.error(`bench/${bench} failed (exit ${exitCode})`);
     process.exit(exitCode);
   }
+  console.error(`bench/${bench}: ${Math.round((performance.now() - benchStartedAt) / 1000)} s`);
 }
+// The issue's budget for the whole run is 6 minutes.
+console.error(`\nall benches: ${Math.round((performance.now() - startedAt) / 1000)} s`);
