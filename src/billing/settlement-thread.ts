@@ -16,9 +16,9 @@ import { InlineSettlementWriter, type BatchOutcome, type SettlementWriter } from
 import { messageOf } from "../lib/log.ts";
 
 /**
- * The compiled binary bundles every module into its entry (/$bunfs/root/tollgate), so `import.meta.url`
- * there is the entry's, and the worker entrypoint sits at its path under src/; scripts/build.ts defines
- * it. From source the worker is this file's neighbour.
+ * In the compiled binary `import.meta.url` is not this file's (modules are bundled into chunks under
+ * /$bunfs/root/), and the worker entrypoint sits at its path under src/; scripts/build.ts defines it.
+ * From source the worker is this file's neighbour.
  */
 declare const TOLLGATE_SETTLEMENT_WORKER: string | undefined;
 const WORKER_URL =
@@ -58,7 +58,8 @@ export class SettlementThread implements SettlementWriter {
       worker.onmessage = (event: MessageEvent<FromSettlementWorker>) => this.onMessage(event.data);
       worker.onerror = (event) => this.takeOver(`the settlement worker failed: ${event.message}`);
       worker.addEventListener("close", () => {
-        if (!this.closed) this.takeOver("the settlement worker exited");
+        // During close too, if batches are still out: the event loop must write them, or report them.
+        if (!this.closed || this.pending.size > 0) this.takeOver("the settlement worker exited");
       });
       worker.unref();
       this.post(worker, { kind: "open", path: this.options.path });

@@ -21,7 +21,6 @@ function reply(message: FromSettlementWorker): void {
   self.postMessage(message);
 }
 
-
 self.onmessage = (event: MessageEvent<ToSettlementWorker>) => {
   const message = event.data;
   switch (message.kind) {

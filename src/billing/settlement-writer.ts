@@ -25,7 +25,6 @@ export interface SettlementWriter {
   close(): Promise<void>;
 }
 
-
 /**
  * One transaction for the whole batch; if any settlement in it cannot be written (nothing of the batch
  * was), each is written alone so one bad settlement does not sink the others.

@@ -34,4 +34,9 @@ describe("wantsAllocatorTuning", () => {
     expect(wantsAllocatorTuning(argv("serve"), { MIMALLOC_PURGE_DELAY: "50" })).toBe(false);
     expect(wantsAllocatorTuning(argv("serve"), { MIMALLOC_PURGE_HOLES: "1" })).toBe(false);
   });
+
+  test("not when the operator opted out with TOLLGATE_NO_REEXEC=1", () => {
+    expect(wantsAllocatorTuning(argv("serve"), { TOLLGATE_NO_REEXEC: "1" })).toBe(false);
+    expect(wantsAllocatorTuning(argv("serve"), { TOLLGATE_NO_REEXEC: "0" })).toBe(true);
+  });
 });

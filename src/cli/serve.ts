@@ -9,8 +9,7 @@ import { parseListen } from "../config/compile.ts";
 import { loadConfig } from "../config/load.ts";
 import { makeDeps } from "../deps.ts";
 import { bootstrapDefaultWorkspace } from "./bootstrap.ts";
-import type { LogLevel } from "../lib/log.ts";
-import { messageOf } from "../lib/log.ts";
+import { messageOf, type LogLevel } from "../lib/log.ts";
 import type { Command } from "./command.ts";
 import { CliFailure, COMMON_OPTIONS, parseCommandArgs, UsageError } from "./io.ts";
 

@@ -159,6 +159,17 @@ describe("relayStream over batches", () => {
     expect(settled[0]?.usage.output).toBeGreaterThanOrEqual(30);
   });
 
+  test("a client that leaves after the first chunk of an answer the upstream had already finished is billed the upstream's usage", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const reported = { ...emptyUsage(), input: 1200, output: 800, reasoning: 300 };
+    const finish: ChatEvent = { type: "finish", stopReason: "end_turn", stopSequence: null, usage: reported };
+    const body = relayStream(services, reader([[...words(3), finish]], true), createOpenAIStreamEncoder(META), settlement, options).getReader();
+    await body.read(); // the start and the first word only
+    await body.cancel("gone");
+    expect(settled.map((outcome) => [outcome.status, outcome.httpStatus, outcome.errorCode])).toEqual([["error", 499, "client_disconnected"]]);
+    expect(settled[0]?.usage).toMatchObject({ input: 1200, output: 800, reasoning: 300 });
+  });
+
   test("the client going away aborts the upstream and settles 499 once", async () => {
     const { services, settlement, settled, options } = fakes();
     const source = reader([words(3), words(3)], true);

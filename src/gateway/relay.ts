@@ -132,8 +132,13 @@ export function relayStream(
     cancel() {
       if (done) return;
       done = true;
-      // What the upstream sent is billed even if the client left before it was relayed.
-      for (const event of carried ?? []) meter.observe(event);
+      // What the upstream sent is billed even if the client left before it was relayed; a finish among it
+      // brings the upstream's own usage (reasoning, cached input), which the partial count cannot know.
+      let finished: Extract<ChatEvent, { type: "finish" }> | null = null;
+      for (const event of carried ?? []) {
+        meter.observe(event);
+        if (event.type === "finish") finished = event;
+      }
       carried = null;
       options.abort.abort();
       reader.cancel().catch(() => {});
@@ -141,7 +146,7 @@ export function relayStream(
         status: "error",
         httpStatus: 499,
         errorCode: "client_disconnected",
-        usage: meter.partialUsage(),
+        usage: finished?.usage ?? meter.partialUsage(),
         billable: true,
         ttftMs: meter.ttftMs,
       });

@@ -29,7 +29,7 @@ export class SseDecoder {
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array): SseEvent[] {
     const events: SseEvent[] = [];
-    this.feed(this.text.decode(chunk, { stream: true }), events);
+    this.pushInto(chunk, events);
     return events;
   }
 
