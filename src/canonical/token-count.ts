@@ -5,14 +5,37 @@
  * ranks) is imported on first use, so processes that never count never load it.
  */
 
+import { LRUCache } from "lru-cache";
 import type { ChatRequest, ContentBlock, DocumentBlock, ImageBlock } from "./request.ts";
 
 type CountFn = (text: string) => number;
 let tokenizer: Promise<CountFn> | null = null;
 
 function loadTokenizer(): Promise<CountFn> {
-  tokenizer ??= import("gpt-tokenizer/encoding/cl100k_base").then((module) => module.countTokens);
+  tokenizer ??= import("gpt-tokenizer/encoding/cl100k_base").then((module) => remembering(module.countTokens));
   return tokenizer;
+}
+
+/** Texts at least this long are remembered with their count: a conversation resends its whole history every turn. */
+const REMEMBERED_MIN_CHARS = 512;
+/** Characters of remembered texts at most (the cache holds the strings: about a byte a character for most text). */
+const REMEMBERED_MAX_CHARS = 4 * 1024 * 1024;
+
+/**
+ * `count` with a memory of long texts: an agent's next turn (and its count_tokens calls) repeats the
+ * history whose tokens were counted last turn, and counting a 90,000-character history afresh takes
+ * milliseconds of the event loop (bench/token-count.ts).
+ */
+function remembering(count: CountFn): CountFn {
+  const counts = new LRUCache<string, number>({ maxSize: REMEMBERED_MAX_CHARS, sizeCalculation: (_count, text) => text.length });
+  return (text) => {
+    if (text.length < REMEMBERED_MIN_CHARS) return count(text);
+    const known = counts.get(text);
+    if (known !== undefined) return known;
+    const counted = count(text);
+    counts.set(text, counted);
+    return counted;
+  };
 }
 
 /** Framing the chat formats add: per message, per tool, and for the reply's start. */
