@@ -99,8 +99,7 @@ export function passthroughStream(
     if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
     if (forward.head === null) return null;
     if (item.event instanceof SlottedSseEvent) return forward.head + item.event.literal + forward.tail;
-    const raw = item.event.data;
-    return forward.head + raw.slice(slot.prefix.length, raw.length - slot.suffix.length) + forward.tail;
+    return forward.head + slot.literalOf(item.event.data) + forward.tail;
   };
 
   /** Handles one upstream event; returns the text to send now. */

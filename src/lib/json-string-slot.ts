@@ -19,9 +19,6 @@ const QUOTE = 34;
 const BACKSLASH = 92;
 
 export class JsonStringSlot {
-  /** The string literal (quotes included) that the last successful `match` read, as the document wrote it. */
-  lastLiteral = "";
-
   private constructor(
     /** The document's text before the slot's string literal (up to and including the member's colon). */
     readonly prefix: string,
@@ -66,15 +63,14 @@ export class JsonStringSlot {
     if (raw.charCodeAt(start) !== QUOTE || raw.charCodeAt(end - 1) !== QUOTE) return null;
     for (let index = start + 1; index < end - 1; index++) {
       const code = raw.charCodeAt(index);
-      if (code === QUOTE || code === BACKSLASH || code < 0x20) {
-        const literal = raw.slice(start, end);
-        const text = this.readLiteral(literal);
-        if (text !== null) this.lastLiteral = literal;
-        return text;
-      }
+      if (code === QUOTE || code === BACKSLASH || code < 0x20) return this.readLiteral(raw.slice(start, end));
     }
-    this.lastLiteral = raw.slice(start, end);
     return raw.slice(start + 1, end - 1);
+  }
+
+  /** The string literal (quotes included) of a document `match` read, as the document wrote it. */
+  literalOf(raw: string): string {
+    return raw.slice(this.prefix.length, raw.length - this.suffix.length);
   }
 
   /** The value of a literal with escapes; null for something that is not one string literal (JSON.parse refuses it). */

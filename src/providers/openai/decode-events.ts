@@ -46,7 +46,7 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
     }
     if (slot !== null && !this.ended) {
       const text = slot.match(event.data);
-      if (text !== null && this.decoder.pushText(text, out, slot.lastLiteral)) {
+      if (text !== null && this.decoder.pushText(text, out, slot.literalOf(event.data))) {
         this.learnBudget = LEARN_BUDGET;
         this.lastData = undefined;
         this.lastSlot = slot;
