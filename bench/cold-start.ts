@@ -71,7 +71,7 @@ function runCli(binary: string, cwd: string, args: string[]): { exitCode: number
 
 /** Runs `body` against a started gateway and always stops it; a non-zero exit code is an error. */
 async function withGateway<T>(binary: string, dir: string, config: string, body: (started: Started) => Promise<T>): Promise<T> {
-  const started = startGateway(binary, dir, config, join(dir, "serve.log"));
+  const started = await startGateway(binary, dir, config, join(dir, "serve.log"));
   let result: T;
   try {
     result = await body(started);

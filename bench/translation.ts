@@ -423,7 +423,7 @@ async function withProcesses<T>(specs: readonly GatewaySpec[], body: (gateways: 
       writeFileSync(config, benchConfigToml(upstream.port));
       const key = (JSON.parse(runCli(own, dir, ["init", "--config", config, "--json"])) as { inference_key: string }).inference_key;
       runCli(own, dir, ["wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config]);
-      const started = startGateway(own.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...env });
+      const started = await startGateway(own.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...env });
       gateways.push({ started, key });
       await msUntilHealthy(started, 15_000);
     }

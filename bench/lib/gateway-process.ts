@@ -21,32 +21,75 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 
 export interface Started {
   child: Bun.Subprocess;
+  /** http://127.0.0.1:PORT, from the gateway's own "listening on" line. */
   baseUrl: string;
   /** performance.now() just before the spawn. */
   spawnedAt: number;
+  /** Where stdout goes; stderr goes to `${logPath}.err`. */
+  logPath: string;
 }
 
 /**
- * `binary` is the executable, or a whole command (e.g. `["bun", "src/main.ts"]`) to which `serve …` is
- * appended; `extraEnv` adds to the child's environment (e.g. TOLLGATE_LOG_LEVEL).
+ * Starts `tollgate serve` on a port the kernel picks (--listen 127.0.0.1:0) and resolves once it has said
+ * where it listens: a port picked beforehand and released could be taken in between, on a machine whose
+ * ephemeral ports a long load run has churned. `binary` is the executable, or a whole command (e.g.
+ * `["bun", "src/main.ts"]`) to which `serve …` is appended; `extraEnv` adds to the child's environment.
  */
-export function startGateway(
+export async function startGateway(
   binary: string | readonly string[],
   cwd: string,
   configPath: string,
   logPath: string,
   extraEnv: Record<string, string> = {},
-): Started {
-  const port = freeLoopbackPort();
+  timeoutMs = 20_000,
+): Promise<Started> {
   const spawnedAt = performance.now();
   const command = typeof binary === "string" ? [binary] : [...binary];
-  const child = Bun.spawn([...command, "serve", "--config", configPath, "--listen", `127.0.0.1:${port}`], {
+  const child = Bun.spawn([...command, "serve", "--config", configPath, "--listen", "127.0.0.1:0"], {
     cwd,
     env: childEnv(extraEnv),
-    stdout: Bun.file(logPath),
+    stdin: "ignore",
+    stdout: "pipe",
     stderr: Bun.file(`${logPath}.err`),
   });
-  return { child, baseUrl: `http://127.0.0.1:${port}`, spawnedAt };
+  const log = Bun.file(logPath).writer();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let baseUrl: string | undefined;
+  const deadline = spawnedAt + timeoutMs;
+  while (baseUrl === undefined) {
+    const left = deadline - performance.now();
+    const next = left > 0 ? await Promise.race([reader.read(), Bun.sleep(left).then(() => null)]) : null;
+    if (next === null || next.done) {
+      child.kill("SIGKILL");
+      await log.end();
+      throw new Error(`${next === null ? `gateway did not say where it listens within ${timeoutMs} ms` : `gateway exited (code ${await child.exited}) before listening`}${errTail(logPath)}`);
+    }
+    log.write(next.value);
+    text += decoder.decode(next.value, { stream: true });
+    baseUrl = /tollgate listening on (http:\/\/\S+)/.exec(text)?.[1];
+  }
+  // The rest of stdout keeps going to the log, so the child never blocks on a full pipe.
+  void (async () => {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      log.write(next.value);
+    }
+    await log.end();
+  })().catch(() => {});
+  return { child, baseUrl, spawnedAt, logPath };
+}
+
+/** The last lines of the gateway's stderr, for an error message. */
+function errTail(logPath: string): string {
+  try {
+    const text = readFileSync(`${logPath}.err`, "utf8").trim();
+    return text === "" ? "" : `; its stderr ends: ${text.slice(-600)}`;
+  } catch {
+    return "";
+  }
 }
 
 /** Polls /healthz every `intervalMs` until the first 200; returns the ms since the spawn. */
@@ -54,7 +97,7 @@ export async function msUntilHealthy(started: Started, timeoutMs = 5_000, interv
   const deadline = started.spawnedAt + timeoutMs;
   const url = `${started.baseUrl}/healthz`;
   while (performance.now() < deadline) {
-    if (started.child.exitCode !== null) throw new Error(`gateway exited with code ${started.child.exitCode} before it was healthy`);
+    if (started.child.exitCode !== null) throw new Error(`gateway exited with code ${started.child.exitCode} before it was healthy${errTail(started.logPath)}`);
     try {
       const response = await fetch(url);
       const healthy = response.status === 200;
@@ -65,7 +108,7 @@ export async function msUntilHealthy(started: Started, timeoutMs = 5_000, interv
     }
     await Bun.sleep(intervalMs);
   }
-  throw new Error(`gateway was not healthy within ${timeoutMs} ms`);
+  throw new Error(`gateway was not healthy within ${timeoutMs} ms${errTail(started.logPath)}`);
 }
 
 function statusKb(pid: number, field: "VmRSS" | "VmHWM" | "RssFile"): number {
