@@ -21,7 +21,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
-import { ALLOCATOR_ENV } from "../src/cli/allocator-tuning.ts";
+import { RUNTIME_ENV } from "../src/cli/runtime-tuning.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
@@ -554,9 +554,9 @@ async function measure(): Promise<Measured | null> {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-compare-"));
   try {
     const mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");
-    // The floor runs with the allocator options Tollgate gives itself (src/cli/allocator-tuning.ts), so that
+    // The floor runs with the memory options Tollgate gives itself (src/cli/runtime-tuning.ts), so that
     // it stays what nothing built on Bun beats.
-    const floor = await startPortPrinter(["bun", join(import.meta.dir, "lib", "floor-proxy.ts"), "--upstream", `http://127.0.0.1:${mock.port}`], "the floor proxy", childEnv({ ...ALLOCATOR_ENV }));
+    const floor = await startPortPrinter(["bun", join(import.meta.dir, "lib", "floor-proxy.ts"), "--upstream", `http://127.0.0.1:${mock.port}`], "the floor proxy", childEnv({ ...RUNTIME_ENV }));
 
     const config = join(dir, "tollgate.toml");
     writeFileSync(config, tollgateConfigToml(mock.port));
@@ -955,7 +955,7 @@ function report(measured: Measured): string {
     `  one write, the rest 16 events per write, usage at the end), serialised once; \`/latency-${SLOW_MS}/…\` holds each answer ${SLOW_MS} ms`,
     "  before its status line.",
     "- Floor: `bun bench/lib/floor-proxy.ts --upstream http://127.0.0.1:MOCK`, its own process: `Bun.serve` + `fetch` passthrough,",
-    "  with the allocator options Tollgate gives itself (`MIMALLOC_PURGE_HOLES=0 MIMALLOC_PURGE_DELAY=1000`, src/cli/allocator-tuning.ts).",
+    `  with the memory options Tollgate gives itself (\`${Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`).join(" ")}\`, src/cli/runtime-tuning.ts).`,
     `- Tollgate: \`dist/tollgate serve --config tollgate.toml --listen 127.0.0.1:PORT\` with \`TOLLGATE_LOG_LEVEL=error\`, after \`tollgate init --json\` and`,
     "  `tollgate wallet credit --workspace default --usd 1000000`; two `kind = \"openai\"` providers on the mock (`/v1`, `/latency-50/v1`), one",
     "  model each; a rate-limit tier of 10 million requests and 10¹² tokens a minute (the limiter runs on every call, never refuses). Every call",

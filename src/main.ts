@@ -1,7 +1,7 @@
 // Entry point: argv → the CLI. Nothing else lives here. `serve` may first execute itself again with
-// allocator options (allocator-tuning.ts); the CLI is imported after, so that costs no module loading.
-import { execWithAllocatorTuning } from "./cli/allocator-tuning.ts";
+// memory options (runtime-tuning.ts); the CLI is imported after, so that costs no module loading.
+import { execWithRuntimeTuning } from "./cli/runtime-tuning.ts";
 
-execWithAllocatorTuning();
+execWithRuntimeTuning();
 const { runCli } = await import("./cli/index.ts");
 process.exitCode = await runCli(process.argv.slice(2));

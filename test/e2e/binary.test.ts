@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import packageJson from "../../package.json";
-import { ALLOCATOR_ENV } from "../../src/cli/allocator-tuning.ts";
+import { RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUILD_TIMEOUT_MS = 120_000;
@@ -143,9 +143,9 @@ describe("the compiled binary, alone in an empty directory", () => {
     });
     try {
       const baseUrl = await waitForHealthy(logPath, server);
-      // The binary executed itself again with the allocator options (src/cli/allocator-tuning.ts), same pid.
+      // The binary executed itself again with the memory options (src/cli/runtime-tuning.ts), same pid.
       const environ = readFileSync(`/proc/${server.pid}/environ`, "utf8").split("\u0000");
-      for (const [name, value] of Object.entries(ALLOCATOR_ENV)) expect(environ).toContain(`${name}=${value}`);
+      for (const [name, value] of Object.entries(RUNTIME_ENV)) expect(environ).toContain(`${name}=${value}`);
 
       const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: keys.inference_key, maxRetries: 0, timeout: 10_000 });
       const completion = await client.chat.completions.create({

@@ -1,0 +1,174 @@
+/**
+ * The memory options `tollgate serve` gives itself (src/cli/runtime-tuning.ts), each group against the
+ * runtime's own default, on two gateways serving the streamed scenarios of bench/lib/stream-bench.ts batch
+ * for batch: CPU per request and memory of each.
+ * Usage: bun bench/runtime-options.ts --allocator | --heap-growth [--write] [--rounds N] [--batch N]
+ *        [--concurrency N] [--tokens N] [--binary PATH]
+ * `--write` rewrites the group's section of docs/benchmarks.md ("Allocator options", "Heap growth").
+ */
+
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { ALLOCATOR_ENV, HEAP_GROWTH_ENV } from "../src/cli/runtime-tuning.ts";
+import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { peakRssMb, rssMb } from "./lib/gateway-process.ts";
+import { describeMachine, machineLine } from "./lib/machine.ts";
+import { fixed } from "./lib/stats.ts";
+import { ALL_SCENARIOS, DIALECT_NAME, type Gateway, type GatewayChoice, measurePair, type PairRow, type StreamBenchSettings } from "./lib/stream-bench.ts";
+
+interface OptionGroup {
+  section: string;
+  /** The runtime's defaults, set explicitly: `serve` keeps an operator's choice for that group and does not tune it. */
+  defaults: Record<string, string>;
+  tuned: Readonly<Record<string, string>>;
+  /** Defaults for the load: what shows the group's effect. */
+  load: { rounds: number; batch: number; concurrency: number; tokens: number };
+  why: string[];
+  price: string[];
+}
+
+const GROUPS: Record<"allocator" | "heap-growth", OptionGroup> = {
+  allocator: {
+    section: "Allocator options",
+    defaults: { MIMALLOC_PURGE_HOLES: "1", MIMALLOC_PURGE_DELAY: "100" },
+    tuned: ALLOCATOR_ENV,
+    load: { rounds: 12, batch: 100, concurrency: 4, tokens: 1000 },
+    why: [
+      "With Bun's defaults its allocator hands the free parts of large pages (buffers of 96 KiB and up) back to the OS between",
+      "calls and purges freed pages after 100 ms, so every streamed answer faulted its buffers in again: `perf record` of the",
+      "gateway put about half of its CPU in the kernel (page faults, page clearing, TLB flushes).",
+    ],
+    price: [
+      "Freed memory still goes back to the OS, a second after it was freed instead of 100 ms; the price is a higher peak,",
+      "since buffers freed less than a second ago are kept for reuse rather than returned and faulted in again.",
+    ],
+  },
+  "heap-growth": {
+    section: "Heap growth",
+    // JavaScriptCore's default threshold (16 GB): its heap growth function then applies on this machine.
+    defaults: { BUN_JSC_heapGrowthFunctionThresholdInMB: "16384" },
+    tuned: HEAP_GROWTH_ENV,
+    load: { rounds: 6, batch: 320, concurrency: 32, tokens: 256 },
+    why: [
+      "On a machine with 16 GB of RAM or more JavaScriptCore sizes its next collection with a \"heap growth function\" that",
+      "lets the heap reach up to four times what survived the last one; every request's native state (the fetch and server",
+      "buffers and objects released when the GC collects their JavaScript wrappers) waits that much longer. With the",
+      "function's RAM threshold out of reach JSC keeps its classic factors (twice the surviving heap while it is under a",
+      "quarter of RAM, then 1.5×, then 1.24×). On a machine under 16 GB both gateways run alike.",
+    ],
+    price: [
+      "More frequent collections of a smaller heap: the CPU columns show what they cost per request. JSC options are not a",
+      "stable API (an unknown `BUN_JSC_` name stops the process at start), so `serve` sets this one only on the Bun release it",
+      "was verified on (src/cli/runtime-tuning.ts; a test pins that release).",
+    ],
+  },
+};
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    allocator: { type: "boolean", default: false },
+    "heap-growth": { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    batch: { type: "string" },
+    concurrency: { type: "string" },
+    tokens: { type: "string" },
+    binary: { type: "string" },
+  },
+  strict: true,
+});
+
+if (flags.allocator === flags["heap-growth"]) throw new Error("pass exactly one of --allocator, --heap-growth");
+const GROUP_ID = flags.allocator ? "allocator" : "heap-growth";
+const GROUP = GROUPS[GROUP_ID];
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} expects a positive integer, got '${text}'`);
+  return value;
+}
+
+const ROUNDS = positiveInt("rounds", flags.rounds, GROUP.load.rounds);
+const SETTINGS: StreamBenchSettings = {
+  tokens: positiveInt("tokens", flags.tokens, GROUP.load.tokens),
+  paceMs: 0,
+  batch: positiveInt("batch", flags.batch, GROUP.load.batch),
+  concurrency: positiveInt("concurrency", flags.concurrency, GROUP.load.concurrency),
+};
+const CHOICE: GatewayChoice = flags.binary !== undefined ? { binary: flags.binary } : {};
+const COMMAND = `bun bench/runtime-options.ts --${GROUP_ID} --write`;
+const IDLE_AFTER_LOAD_MS = 3000;
+
+/** MB: VmRSS at the end of the load, VmHWM, and VmRSS after IDLE_AFTER_LOAD_MS of idling. */
+interface Memory {
+  rss: number;
+  peak: number;
+  rssIdle: number;
+}
+
+async function measure(): Promise<{ label: string; commit: string; rows: PairRow[]; memory: [Memory, Memory]; loadBefore: number; loadAfter: number; wallSeconds: number }> {
+  const loadBefore = loadavg()[0] ?? Number.NaN;
+  const startedAt = performance.now();
+  // The tuned gateway must not inherit this group's options from the shell that runs the bench.
+  for (const name of Object.keys(GROUP.defaults)) delete process.env[name];
+  return measurePair(SETTINGS, CHOICE, ALL_SCENARIOS, ROUNDS, [{ env: GROUP.defaults }, { env: {} }], async ({ command, rows, gateways }) => {
+    const memoryOf = (gateway: Gateway): Memory => ({ rss: rssMb(gateway.started.child.pid), peak: peakRssMb(gateway.started.child.pid), rssIdle: Number.NaN });
+    const memory: [Memory, Memory] = [memoryOf(gateways[0]), memoryOf(gateways[1])];
+    // Freed memory goes back to the OS after the purge delay: idle for a moment, then read again.
+    await Bun.sleep(IDLE_AFTER_LOAD_MS);
+    memory[0].rssIdle = rssMb(gateways[0].started.child.pid);
+    memory[1].rssIdle = rssMb(gateways[1].started.child.pid);
+    return { label: command.label, commit: command.commit, rows, memory, loadBefore, loadAfter: loadavg()[0] ?? Number.NaN, wallSeconds: (performance.now() - startedAt) / 1000 };
+  });
+}
+
+function percent(ratio: number): string {
+  return `${ratio >= 0 ? "+" : "−"}${fixed(Math.abs(ratio) * 100)} %`;
+}
+
+const assignments = (env: Readonly<Record<string, string>>) => Object.entries(env).map(([name, value]) => `${name}=${value}`).join(" ");
+
+function render(results: Awaited<ReturnType<typeof measure>>): string {
+  const [defaults, tuned] = results.memory;
+  const rounds = results.rows[0]?.other.count ?? 0;
+  const change = (from: number, to: number) => `${to - from >= 0 ? "+" : "−"}${fixed(Math.abs(to - from), 1)}`;
+  return [
+    `Measured ${machineLine(describeMachine())}; gateway ${results.label} (commit ${results.commit});`,
+    `1-minute load average ${fixed(results.loadBefore, 2)} before, ${fixed(results.loadAfter, 2)} after; ${fixed(results.wallSeconds, 0)} s in all.`,
+    `Reproduce: \`${COMMAND}\`.`,
+    "",
+    `\`tollgate serve\` executes itself once at start (execve: same pid) with \`${assignments(GROUP.tuned)}\` unless the operator set`,
+    "any variable of this group (src/cli/runtime-tuning.ts).",
+    ...GROUP.why,
+    `Two gateways, one given the runtime's default explicitly (\`${assignments(GROUP.defaults)}\`) and one left to tune itself,`,
+    "serve the streamed scenarios batch for batch (the first of each pair alternates by round):",
+    "",
+    "| client | upstream | path | runtime's default, CPU ms/request | Tollgate's option | change (medians) | per round: median (min to max) |",
+    "|---|---|---|---:|---:|---:|---:|",
+    ...results.rows.map((row) => {
+      const path = row.scenario.translated ? "translated" : "passthrough";
+      const cells = [DIALECT_NAME[row.scenario.client], DIALECT_NAME[row.scenario.upstream], path, fixed(row.base.median, 2), fixed(row.other.median, 2)];
+      return `| ${cells.join(" | ")} | **${percent(row.other.median / row.base.median - 1)}** | ${percent(row.paired.median)} (${percent(row.paired.min)} to ${percent(row.paired.max)}) |`;
+    }),
+    "",
+    "| memory (MB) | runtime's default | Tollgate's option | change |",
+    "|---|---:|---:|---:|",
+    `| VmRSS at the end of the load | ${fixed(defaults.rss, 1)} | ${fixed(tuned.rss, 1)} | ${change(defaults.rss, tuned.rss)} |`,
+    `| VmHWM (peak) | ${fixed(defaults.peak, 1)} | ${fixed(tuned.peak, 1)} | ${change(defaults.peak, tuned.peak)} |`,
+    `| VmRSS after ${IDLE_AFTER_LOAD_MS / 1000} s idle | ${fixed(defaults.rssIdle, 1)} | ${fixed(tuned.rssIdle, 1)} | ${change(defaults.rssIdle, tuned.rssIdle)} |`,
+    "",
+    ...GROUP.price,
+    `${rounds} rounds after a warm-up round; ${SETTINGS.tokens}-token answers from \`bench/lib/stream-upstream.ts\` as fast as the sockets take them;`,
+    `batches of ${SETTINGS.batch} requests, ${SETTINGS.concurrency} at a time; CPU from \`/proc/<pid>/task/*/schedstat\` around each batch (every thread).`,
+    "",
+  ].join("\n");
+}
+
+const markdown = render(await measure());
+console.log(markdown);
+if (flags.write) {
+  writeBenchSection(GROUP.section, markdown, COMMAND);
+  console.error(`wrote the "${GROUP.section}" section of docs/benchmarks.md`);
+}

@@ -1,0 +1,74 @@
+/**
+ * Memory options for `tollgate serve` that Bun reads from the environment only when the process starts,
+ * so `serve` executes itself again once (execve: same pid, no second process) with them set, before
+ * anything else runs. Two groups, each measured in docs/benchmarks.md:
+ *
+ * - allocator: Bun's mimalloc (shared with JavaScriptCore) hands the free parts of its large pages
+ *   (buffers of 96 KiB and up) back to the OS between requests and purges freed pages after 100 ms; a
+ *   gateway streaming answers then faults its buffers in again on every call. With these options it
+ *   spends 28–49 % less CPU per streamed call and holds more memory at its peak (`bun
+ *   bench/translation.ts --allocator`). Freed memory still goes back to the OS a second after it was freed.
+ * - heap growth: on a machine with 16 GB of RAM or more, JavaScriptCore lets its heap grow to a multiple
+ *   of what survived the last collection (its "heap growth function"), and every request's native state
+ *   (fetch and server buffers, released when the GC collects their JS objects) waits that much longer.
+ *   Raising the function's RAM threshold out of reach keeps JSC's classic growth factors (2× while the
+ *   heap is under a quarter of RAM): ~45 MB less peak RSS under 32 streams, the same CPU (`bun
+ *   bench/translation.ts --heap-growth`). JSC options are not a stable API and an unknown BUN_JSC_ name
+ *   stops the process at start, so this group is set only on the Bun release it was verified on.
+ *
+ * An operator who sets any variable of a group keeps their own values for that group, untouched;
+ * TOLLGATE_NO_REEXEC=1 skips the re-execution (a sandbox whose seccomp policy kills on execve).
+ */
+
+import { createLogger, messageOf } from "../lib/log.ts";
+
+export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
+  MIMALLOC_PURGE_HOLES: "0",
+  MIMALLOC_PURGE_DELAY: "1000",
+};
+
+/** 1 TiB: no machine reaches the threshold, so JSC keeps its classic heap growth factors. */
+export const HEAP_GROWTH_ENV: Readonly<Record<string, string>> = {
+  BUN_JSC_heapGrowthFunctionThresholdInMB: "1048576",
+};
+
+/** The Bun release whose JavaScriptCore has the heap-growth option (package.json pins it; the e2e tests check it). */
+export const HEAP_GROWTH_BUN_VERSION = "1.4.4";
+
+/** Every option `serve` gives itself on the verified Bun release (what a comparable process needs to be tuned alike). */
+export const RUNTIME_ENV: Readonly<Record<string, string>> = { ...ALLOCATOR_ENV, ...HEAP_GROWTH_ENV };
+
+/** The argv that runs this same command again: the compiled binary's own argv[1] is a virtual path it adds itself. */
+export function reexecArgv(execPath: string, execArgv: readonly string[], argv: readonly string[]): string[] {
+  const compiled = argv[1]?.startsWith("/$bunfs/") === true;
+  return [execPath, ...execArgv, ...(compiled ? [] : argv.slice(1, 2)), ...argv.slice(2)];
+}
+
+/**
+ * The variables `serve` should add before it runs (the groups the operator left wholly unset), or null
+ * when there is nothing to add: another command, an opt-out, or a process already tuned (no loop).
+ */
+export function runtimeTuning(argv: readonly string[], env: NodeJS.ProcessEnv, bunVersion: string): Record<string, string> | null {
+  if (argv[2] !== "serve" || env.TOLLGATE_NO_REEXEC === "1") return null;
+  const groups = bunVersion === HEAP_GROWTH_BUN_VERSION ? [ALLOCATOR_ENV, HEAP_GROWTH_ENV] : [ALLOCATOR_ENV];
+  const added: Record<string, string> = {};
+  for (const group of groups) {
+    if (Object.keys(group).every((name) => env[name] === undefined)) Object.assign(added, group);
+  }
+  return Object.keys(added).length === 0 ? null : added;
+}
+
+/** Re-executes `tollgate serve` with the runtime options; returns (and runs untuned) where it cannot. */
+export function execWithRuntimeTuning(): void {
+  if (process.platform === "win32" || typeof process.execve !== "function") return;
+  const added = runtimeTuning(process.argv, process.env, Bun.version);
+  if (added === null) return;
+  // Where execve is refused, Bun also prints its "experimental" warning (two plain lines on stderr): it
+  // does not go through process.emitWarning, so it cannot be kept out of the log stream.
+  try {
+    process.execve(process.execPath, reexecArgv(process.execPath, process.execArgv, process.argv), { ...process.env, ...added });
+  } catch (error) {
+    // execve refused (a sandbox, say): the gateway runs with Bun's defaults, only slower and larger.
+    createLogger("warn").warn("running with Bun's default memory options: execve failed", { error: messageOf(error) });
+  }
+}
