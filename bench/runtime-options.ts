@@ -48,7 +48,7 @@ const GROUPS: Record<"allocator" | "heap-growth", OptionGroup> = {
     // JavaScriptCore's default threshold (16 GB): its heap growth function then applies on this machine.
     defaults: { BUN_JSC_heapGrowthFunctionThresholdInMB: "16384" },
     tuned: HEAP_GROWTH_ENV,
-    load: { rounds: 6, batch: 320, concurrency: 32, tokens: 256 },
+    load: { rounds: 30, batch: 320, concurrency: 32, tokens: 256 },
     why: [
       "On a machine with 16 GB of RAM or more JavaScriptCore sizes its next collection with a \"heap growth function\" that",
       "lets the heap reach up to four times what survived the last one; every request's native state (the fetch and server",

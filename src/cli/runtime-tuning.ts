@@ -6,14 +6,14 @@
  * - allocator: Bun's mimalloc (shared with JavaScriptCore) hands the free parts of its large pages
  *   (buffers of 96 KiB and up) back to the OS between requests and purges freed pages after 100 ms; a
  *   gateway streaming answers then faults its buffers in again on every call. With these options it
- *   spends 28–49 % less CPU per streamed call and holds more memory at its peak (`bun
- *   bench/translation.ts --allocator`). Freed memory still goes back to the OS a second after it was freed.
+ *   spends 20–49 % less CPU per streamed call and holds ~40 MB more at its peak (`bun
+ *   bench/runtime-options.ts --allocator`). Freed memory still goes back to the OS a second after it was freed.
  * - heap growth: on a machine with 16 GB of RAM or more, JavaScriptCore lets its heap grow to a multiple
  *   of what survived the last collection (its "heap growth function"), and every request's native state
  *   (fetch and server buffers, released when the GC collects their JS objects) waits that much longer.
  *   Raising the function's RAM threshold out of reach keeps JSC's classic growth factors (2× while the
- *   heap is under a quarter of RAM): ~45 MB less peak RSS under 32 streams, the same CPU (`bun
- *   bench/translation.ts --heap-growth`). JSC options are not a stable API and an unknown BUN_JSC_ name
+ *   heap is under a quarter of RAM): 45–63 MB less peak RSS under 32 streams, the same CPU (`bun
+ *   bench/runtime-options.ts --heap-growth`). JSC options are not a stable API and an unknown BUN_JSC_ name
  *   stops the process at start, so this group is set only on the Bun release it was verified on.
  *
  * An operator who sets any variable of a group keeps their own values for that group, untouched;
