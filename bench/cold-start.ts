@@ -26,7 +26,7 @@ const { values: flags } = parseArgs({
   args: process.argv.slice(2),
   options: {
     write: { type: "boolean", default: false },
-    runs: { type: "string", default: "15" },
+    runs: { type: "string", default: "10" },
     "fresh-runs": { type: "string", default: "5" },
     "load-runs": { type: "string", default: "3" },
     calls: { type: "string", default: "200" },

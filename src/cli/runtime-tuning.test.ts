@@ -53,7 +53,10 @@ describe("runtimeTuning", () => {
   });
 });
 
-test("the Bun running these tests is the release the heap-growth option was verified on", () => {
+test("package.json pins, and these tests run on, the Bun release the heap-growth option was verified on", async () => {
   // A Bun upgrade must re-verify BUN_JSC_heapGrowthFunctionThresholdInMB (and re-measure) before moving the pin.
+  const pkg = (await Bun.file(new URL("../../package.json", import.meta.url)).json()) as { engines: { bun: string }; packageManager: string };
+  expect(pkg.engines.bun).toBe(HEAP_GROWTH_BUN_VERSION);
+  expect(pkg.packageManager).toBe(`bun@${HEAP_GROWTH_BUN_VERSION}`);
   expect(Bun.version).toBe(HEAP_GROWTH_BUN_VERSION);
 });
