@@ -36,8 +36,8 @@ const { values: flags } = parseArgs({
   args: process.argv.slice(2),
   options: {
     write: { type: "boolean", default: false },
-    rounds: { type: "string", default: "3" },
-    seconds: { type: "string", default: "4" },
+    rounds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "3" },
     "warmup-seconds": { type: "string", default: "2" },
     /** Force a load generator; by default wrk, installed if missing, else the Bun client. */
     client: { type: "string" },
