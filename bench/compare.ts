@@ -24,7 +24,8 @@ import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
 import { RUNTIME_ENV } from "../src/cli/runtime-tuning.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
-import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
+import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { mockAnswer } from "./lib/mock-upstream.ts";
 import { ensurePortkey, PORTKEY_DIR, startPortkey, type PortkeyInstall } from "./lib/portkey.ts";
@@ -369,52 +370,22 @@ async function tollgateBinary(): Promise<string> {
   return BINARY_PATH;
 }
 
-function runCli(argv: string[], cwd: string): string {
-  const result = Bun.spawnSync(argv, { cwd, env: childEnv(), stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  if (result.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${result.exitCode}: ${result.stderr.toString()}`);
-  return result.stdout.toString();
-}
-
 /** One OpenAI-kind provider per upstream latency, one model on each; limits on but far above the load. */
 function tollgateConfigToml(mockPort: number): string {
-  const model = (id: string, provider: string) => `
-[[models]]
-id = "${id}"
-context_window = 200_000
-max_output_tokens = 4096
-input_usd_per_mtok = 1
-output_usd_per_mtok = 2
-  [[models.channels]]
-  provider = "${provider}"
-  model = "mock-upstream-model"
-`;
-  return `[server]
-database = "./tollgate.db"
-
-# The rate limiter runs on every call; this tier never refuses one at bench loads.
-[[limits.tiers]]
-name = "bench"
-min_lifetime_spend_usd = 0
-requests_per_minute = 10_000_000
-tokens_per_minute = 1_000_000_000_000
-
-[[providers]]
-id = "up-openai"
-kind = "openai"
-base_url = "http://127.0.0.1:${mockPort}/v1"
-api_key = "sk-bench"
-
-[[providers]]
-id = "up-openai-slow"
-kind = "openai"
-base_url = "http://127.0.0.1:${mockPort}/latency-${SLOW_MS}/v1"
-api_key = "sk-bench"
-${model(MODEL_FAST, "up-openai")}${model(MODEL_SLOW, "up-openai-slow")}`;
+  const model = (id: string, provider: string) => modelToml({ id, provider, upstreamModel: "mock-upstream-model", maxOutputTokens: 4096, outputUsdPerMtok: 2 });
+  return [
+    '[server]\ndatabase = "./tollgate.db"\n',
+    UNLIMITED_TIER_TOML,
+    providerToml("up-openai", "openai", `http://127.0.0.1:${mockPort}/v1`),
+    providerToml("up-openai-slow", "openai", `http://127.0.0.1:${mockPort}/latency-${SLOW_MS}/v1`),
+    model(MODEL_FAST, "up-openai"),
+    model(MODEL_SLOW, "up-openai-slow"),
+  ].join("");
 }
 
 function binaryCommit(binary: string): string {
   try {
-    return (JSON.parse(runCli([binary, "version", "--json"], ROOT)) as { commit: string }).commit;
+    return (JSON.parse(runCliOutput([binary, "version", "--json"], ROOT)) as { commit: string }).commit;
   } catch {
     return "unknown";
   }
@@ -560,8 +531,8 @@ async function measure(): Promise<Measured | null> {
 
     const config = join(dir, "tollgate.toml");
     writeFileSync(config, tollgateConfigToml(mock.port));
-    const key = (JSON.parse(runCli([binary, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
-    runCli([binary, "wallet", "credit", "--workspace", "default", "--usd", "1000000", "--config", config], dir);
+    const key = (JSON.parse(runCliOutput([binary, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
+    runCliOutput([binary, "wallet", "credit", "--workspace", "default", "--usd", "1000000", "--config", config], dir);
 
     if (flags["only-profile"]) {
       const profiles = await profileTollgate(dir, config, { mockPort: mock.port, floorPort: floor.port, tollgateUrl: "", tollgateKey: key, portkeyUrl: null });
@@ -961,7 +932,7 @@ function report(measured: Measured): string {
     "  before its status line.",
     "- Floor: `bun bench/lib/floor-proxy.ts --upstream http://127.0.0.1:MOCK`, its own process: `Bun.serve` + `fetch` passthrough,",
     `  with the memory options Tollgate gives itself (\`${Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`).join(" ")}\`, src/cli/runtime-tuning.ts).`,
-    `- Tollgate: \`dist/tollgate serve --config tollgate.toml --listen 127.0.0.1:PORT\` with \`TOLLGATE_LOG_LEVEL=error\`, after \`tollgate init --json\` and`,
+    `- Tollgate: \`dist/tollgate serve --config tollgate.toml --listen 127.0.0.1:0\` (its port read from its "listening on" line) with \`TOLLGATE_LOG_LEVEL=error\`, after \`tollgate init --json\` and`,
     "  `tollgate wallet credit --workspace default --usd 1000000`; two `kind = \"openai\"` providers on the mock (`/v1`, `/latency-50/v1`), one",
     "  model each; a rate-limit tier of 10 million requests and 10¹² tokens a minute (the limiter runs on every call, never refuses). Every call",
     "  authenticates its key, draws on the limiter, holds and settles on the wallet, writes its ledger entry and request record to SQLite.",

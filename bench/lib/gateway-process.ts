@@ -163,3 +163,10 @@ export async function stopGateway(child: Bun.Subprocess, timeoutMs = 5_000): Pro
   }
   return code;
 }
+
+/** Runs a CLI command of the gateway (e.g. `[binary, "init", …]`) to its end; its stdout, or an error naming its stderr. */
+export function runCliOutput(argv: readonly string[], cwd: string): string {
+  const result = Bun.spawnSync([...argv], { cwd, env: childEnv(), stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  if (result.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${result.exitCode}: ${result.stderr.toString()}`);
+  return result.stdout.toString();
+}

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { BINARY_PATH, buildBinary, currentCommit } from "../../scripts/build.ts";
 import { SseDecoder, type SseEvent } from "../../src/sse/decode.ts";
-import { childEnv, cpuMs, msUntilHealthy, startGateway, stopGateway, type Started } from "./gateway-process.ts";
+import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./bench-config.ts";
+import { childEnv, cpuMs, msUntilHealthy, runCliOutput, startGateway, stopGateway, type Started } from "./gateway-process.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { benchAnswer } from "./stream-upstream.ts";
 
@@ -166,46 +167,17 @@ export async function gatewayCommand(choice: GatewayChoice): Promise<GatewayComm
   return { argv: [BINARY_PATH], label: `\`${relative(ROOT, BINARY_PATH)}\``, commit: binaryCommit(BINARY_PATH) };
 }
 
-function runCli(command: GatewayCommand, cwd: string, args: string[]): string {
-  const result = Bun.spawnSync([...command.argv, ...args], { cwd, env: childEnv(), stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  if (result.exitCode !== 0) throw new Error(`tollgate ${args.join(" ")} exited ${result.exitCode}: ${result.stderr.toString()}`);
-  return result.stdout.toString();
-}
-
 /** Two providers on the bench upstream, one model on each; limits far above what the bench sends. */
 function benchConfigToml(upstreamPort: number): string {
-  const model = (id: string, provider: string) => `
-[[models]]
-id = "${id}"
-context_window = 200_000
-max_output_tokens = ${MAX_TOKENS * 2}
-input_usd_per_mtok = 1
-output_usd_per_mtok = 1
-  [[models.channels]]
-  provider = "${provider}"
-  model = "bench-upstream"
-`;
-  return `[server]
-database = "./tollgate.db"
-
-[[limits.tiers]]
-name = "bench"
-min_lifetime_spend_usd = 0
-requests_per_minute = 1_000_000
-tokens_per_minute = 1_000_000_000
-
-[[providers]]
-id = "up-openai"
-kind = "openai"
-base_url = "http://127.0.0.1:${upstreamPort}/v1"
-api_key = "sk-bench"
-
-[[providers]]
-id = "up-anthropic"
-kind = "anthropic"
-base_url = "http://127.0.0.1:${upstreamPort}"
-api_key = "sk-ant-bench"
-${model("m-openai", "up-openai")}${model("m-anthropic", "up-anthropic")}`;
+  const model = (id: string, provider: string) => modelToml({ id, provider, upstreamModel: "bench-upstream", maxOutputTokens: MAX_TOKENS * 2, outputUsdPerMtok: 1 });
+  return [
+    '[server]\ndatabase = "./tollgate.db"\n',
+    UNLIMITED_TIER_TOML,
+    providerToml("up-openai", "openai", `http://127.0.0.1:${upstreamPort}/v1`),
+    providerToml("up-anthropic", "anthropic", `http://127.0.0.1:${upstreamPort}`),
+    model("m-openai", "up-openai"),
+    model("m-anthropic", "up-anthropic"),
+  ].join("");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -348,8 +320,8 @@ export async function withProcesses<T>(
       dirs.push(dir);
       const config = join(dir, "tollgate.toml");
       writeFileSync(config, benchConfigToml(upstream.port));
-      const key = (JSON.parse(runCli(own, dir, ["init", "--config", config, "--json"])) as { inference_key: string }).inference_key;
-      runCli(own, dir, ["wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config]);
+      const key = (JSON.parse(runCliOutput([...own.argv, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
+      runCliOutput([...own.argv, "wallet", "credit", "--workspace", "default", "--usd", "100000", "--config", config], dir);
       const started = await startGateway(own.argv, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...env });
       gateways.push({ started, key });
       await msUntilHealthy(started, 15_000);
