@@ -16,10 +16,10 @@
  *        [--skip-portkey] [--skip-profile] [--profile-dir DIR] [--only-profile] [--binary PATH]
  */
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
+import { BINARY_PATH } from "../scripts/build.ts";
 import { RUNTIME_ENV } from "../src/cli/runtime-tuning.ts";
 import { type Cell, type Measured, profileLines, report, type ScenarioResult, type TargetRounds } from "./compare/report.ts";
 import { checkOnce, type Endpoints, requestFor, type Scenario, scenarios, supports, type TargetId, type TargetRequest } from "./compare/scenarios.ts";
@@ -41,6 +41,7 @@ import {
 } from "./compare/settings.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
+import { binaryCommit, gatewayCommand } from "./lib/gateway-binary.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
 import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { ensurePortkey, PORTKEY_DIR, startPortkey, type PortkeyInstall } from "./lib/portkey.ts";
@@ -85,28 +86,10 @@ async function stopChild(child: Bun.Subprocess, timeoutMs = 5_000): Promise<void
   }
 }
 
-function newestMtimeMs(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtimeMs(join(path, entry)));
-  return newest;
-}
-
-/** dist/tollgate, built (`bun run build`) when missing or older than its sources. */
+/** dist/tollgate (built when stale), or --binary. */
 async function tollgateBinary(): Promise<string> {
-  if (flags.binary !== undefined) {
-    const binary = resolve(flags.binary);
-    if (!existsSync(binary)) throw new Error(`no binary at ${binary}`);
-    return binary;
-  }
-  const sourcesMs = Math.max(...["src", "migrations", "package.json", "bun.lock"].map((name) => join(ROOT, name)).filter(existsSync).map(newestMtimeMs));
-  if (!existsSync(BINARY_PATH) || statSync(BINARY_PATH).mtimeMs < sourcesMs) {
-    console.error(`dist/tollgate is ${existsSync(BINARY_PATH) ? "older than src/" : "missing"}: bun run build`);
-    const built = await buildBinary();
-    console.error(`built ${built.outfile} (commit ${built.commit})`);
-  }
-  return BINARY_PATH;
+  const command = await gatewayCommand(flags.binary !== undefined ? { binary: flags.binary } : {});
+  return command.argv[0] ?? BINARY_PATH;
 }
 
 /** One OpenAI-kind provider per upstream latency, one model on each; limits on but far above the load. */
@@ -120,14 +103,6 @@ function tollgateConfigToml(mockPort: number): string {
     model(MODEL_FAST, "up-openai"),
     model(MODEL_SLOW, "up-openai-slow"),
   ].join("");
-}
-
-function binaryCommit(binary: string): string {
-  try {
-    return (JSON.parse(runCliOutput([binary, "version", "--json"], ROOT)) as { commit: string }).commit;
-  } catch {
-    return "unknown";
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

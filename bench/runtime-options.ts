@@ -14,7 +14,8 @@ import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { peakRssMb, rssMb } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed } from "./lib/stats.ts";
-import { ALL_SCENARIOS, DIALECT_NAME, type Gateway, type GatewayChoice, measurePair, type PairRow, type StreamBenchSettings } from "./lib/stream-bench.ts";
+import type { GatewayChoice } from "./lib/gateway-binary.ts";
+import { ALL_SCENARIOS, DIALECT_NAME, type Gateway, measurePair, type PairRow, type StreamBenchSettings } from "./lib/stream-bench.ts";
 
 interface OptionGroup {
   section: string;

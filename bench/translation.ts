@@ -18,17 +18,15 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { summarizeProfile, type CpuProfile } from "./lib/cpu-profile.ts";
+import { binaryCommit, type GatewayChoice, type GatewayCommand } from "./lib/gateway-binary.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize, type Summary } from "./lib/stats.ts";
 import {
   ALL_SCENARIOS,
-  binaryCommit,
   checkAnswer,
   CLK_TCK,
   type ClientDialect,
   DIALECT_NAME,
-  type GatewayChoice,
-  type GatewayCommand,
   MAX_TOKENS,
   measurePair,
   requestFor,

@@ -4,12 +4,12 @@
  * batches of requests whose answers are checked, and the gateway's CPU time around each batch.
  */
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
-import { BINARY_PATH, buildBinary, currentCommit } from "../../scripts/build.ts";
+import { join } from "node:path";
 import { SseDecoder, type SseEvent } from "../../src/sse/decode.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./bench-config.ts";
+import { gatewayCommand, type GatewayChoice, type GatewayCommand } from "./gateway-binary.ts";
 import { childEnv, cpuMs, msUntilHealthy, runCliOutput, startGateway, stopGateway, type Started } from "./gateway-process.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { benchAnswer } from "./stream-upstream.ts";
@@ -45,20 +45,6 @@ export interface StreamBenchSettings {
   /** Requests per batch, and how many at a time. */
   batch: number;
   concurrency: number;
-}
-
-/** Which gateway to run: the compiled binary (built when stale), another binary, or the source (optionally profiled). */
-export interface GatewayChoice {
-  binary?: string;
-  source?: boolean;
-  profile?: { dir: string; name: string };
-}
-
-export interface GatewayCommand {
-  /** The argv prefix that `serve …` or a CLI command is appended to. */
-  argv: string[];
-  label: string;
-  commit: string;
 }
 
 /** A gateway under test: its process and its inference key. */
@@ -116,55 +102,6 @@ async function startUpstream(settings: StreamBenchSettings): Promise<Upstream> {
   const port = Number(text.trim().split("\n")[0]);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`the bench upstream printed '${text.trim()}', not a port`);
   return { child, port };
-}
-
-function gitShortHead(): string {
-  const result = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
-  return result.exitCode === 0 ? result.stdout.toString().trim() : "unknown";
-}
-
-export function binaryCommit(binary: string): string {
-  const result = Bun.spawnSync([binary, "version", "--json"], { env: childEnv(), stdout: "pipe", stderr: "pipe", timeout: 10_000 });
-  if (result.exitCode !== 0) throw new Error(`${binary} version failed: ${result.stderr.toString()}`);
-  return (JSON.parse(result.stdout.toString()) as { commit: string }).commit;
-}
-
-function newestMtimeMs(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtimeMs(join(path, entry)));
-  return newest;
-}
-
-/** Whether dist/tollgate was built from other sources than the working tree's (another commit, or older files). */
-function binaryIsStale(binary: string): string | null {
-  const built = binaryCommit(binary).replace(/-dirty$/, "");
-  const head = gitShortHead();
-  if (head !== "unknown" && built !== head) return `built from ${built}, HEAD is ${head}`;
-  const sourcesMs = Math.max(...["src", "migrations", "package.json", "bun.lock"].map((name) => join(ROOT, name)).filter(existsSync).map(newestMtimeMs));
-  return sourcesMs > statSync(binary).mtimeMs ? "sources changed after it was built" : null;
-}
-
-export async function gatewayCommand(choice: GatewayChoice): Promise<GatewayCommand> {
-  if (choice.profile) {
-    const { dir, name } = choice.profile;
-    const argv = ["bun", "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`, join(ROOT, "src", "main.ts")];
-    return { argv, label: "`bun --cpu-prof src/main.ts` (source)", commit: currentCommit() };
-  }
-  if (choice.source) return { argv: ["bun", join(ROOT, "src", "main.ts")], label: "`bun src/main.ts` (source)", commit: currentCommit() };
-  if (choice.binary !== undefined) {
-    const binary = resolve(choice.binary);
-    if (!existsSync(binary)) throw new Error(`no binary at ${binary}`);
-    return { argv: [binary], label: `\`${relative(ROOT, binary) || binary}\``, commit: binaryCommit(binary) };
-  }
-  const stale = existsSync(BINARY_PATH) ? binaryIsStale(BINARY_PATH) : "missing";
-  if (stale !== null) {
-    console.error(`dist/tollgate is ${stale === "missing" ? "missing" : `stale (${stale})`}: building it`);
-    const built = await buildBinary();
-    console.error(`built ${built.outfile} (commit ${built.commit})`);
-  }
-  return { argv: [BINARY_PATH], label: `\`${relative(ROOT, BINARY_PATH)}\``, commit: binaryCommit(BINARY_PATH) };
 }
 
 /** Two providers on the bench upstream, one model on each; limits far above what the bench sends. */
