@@ -46,8 +46,8 @@ const GROUPS: Record<"allocator" | "heap-growth", OptionGroup> = {
   },
   "heap-growth": {
     section: "Heap growth",
-    // JavaScriptCore's default threshold (16 GB): its heap growth function then applies on this machine.
-    defaults: { BUN_JSC_heapGrowthFunctionThresholdInMB: "16384" },
+    // JavaScriptCore's defaults: a 16 GB threshold (its heap growth function then applies on this machine), factor 2.
+    defaults: { BUN_JSC_heapGrowthFunctionThresholdInMB: "16384", BUN_JSC_smallHeapGrowthFactor: "2" },
     tuned: HEAP_GROWTH_ENV,
     load: { rounds: 30, batch: 320, concurrency: 32, tokens: 256 },
     why: [
@@ -55,7 +55,8 @@ const GROUPS: Record<"allocator" | "heap-growth", OptionGroup> = {
       "lets the heap reach up to four times what survived the last one; every request's native state (the fetch and server",
       "buffers and objects released when the GC collects their JavaScript wrappers) waits that much longer. With the",
       "function's RAM threshold out of reach JSC keeps its classic factors (twice the surviving heap while it is under a",
-      "quarter of RAM, then 1.5×, then 1.24×). On a machine under 16 GB both gateways run alike.",
+      "quarter of RAM, then 1.5×, then 1.24×), and Tollgate lowers the first to 1.75×. On a machine under 16 GB only that",
+      "last factor differs.",
     ],
     price: [
       "More frequent collections of a smaller heap: the CPU columns show what they cost per request. JSC options are not a",
