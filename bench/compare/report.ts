@@ -217,7 +217,7 @@ export const WHY_MISSED: string[] = [
   "stream's peak read 25–36 MB of heap (50 MB reserved) and 12–20 MB of strings and buffers it accounts for; the other ~100 MB are",
   "native: each call's server, fetch and stream state, released only when the GC collects its JavaScript wrappers, and the",
   "allocator's pages kept for reuse. What was done: JSC's heap growth on 16 GB+ machines is turned back to its classic factors,",
-  "the first lowered to 1.75× (section \"Heap growth\": about 80 MB less at the peak, CPU within the noise). What it costs on purpose: the tokenizer",
+  "the first lowered to 1.75× (section \"Heap growth\": about 85 MB less at the peak, CPU per request −3 % to +9 %, within the noise). What it costs on purpose: the tokenizer",
   "for message_start's input count (~32 MB once loaded, probe: one count_tokens call took an idle gateway from 43 to 75 MB), and",
   "the allocator options, ~40 MB at the peak for 20–37 % less CPU per streamed call (section \"Allocator options\"). A probe of the",
   "OpenAI passthrough stream alone at 32 connections, which loads no tokenizer, peaked at 120 MB.",

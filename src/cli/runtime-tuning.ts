@@ -12,9 +12,9 @@
  *   of what survived the last collection (its "heap growth function"), and every request's native state
  *   (fetch and server buffers, released when the GC collects their JS objects) waits that much longer.
  *   Raising the function's RAM threshold out of reach keeps JSC's classic growth factors (2× while the
- *   heap is under a quarter of RAM), and the first of them is lowered to 1.75×: about 80 MB less peak RSS
- *   under 32 streams, CPU within the noise (`bun bench/runtime-options.ts --heap-growth`; the threshold
- *   alone saved 45–63 MB, a factor of 1.5 cost CPU). JSC options are not a stable API and an unknown
+ *   heap is under a quarter of RAM), and the first of them is lowered to 1.75×: about 85 MB less peak RSS
+ *   under 32 streams, CPU per request −3 % to +9 %, within the noise (`bun bench/runtime-options.ts
+ *   --heap-growth`; the threshold alone saved 45–63 MB; a factor of 1.5 cost CPU). JSC options are not a stable API and an unknown
  *   BUN_JSC_ name stops the process at start, so this group is set only on the Bun release it was verified on.
  *
  * An operator who sets any variable of a group keeps their own values for that group, untouched;
