@@ -213,7 +213,7 @@ export const WHY_MISSED: string[] = [
   "200), which is why the bench now takes 300. **Portkey at 50 ms, non-stream**: the upstream caps everyone:",
   "at 50 ms a call over 128 connections no proxy passes 2,560 requests/s, and Portkey reaches about 700, so direct ÷ Portkey (the",
   "ceiling shown) is under 5× and no gateway can meet the target in this scenario. **RSS under load**: the executable's own pages",
-  "are ~45 MB of it (the RssFile row; the floor's 27.5). The JavaScript heap is not the bulk: probes of the binary at the translated",
+  "are ~45 MB of it (the RssFile row; the floor's 27.5). The JavaScript heap is not the bulk: probes of the binary (before the heap option below) at the translated",
   "stream's peak read 25–36 MB of heap (50 MB reserved) and 12–20 MB of strings and buffers it accounts for; the other ~100 MB are",
   "native: each call's server, fetch and stream state, released only when the GC collects its JavaScript wrappers, and the",
   "allocator's pages kept for reuse. What was done: JSC's heap growth on 16 GB+ machines is turned back to its classic factors,",
