@@ -18,7 +18,7 @@ import { openDatabase } from "../src/db/client.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { BENCH_MODEL } from "./lib/billing-gateway.ts";
 import type { LoadReport } from "./lib/closed-loop-client.ts";
-import { childEnv, cpuMs, stopGateway } from "./lib/gateway-process.ts";
+import { childEnv, cpuMs, raceTimeout, stopGateway } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 import { ensureWrk, wrkVersion } from "./lib/wrk.ts";
@@ -154,8 +154,7 @@ async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<stri
 }
 
 async function nextJsonLine<T>(gateway: Pick<Gateway, "lines" | "mode">, timeoutMs: number): Promise<T> {
-  const timer = Bun.sleep(timeoutMs).then(() => null);
-  const next = await Promise.race([gateway.lines.next(), timer]);
+  const next = await raceTimeout(gateway.lines.next(), timeoutMs, null);
   if (next === null || next.done) throw new Error(`the ${gateway.mode} gateway printed nothing within ${timeoutMs} ms`);
   return JSON.parse(next.value) as T;
 }

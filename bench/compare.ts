@@ -19,7 +19,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { BINARY_PATH } from "../scripts/build.ts";
 import { RUNTIME_ENV } from "../src/cli/runtime-tuning.ts";
 import { type Cell, type Measured, profileLines, report, type ScenarioResult, type TargetRounds } from "./compare/report.ts";
 import { checkOnce, type Endpoints, requestFor, type Scenario, scenarios, supports, type TargetId, type TargetRequest } from "./compare/scenarios.ts";
@@ -41,9 +40,9 @@ import {
 } from "./compare/settings.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
-import { binaryCommit, gatewayCommand } from "./lib/gateway-binary.ts";
+import { gatewayCommand } from "./lib/gateway-binary.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
-import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, raceTimeout, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { ensurePortkey, PORTKEY_DIR, startPortkey, type PortkeyInstall } from "./lib/portkey.ts";
 import { fixed } from "./lib/stats.ts";
 import type { TtfbReport, TtfbSpec, TtfbTarget } from "./lib/ttfb-client.ts";
@@ -65,7 +64,7 @@ async function startPortPrinter(argv: string[], label: string, env: Record<strin
   const deadline = performance.now() + 15_000;
   while (!text.includes("\n")) {
     if (performance.now() > deadline) throw new Error(`${label} printed no port within 15 s`);
-    const next = await Promise.race([reader.read(), Bun.sleep(1_000).then(() => null)]);
+    const next = await raceTimeout(reader.read(), 1_000, null);
     if (next === null) continue;
     if (next.done) throw new Error(`${label} exited (code ${await child.exited}) before printing its port`);
     text += decoder.decode(next.value, { stream: true });
@@ -79,17 +78,17 @@ async function startPortPrinter(argv: string[], label: string, env: Record<strin
 async function stopChild(child: Bun.Subprocess, timeoutMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill("SIGTERM");
-  const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(timeoutMs).then(() => false)]);
+  const exited = await raceTimeout(child.exited.then(() => true), timeoutMs, false);
   if (!exited) {
     child.kill("SIGKILL");
     await child.exited;
   }
 }
 
-/** dist/tollgate (built when stale), or --binary. */
-async function tollgateBinary(): Promise<string> {
+/** dist/tollgate (built when stale), or --binary, and the commit it was built from. */
+async function tollgateBinary(): Promise<{ binary: string; commit: string }> {
   const command = await gatewayCommand(flags.binary !== undefined ? { binary: flags.binary } : {});
-  return command.argv[0] ?? BINARY_PATH;
+  return { binary: command.argv[0] ?? "", commit: command.commit };
 }
 
 /** One OpenAI-kind provider per upstream latency, one model on each; limits on but far above the load. */
@@ -197,8 +196,7 @@ async function measure(): Promise<Measured | null> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const wrk = ensureWrk();
   if (!wrk.ok) throw new Error(`this bench needs wrk: ${wrk.why}`);
-  const binary = await tollgateBinary();
-  const commit = binaryCommit(binary);
+  const { binary, commit } = await tollgateBinary();
   const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-compare-"));
   try {
     const mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");

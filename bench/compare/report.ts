@@ -219,7 +219,7 @@ export const WHY_MISSED: string[] = [
   "allocator's pages kept for reuse. What was done: JSC's heap growth on 16 GB+ machines is turned back to its classic factors,",
   "the first lowered to 1.75× (section \"Heap growth\": about 85 MB less at the peak, CPU per request −3 % to +9 %, within the noise). What it costs on purpose: the tokenizer",
   "for message_start's input count (~32 MB once loaded, probe: one count_tokens call took an idle gateway from 43 to 75 MB), and",
-  "the allocator options, ~40 MB at the peak for 20–37 % less CPU per streamed call (section \"Allocator options\"). A probe of the",
+  "the allocator options, ~40 MB at the peak for 20–49 % less CPU per streamed call (section \"Allocator options\"). A probe of the",
   "OpenAI passthrough stream alone at 32 connections, which loads no tokenizer, peaked at 120 MB.",
 ];
 

@@ -42,7 +42,12 @@ function newestMtimeMs(path: string): number {
 
 /** Whether dist/tollgate was built from other sources than the working tree's (another commit, or older files). */
 function binaryIsStale(binary: string): string | null {
-  const built = binaryCommit(binary).replace(/-dirty$/, "");
+  let built: string;
+  try {
+    built = binaryCommit(binary).replace(/-dirty$/, "");
+  } catch {
+    return "it cannot say its version"; // a broken build: build it again
+  }
   const head = gitShortHead();
   if (head !== "unknown" && built !== head) return `built from ${built}, HEAD is ${head}`;
   const sourcesMs = Math.max(...["src", "migrations", "package.json", "bun.lock"].map((name) => join(ROOT, name)).filter(existsSync).map(newestMtimeMs));

@@ -10,6 +10,19 @@ export function freeLoopbackPort(): number {
   return port;
 }
 
+/**
+ * `promise`, or `onTimeout` after `ms`, whichever comes first. The timer is cleared either way: a pending
+ * `Bun.sleep` in a race keeps the process alive until it fires, long after the bench has finished.
+ */
+export async function raceTimeout<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<U>((resolve) => (timer = setTimeout(() => resolve(onTimeout), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The environment of a child: this one's, minus a TOLLGATE_CONFIG that would override `--config`. */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
@@ -60,7 +73,7 @@ export async function startGateway(
   const deadline = spawnedAt + timeoutMs;
   while (baseUrl === undefined) {
     const left = deadline - performance.now();
-    const next = left > 0 ? await Promise.race([reader.read(), Bun.sleep(left).then(() => null)]) : null;
+    const next = left > 0 ? await raceTimeout(reader.read(), left, null) : null;
     if (next === null || next.done) {
       child.kill("SIGKILL");
       await log.end();
@@ -68,7 +81,8 @@ export async function startGateway(
     }
     log.write(next.value);
     text += decoder.decode(next.value, { stream: true });
-    baseUrl = /tollgate listening on (http:\/\/\S+)/.exec(text)?.[1];
+    // Up to the line's next blank: a read can end mid-address.
+    baseUrl = /tollgate listening on (http:\/\/\S+)\s/.exec(text)?.[1];
   }
   // The rest of stdout keeps going to the log, so the child never blocks on a full pipe.
   void (async () => {
@@ -156,7 +170,7 @@ export function cpuMs(pid: number): number {
 export async function stopGateway(child: Bun.Subprocess, timeoutMs = 5_000): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
   child.kill("SIGTERM");
-  const code = await Promise.race([child.exited, Bun.sleep(timeoutMs).then(() => null)]);
+  const code = await raceTimeout(child.exited, timeoutMs, null);
   if (code === null) {
     child.kill("SIGKILL");
     await child.exited;

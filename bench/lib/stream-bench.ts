@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SseDecoder, type SseEvent } from "../../src/sse/decode.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./bench-config.ts";
 import { gatewayCommand, type GatewayChoice, type GatewayCommand } from "./gateway-binary.ts";
-import { childEnv, cpuMs, msUntilHealthy, runCliOutput, startGateway, stopGateway, type Started } from "./gateway-process.ts";
+import { childEnv, cpuMs, msUntilHealthy, raceTimeout, runCliOutput, startGateway, stopGateway, type Started } from "./gateway-process.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { benchAnswer } from "./stream-upstream.ts";
 
@@ -90,7 +90,7 @@ async function startUpstream(settings: StreamBenchSettings): Promise<Upstream> {
   const deadline = performance.now() + 10_000;
   while (!text.includes("\n")) {
     const remainingMs = deadline - performance.now();
-    const next = remainingMs > 0 ? await Promise.race([reader.read(), Bun.sleep(remainingMs).then(() => null)]) : null;
+    const next = remainingMs > 0 ? await raceTimeout(reader.read(), remainingMs, null) : null;
     if (next === null) {
       child.kill();
       throw new Error("the bench upstream printed no port within 10 s");

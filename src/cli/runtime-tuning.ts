@@ -37,7 +37,7 @@ export const HEAP_GROWTH_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_smallHeapGrowthFactor: "1.75",
 };
 
-/** The Bun release whose JavaScriptCore has the heap-growth option (package.json pins it; the e2e tests check it). */
+/** The Bun release whose JavaScriptCore has the heap-growth options (package.json pins it; runtime-tuning.test.ts checks both agree). */
 export const HEAP_GROWTH_BUN_VERSION = "1.4.4";
 
 /** Every option `serve` gives itself on the verified Bun release (what a comparable process needs to be tuned alike). */

@@ -25,8 +25,8 @@ let binary = "";
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    // No allocator options of the caller's: the binary's own choice is under test.
-    if (value !== undefined && name !== "TOLLGATE_CONFIG" && !name.startsWith("MIMALLOC_")) env[name] = value;
+    // No runtime options of the caller's: the binary's own choice is under test.
+    if (value !== undefined && name !== "TOLLGATE_CONFIG" && !name.startsWith("MIMALLOC_") && !name.startsWith("BUN_JSC_")) env[name] = value;
   }
   env.TOLLGATE_LOG_LEVEL = "warn";
   return env;

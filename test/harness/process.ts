@@ -35,7 +35,7 @@ export function startTollgate(args: string[], cwd: string, children: Bun.Subproc
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout) {
       text += decoder.decode(chunk, { stream: true });
-      const address = /tollgate listening on (http:\/\/\S+)/.exec(text)?.[1];
+      const address = /tollgate listening on (http:\/\/\S+)\s/.exec(text)?.[1]; // up to the next blank: a read can end mid-address
       if (address) listening.resolve(address);
     }
     listening.reject(new Error(`the gateway exited (${await child.exited}) before listening: ${text}`));
