@@ -1,6 +1,7 @@
 /** Runs the compiled gateway as a child process for benchmarks: start, time to healthy, RSS, stop. */
 
 import { readdirSync, readFileSync } from "node:fs";
+import { listeningAddress } from "../../src/cli/listening-line.ts";
 
 export function freeLoopbackPort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -81,8 +82,7 @@ export async function startGateway(
     }
     log.write(next.value);
     text += decoder.decode(next.value, { stream: true });
-    // Up to the line's next blank: a read can end mid-address.
-    baseUrl = /tollgate listening on (http:\/\/\S+)\s/.exec(text)?.[1];
+    baseUrl = listeningAddress(text) ?? undefined;
   }
   // The rest of stdout keeps going to the log, so the child never blocks on a full pipe.
   void (async () => {

@@ -14,8 +14,9 @@
  *   Raising the function's RAM threshold out of reach keeps JSC's classic growth factors (2× while the
  *   heap is under a quarter of RAM), and the first of them is lowered to 1.75×: about 85 MB less peak RSS
  *   under 32 streams, CPU per request −3 % to +9 %, within the noise (`bun bench/runtime-options.ts
- *   --heap-growth`; the threshold alone saved 45–63 MB; a factor of 1.5 cost CPU). JSC options are not a stable API and an unknown
- *   BUN_JSC_ name stops the process at start, so this group is set only on the Bun release it was verified on.
+ *   --heap-growth`; the threshold alone saved 45–63 MB; a factor of 1.5 cost CPU). JSC options are not a
+ *   stable API and an unknown BUN_JSC_ name stops the process at start, so this group is set only on the
+ *   Bun release it was verified on.
  *
  * An operator who sets any variable of a group keeps their own values for that group, untouched;
  * TOLLGATE_NO_REEXEC=1 skips the re-execution (a sandbox whose seccomp policy kills on execve).

@@ -3,6 +3,7 @@
  * stop accepting, let in-flight calls finish (their settlement included), then close the database.
  */
 
+import { listeningLine } from "./listening-line.ts";
 import { createApp } from "../app.ts";
 import { sweepExpiredLots } from "../billing/lots.ts";
 import { parseListen } from "../config/compile.ts";
@@ -58,7 +59,7 @@ export const serveCommand: Command = {
     }
     const server = app.server;
     const address = `http://${server?.hostname ?? listen.hostname}:${server?.port ?? listen.port}`;
-    io.stdout(`tollgate listening on ${address} (config: ${path ?? "demo"})\n`);
+    io.stdout(listeningLine(address, path ?? "demo"));
     deps.log.info("listening", { address, config: path ?? "demo", database: config.server.database });
     // The compiled binary starts with raised JIT thresholds (scripts/build.ts: jitPolicy) so run-once
     // start-up code stays in the interpreter; request handling is the hot path: back to the normal policy.

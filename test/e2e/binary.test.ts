@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import packageJson from "../../package.json";
+import { listeningAddress } from "../../src/cli/listening-line.ts";
 import { RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -75,7 +76,7 @@ async function waitForHealthy(logPath: string, child: Bun.Subprocess): Promise<s
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`serve exited early with code ${child.exitCode}`);
-    const baseUrl = /tollgate listening on (http:\/\/\S+)/.exec(await Bun.file(logPath).text().catch(() => ""))?.[1];
+    const baseUrl = listeningAddress(await Bun.file(logPath).text().catch(() => ""));
     if (baseUrl) {
       const status = await fetch(`${baseUrl}/healthz`).then(
         (response) => response.status,

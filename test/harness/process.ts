@@ -4,6 +4,7 @@ import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listeningAddress } from "../../src/cli/listening-line.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const MAIN = join(ROOT, "src", "main.ts");
@@ -35,7 +36,7 @@ export function startTollgate(args: string[], cwd: string, children: Bun.Subproc
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout) {
       text += decoder.decode(chunk, { stream: true });
-      const address = /tollgate listening on (http:\/\/\S+)\s/.exec(text)?.[1]; // up to the next blank: a read can end mid-address
+      const address = listeningAddress(text);
       if (address) listening.resolve(address);
     }
     listening.reject(new Error(`the gateway exited (${await child.exited}) before listening: ${text}`));
