@@ -1,18 +1,19 @@
 /**
- * Token counting with a real BPE tokenizer (gpt-tokenizer, cl100k_base) over every block type: system,
- * text, images, documents, tools, tool uses and results, thinking. Used by count_tokens when no Anthropic
- * upstream can count, and for input counts an upstream does not give up front. The tokenizer (~50 MB of
- * ranks) is imported on first use, so processes that never count never load it.
+ * Token counting with a real BPE tokenizer (cl100k_base's ranks from gpt-tokenizer, in the compact
+ * bpe-counter.ts) over every block type: system, text, images, documents, tools, tool uses and results,
+ * thinking. Used by count_tokens when no Anthropic upstream can count, and for input counts an upstream
+ * does not give up front. The ranks are read on first use, so processes that never count never load them.
  */
 
 import { LRUCache } from "lru-cache";
+import { loadCl100kCounter } from "./cl100k.ts";
 import type { ChatRequest, ContentBlock, DocumentBlock, ImageBlock } from "./request.ts";
 
 type CountFn = (text: string) => number;
 let tokenizer: Promise<CountFn> | null = null;
 
 function loadTokenizer(): Promise<CountFn> {
-  tokenizer ??= import("gpt-tokenizer/encoding/cl100k_base").then((module) => remembering(module.countTokens));
+  tokenizer ??= loadCl100kCounter().then((counter) => remembering((text) => counter.count(text)));
   return tokenizer;
 }
 

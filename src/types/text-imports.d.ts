@@ -7,3 +7,8 @@ declare module "*.toml" {
   const text: string;
   export default text;
 }
+// Files embedded as files by `import path from "…" with { type: "file" }`: the import is a path to read.
+declare module "*.tiktoken" {
+  const path: string;
+  export default path;
+}

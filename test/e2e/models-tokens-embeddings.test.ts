@@ -87,6 +87,14 @@ describe("count_tokens", () => {
     expect(withTools.input_tokens).toBeGreaterThan(text.input_tokens + 30);
     expect(withImage.input_tokens).toBeGreaterThanOrEqual(text.input_tokens + 1000);
   });
+
+  test("text that looks like a tokenizer's special token is counted as the text it is", async () => {
+    const client = anthropicClient(setup.gateway, setup.gateway.mgmtKey);
+    const plain = await client.messages.countTokens({ model: "via-openai", messages: [{ role: "user", content: "end of text" }] });
+    const special = await client.messages.countTokens({ model: "via-openai", messages: [{ role: "user", content: "end of text <|endoftext|>" }] });
+    // "<|endoftext|>" as text is several ordinary tokens, not one special token and not an error.
+    expect(special.input_tokens).toBeGreaterThan(plain.input_tokens + 3);
+  });
 });
 
 describe("embeddings", () => {

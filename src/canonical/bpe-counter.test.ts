@@ -1,0 +1,88 @@
+/** The compact BPE counter: its rank-file reader, its merge loop, and equality with gpt-tokenizer's counts. */
+
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
+import { CL100K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
+import { BpeCounter, parseTiktokenRanks } from "./bpe-counter.ts";
+import { CL100K_SPLIT_PATTERN, loadCl100kCounter } from "./cl100k.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const base64 = (text: string) => Buffer.from(text, "latin1").toString("base64");
+const rankFile = (lines: string[]) => new TextEncoder().encode(lines.join("\n"));
+
+/** gpt-tokenizer's count with special-token text counted as ordinary text, as the gateway counts it. */
+const reference = (text: string) => countTokens(text, { disallowedSpecial: new Set() });
+
+describe("parseTiktokenRanks", () => {
+  test("lays tokens out by rank, whatever the line order, and indexes every one", () => {
+    const ranks = parseTiktokenRanks(rankFile([`${base64("ab")} 2`, `${base64("a")} 0`, "", `${base64("b")} 1`, `${base64("\xff\x00")} 3`, ""]));
+    expect([...ranks.starts]).toEqual([0, 1, 2, 4, 6]);
+    expect(Buffer.from(ranks.bytes).toString("latin1")).toBe("abab\xff\x00");
+    expect(ranks.slots.filter((slot) => slot !== 0).length).toBe(4);
+    expect(ranks.mask + 1).toBe(8);
+  });
+
+  test("a rank missing from the file is an empty token that nothing matches", () => {
+    const ranks = parseTiktokenRanks(rankFile([`${base64("a")} 0`, `${base64("b")} 2`]));
+    expect([...ranks.starts]).toEqual([0, 1, 1, 2]);
+    expect(new BpeCounter(ranks, /\S+/gu).count("ab")).toBe(2);
+  });
+
+  test.each([
+    ["no rank", [base64("a")]],
+    ["a bad base64 character", ["a*== 0"]],
+    ["a bad rank", [`${base64("a")} 1x`]],
+    ["a rank given twice", [`${base64("a")} 0`, `${base64("b")} 0`]],
+    ["a missing token", [" 0"]],
+  ])("refuses a file with %s", (_name, lines) => {
+    expect(() => parseTiktokenRanks(rankFile(lines))).toThrow(/tiktoken ranks/);
+  });
+});
+
+describe("BpeCounter merge loop", () => {
+  // Bytes a, b, c; merges "ab" (rank 3) before "bc" (4), and "abc" (5) from "ab" + "c".
+  const ranks = parseTiktokenRanks(rankFile(["a", "b", "c", "ab", "bc", "abc"].map((token, rank) => `${base64(token)} ${rank}`)));
+  const counter = new BpeCounter(ranks, /\S+|\s+/gu);
+
+  test.each([
+    ["abc", 1], // a·b·c → ab·c → abc
+    ["bca", 2], // b·c·a → bc·a
+    ["abab", 2], // ab·ab
+    ["cab", 2], // c·a·b → c·ab
+    ["abc abc", 3], // abc · " " · abc: a one-byte piece is one token
+  ])("%s counts %i tokens", (text, expected) => {
+    expect(counter.count(text)).toBe(expected);
+  });
+});
+
+describe("cl100k_base: the same counts as gpt-tokenizer", () => {
+  test("the split pattern is gpt-tokenizer's", () => {
+    expect(CL100K_SPLIT_PATTERN).toBe(CL100K_TOKEN_SPLIT_REGEX.source);
+  });
+
+  test("over prose, code, JSON and every script in the repository's own texts", async () => {
+    const counter = await loadCl100kCounter();
+    const texts = ["README.md", "docs/benchmarks.md", "src/canonical/bpe-counter.ts", "config.example.toml", "package.json"].map((file) => readFileSync(join(ROOT, file), "utf8"));
+    texts.push("héllo wörld 你好世界 🎉🎉 مرحبا שלום Привет नमस्ते\r\n\r\n\ttabs 12345678 ", " ".repeat(3000), "a".repeat(2000), "<|endoftext|> and <|im_start|>");
+    for (const text of texts) expect(counter.count(text)).toBe(reference(text));
+  });
+
+  test("over random text of any code points", async () => {
+    const counter = await loadCl100kCounter();
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 300 }), (text) => counter.count(text) === reference(text)),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", "b", " ", "\n", "'", "s", "1", "é", "日", "!", "\t", "ll"), maxLength: 200 }), (text) => counter.count(text) === reference(text)),
+      { numRuns: 500 },
+    );
+  });
+
+  test("the empty text is no tokens", async () => {
+    expect((await loadCl100kCounter()).count("")).toBe(0);
+  });
+});
