@@ -153,7 +153,9 @@ async function measure(): Promise<Results> {
     const samples = new Map<string, BatchResult[]>(SCENARIOS.map((scenario) => [scenario.id, []]));
     // Round 0 warms the JIT, the connection pools and SQLite's page cache; it is not counted.
     for (let round = 0; round <= ROUNDS; round++) {
-      for (const scenario of SCENARIOS) {
+      // Each round starts one scenario further on, so every scenario follows each of the others equally often.
+      const order = SCENARIOS.map((_, index) => SCENARIOS[(index + round) % SCENARIOS.length] as Scenario);
+      for (const scenario of order) {
         const result = await runBatch(SETTINGS, pid, scenario, maker(scenario));
         if (round > 0) samples.get(scenario.id)?.push(result);
       }
@@ -279,9 +281,9 @@ function renderMarkdown(results: Results): string {
     "The gateway is a separate `tollgate serve` process (`TOLLGATE_LOG_LEVEL=error`; auth, holds, SQLite settlement as in",
     "production); the bench's `fetch` reads every body to its end and checks its last event, and once per scenario the",
     "whole answer (delta count, text, usage). CPU is the gateway's time on CPU from `/proc/<pid>/task/*/schedstat` (every",
-    `thread, ns; the ${1000 / CLK_TCK} ms ticks of \`/proc/<pid>/stat\` are too coarse for these batches), read around batches of ${BATCH} requests, ${CONCURRENCY} at a time. Every round runs the four batches in turn`,
-    "(Anthropic passthrough, Anthropic translated, OpenAI passthrough, OpenAI translated), so drift reaches both sides of",
-    `each ratio; ${rounds} rounds after a warm-up round. Passthrough is not free either: it taps every event for usage`,
+    `thread, ns; the ${1000 / CLK_TCK} ms ticks of \`/proc/<pid>/stat\` are too coarse for these batches), read from before batches of ${BATCH} requests, ${CONCURRENCY} at a time, to when the gateway is quiet again (its settlements`,
+    "committed). Every round runs the four batches (Anthropic passthrough, Anthropic translated, OpenAI passthrough, OpenAI",
+    `translated), each round starting one further on, so drift and leftovers reach both sides of each ratio; ${rounds} rounds after a warm-up round. Passthrough is not free either: it taps every event for usage`,
     "(decoding each, OpenAI content chunks through a learned slot without `JSON.parse`) and forwards the event's own text with",
     "the model id rewritten. Why the target is missed for Anthropic clients: translating now costs about what passing the same",
     "upstream stream through costs (the \"same upstream stream\" table); what remains is reading OpenAI's wire, twice the bytes",

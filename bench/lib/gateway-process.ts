@@ -147,22 +147,37 @@ export function peakRssMb(pid: number): number {
   return statusKb(pid, "VmHWM") / 1024;
 }
 
+/** pid → each thread's ns on CPU at its last reading, and the time of threads whose id was reused. */
+const threadClocks = new Map<number, { threads: Map<string, number>; retiredNs: number }>();
+
 /**
  * CPU time the process has used so far, all threads, in ms: the first field of each thread's
  * /proc/<pid>/task/<tid>/schedstat (ns on CPU). It varies less than wall time when other work shares
  * the CPUs (no waiting for a CPU is counted), though contention still slows the work itself. A thread
- * that exits in between is skipped.
+ * that has exited keeps the time last read for it, so the total never goes back (a sum of the live
+ * threads alone dropped by a whole thread's time when one exited between two reads, which gave batches
+ * negative CPU); what it ran after that last read is not counted.
  */
 export function cpuMs(pid: number): number {
-  let totalNs = 0;
+  let clock = threadClocks.get(pid);
+  if (!clock) {
+    clock = { threads: new Map(), retiredNs: 0 };
+    threadClocks.set(pid, clock);
+  }
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/);
-      totalNs += Number(fields[0] ?? 0);
+      const ns = Number(fields[0] ?? 0);
+      // A smaller reading is a new thread that got a reused id: the old one's time is kept apart.
+      const previous = clock.threads.get(tid) ?? 0;
+      if (ns < previous) clock.retiredNs += previous;
+      clock.threads.set(tid, ns);
     } catch {
-      // the thread exited
+      // the thread exited: its last reading stands
     }
   }
+  let totalNs = clock.retiredNs;
+  for (const ns of clock.threads.values()) totalNs += ns;
   return totalNs / 1e6;
 }
 

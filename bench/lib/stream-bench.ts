@@ -217,7 +217,32 @@ function cpuTicks(pid: number): number {
   return utime + stime;
 }
 
-/** `batch` requests, `concurrency` at a time, each body read to its end; the gateway's CPU before and after. */
+/** Polls of the gateway's CPU time while waiting for it to go quiet after a batch. */
+const QUIET_POLL_MS = 20;
+/** CPU time below which a poll interval counts as quiet (timers, an idle worker thread). */
+const QUIET_CPU_MS = 0.3;
+const QUIET_MAX_MS = 1000;
+
+/**
+ * Waits until the gateway's CPU time stops moving: the work a batch leaves behind (its settlements, which a
+ * worker thread commits a few ms later, and the collection of its garbage) then counts in that batch and
+ * not in whichever batch comes next.
+ */
+async function untilQuiet(pid: number): Promise<void> {
+  const deadline = performance.now() + QUIET_MAX_MS;
+  let last = cpuMs(pid);
+  while (performance.now() < deadline) {
+    await Bun.sleep(QUIET_POLL_MS);
+    const now = cpuMs(pid);
+    if (now - last < QUIET_CPU_MS) return;
+    last = now;
+  }
+}
+
+/**
+ * `batch` requests, `concurrency` at a time, each body read to its end; the gateway's CPU from before the
+ * first to when it is quiet again after the last.
+ */
 export async function runBatch(settings: StreamBenchSettings, pid: number, scenario: Scenario, make: () => Request): Promise<BatchResult> {
   const { batch, concurrency } = settings;
   let issued = 0;
@@ -232,6 +257,7 @@ export async function runBatch(settings: StreamBenchSettings, pid: number, scena
   const startedAt = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, batch) }, worker));
   const elapsedMs = performance.now() - startedAt;
+  await untilQuiet(pid);
   const schedMs = cpuMs(pid) - schedBefore;
   const ticks = cpuTicks(pid) - ticksBefore;
   return { cpuMsPerRequest: schedMs / batch, ticksMsPerRequest: ((ticks / CLK_TCK) * 1000) / batch, requestsPerSecond: batch / (elapsedMs / 1000) };

@@ -33,7 +33,9 @@ const event = (data: string) => `data: ${data}\n\n`;
 describe("readSlottedEvents", () => {
   test("reads the events of the slot's shape, with their text, literal and data, and stops at the first other one", () => {
     const slot = learnedSlot();
-    const texts = ["one ", "café ☕ ", 'say "hi"\n', ""];
+    // ASCII texts of every length up to past the short-text cases, then other shapes.
+    const ascii = Array.from({ length: 10 }, (_, length) => "abcdefghij".slice(0, length));
+    const texts = [...ascii, "one ", "café ☕ ", "é", 'say "hi"\n', "~", "\u007f"];
     const body = texts.map((text) => event(chunkData(text))).join("") + event("[DONE]");
     const out: SseEvent[] = [];
     const stop = readSlottedEvents(encode(body), slot, out);
