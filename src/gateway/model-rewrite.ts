@@ -62,20 +62,29 @@ export class ModelRewrite {
 
 /**
  * How the chunks of one slot reach the client: the SSE event's text up to the chunk's literal (its
- * `event:` line, `data: ` and the slot's prefix as rewritten) and after it (the suffix as rewritten, the
- * blank line); `head` null when they cannot be forwarded so (they are then parsed).
+ * `event:` line, `data: ` and the slot's prefix as rewritten) and after it (the suffix as rewritten, and
+ * the blank line); for a slot with a free member, the suffix runs up to the free literal, which the chunk
+ * gives, and `freeTail` (the slot's tail and the blank line) follows it. `head` null when they cannot be
+ * forwarded so (they are then parsed).
  */
 export interface SlotForward {
   slot: JsonStringSlot;
   eventName: string;
   head: string | null;
   tail: string;
+  freeTail: string | null;
 }
 
 /** The SSE framing around data from an SSE line or a slot's envelope (no line break in either: checked or by construction). */
 function framed(slot: JsonStringSlot, eventName: string, prefix: string, suffix: string): SlotForward {
   const head = eventName === "" ? `data: ${prefix}` : `event: ${eventName}\ndata: ${prefix}`;
-  return { slot, eventName, head, tail: `${suffix}\n\n` };
+  if (slot.tail === null) return { slot, eventName, head, tail: `${suffix}\n\n`, freeTail: null };
+  return { slot, eventName, head, tail: suffix, freeTail: `${slot.tail}\n\n` };
+}
+
+/** A slotted chunk as the client gets it: the forwarding's envelope (`head` its non-null head) around its literal and free literal. */
+export function forwardedText(forward: SlotForward, head: string, literal: string, free: string): string {
+  return forward.freeTail === null ? head + literal + forward.tail : head + literal + forward.tail + free + forward.freeTail;
 }
 
 /**
@@ -84,7 +93,7 @@ function framed(slot: JsonStringSlot, eventName: string, prefix: string, suffix:
  * envelope of each, and the wire's decisions (usage event, terminal) are those of this chunk.
  */
 export function slotForward(slot: JsonStringSlot, event: SseEvent, wire: PassthroughWire, rewrite: ModelRewrite): SlotForward {
-  const refused: SlotForward = { slot, eventName: event.event, head: null, tail: "" };
+  const refused: SlotForward = { slot, eventName: event.event, head: null, tail: "", freeTail: null };
   const raw = event.data;
   // Data that came in several `data:` lines holds line breaks: it is re-encoded from the parse instead.
   if (raw.includes("\n") || raw.includes("\r")) return refused;
@@ -95,7 +104,9 @@ export function slotForward(slot: JsonStringSlot, event: SseEvent, wire: Passthr
   if (at === RESERIALISE) return refused;
   const end = at + rewrite.needle.length;
   if (end <= slot.prefix.length) return framed(slot, event.event, rewrite.replaceAt(slot.prefix, at), slot.suffix);
-  const suffixStart = raw.length - slot.suffix.length;
-  if (at >= suffixStart) return framed(slot, event.event, slot.prefix, rewrite.replaceAt(slot.suffix, at - suffixStart));
+  // The suffix starts after the chunk's literal; with a free member it ends before the free literal (a
+  // model member after that, in the tail, is not rewritten here: those chunks are parsed).
+  const suffixStart = slot.prefix.length + slot.literalOf(raw).length;
+  if (at >= suffixStart && end <= suffixStart + slot.suffix.length) return framed(slot, event.event, slot.prefix, rewrite.replaceAt(slot.suffix, at - suffixStart));
   return refused;
 }

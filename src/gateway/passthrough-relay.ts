@@ -16,7 +16,7 @@ import { SlottedSseEvent } from "../sse/slotted-events.ts";
 import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
-import { ModelRewrite, slotForward, type SlotForward } from "./model-rewrite.ts";
+import { forwardedText, ModelRewrite, slotForward, type SlotForward } from "./model-rewrite.ts";
 import type { RelayOptions } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
@@ -97,9 +97,10 @@ export function passthroughStream(
    */
   const forwardSlotted = (item: TappedEvent, slot: JsonStringSlot): string | null => {
     if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
-    if (forward.head === null) return null;
-    if (item.event instanceof SlottedSseEvent) return forward.head + item.event.literal + forward.tail;
-    return forward.head + slot.literalOf(item.event.data) + forward.tail;
+    const head = forward.head;
+    if (head === null) return null;
+    if (item.event instanceof SlottedSseEvent) return forwardedText(forward, head, item.event.literal, item.event.free);
+    return forwardedText(forward, head, slot.literalOf(item.event.data), slot.freeOf(item.event.data));
   };
 
   /** Handles one upstream event; returns the text to send now. */

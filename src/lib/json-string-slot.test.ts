@@ -15,7 +15,7 @@ const CHUNK = '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0
 function learn(raw: string): JsonStringSlot | null {
   const parsed: unknown = JSON.parse(raw);
   const value = read(parsed);
-  return typeof value === "string" ? JsonStringSlot.learn(raw, parsed, value, read, write) : null;
+  return typeof value === "string" ? JsonStringSlot.learn(raw, parsed, value, { read, write }) : null;
 }
 
 function withContent(literal: string): string {
@@ -85,6 +85,87 @@ describe("JsonStringSlot", () => {
         if (got !== null) expect(got).toBe(expected as string);
         // JSON.stringify's own literal always matches; one with a space after it never does.
         if (noise === "") expect(got).toBe(text);
+        if (noise === " ") expect(got).toBeNull();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("JsonStringSlot with a free member (OpenAI's obfuscation padding)", () => {
+  type Padded = Chunk & { obfuscation?: unknown };
+  const free = {
+    read: (document: unknown) => (document as Padded).obfuscation,
+    write: (document: unknown, value: string) => {
+      (document as Padded).obfuscation = value;
+    },
+  };
+  const padded = (content: string, padding: string, after = "") =>
+    `{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${content}},"finish_reason":null}],"obfuscation":${padding}${after}}`;
+  function learnPadded(raw: string): JsonStringSlot | null {
+    const parsed: unknown = JSON.parse(raw);
+    const value = read(parsed);
+    return typeof value === "string" ? JsonStringSlot.learn(raw, parsed, value, { read, write }, free) : null;
+  }
+
+  test("leaves the padding free: chunks with other padding of any length match, and keep theirs", () => {
+    const slot = learnPadded(padded('"Hello"', '"9Jx3"'));
+    expect(slot?.suffix).toBe('},"finish_reason":null}],"obfuscation":');
+    expect(slot?.tail).toBe("}");
+    for (const [content, padding] of [['" world"', '"a"'], ['"!"', '"Zq81LmN0pQ"'], ['""', '""'], [String.raw`"say \"hi\""`, '"k"']] as const) {
+      const raw = padded(content, padding);
+      expect(slot?.match(raw)).toBe(read(JSON.parse(raw)) as string);
+      expect(slot?.literalOf(raw)).toBe(content);
+      expect(slot?.freeOf(raw)).toBe(padding);
+    }
+  });
+
+  test("a tail after the padding is part of the template", () => {
+    const slot = learnPadded(padded('"Hello"', '"xy"', ',"usage":null'));
+    expect(slot?.tail).toBe(',"usage":null}');
+    expect(slot?.match(padded('"a"', '"pqrs"', ',"usage":null'))).toBe("a");
+    expect(slot?.match(padded('"a"', '"pqrs"', ',"usage":{"total_tokens":3}'))).toBeNull();
+  });
+
+  test.each([
+    ["padding with an escape", padded('"a"', String.raw`"x\"y"`)],
+    ["padding that is not a string", padded('"a"', "12")],
+    ["padding with a control character", padded('"a"', '"x\ty"')],
+    ["no padding member", '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}'],
+    ["another envelope", padded('"a"', '"xy"').replace('"c1"', '"c2"')],
+    ["two members where the text goes", padded('"a","refusal":"b"', '"xy"')],
+  ])("refuses %s (the caller parses it)", (_name, raw) => {
+    expect(learnPadded(padded('"Hello"', '"9Jx3"'))?.match(raw)).toBeNull();
+  });
+
+  test("learns without a free member when the padding cannot be placed, and then only that padding matches", () => {
+    // The padding's literal occurs twice after the text: which one is the padding is unknown.
+    const chunk = (content: string, padding: string) => `{"id":"c1","choices":[{"index":0,"delta":{"content":"${content}"},"logprobs":"pad"}],"obfuscation":"${padding}"}`;
+    const slot = learnPadded(chunk("Hello", "pad"));
+    expect(slot?.tail).toBeNull();
+    expect(slot?.match(chunk("x", "pad"))).toBe("x");
+    expect(slot?.match(chunk("x", "other"))).toBeNull();
+  });
+
+  test("a match is always what a full parse would read (random text, random padding)", () => {
+    const slot = learnPadded(padded('"Hello"', '"9Jx3"'));
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), fc.string({ unit: "binary", maxLength: 12 }), fc.constantFrom("", " ", "\\", '"'), (text, padding, noise) => {
+        const raw = padded(JSON.stringify(text), JSON.stringify(padding) + noise);
+        let expected: string | null = null;
+        try {
+          const document = JSON.parse(raw) as Padded;
+          expected = typeof read(document) === "string" && typeof document.obfuscation === "string" ? (read(document) as string) : null;
+        } catch {
+          expected = null;
+        }
+        const got = slot?.match(raw) ?? null;
+        if (got !== null) {
+          expect(got).toBe(expected as string);
+          expect(slot?.freeOf(raw)).toBe(JSON.stringify(padding));
+        }
+        // Plain padding (no escapes) always matches; padding with a space after it never does.
+        if (noise === "" && !/[\u0000-\u001f"\\]/.test(padding)) expect(got).toBe(text);
         if (noise === " ") expect(got).toBeNull();
       }),
       { numRuns: 300 },

@@ -17,10 +17,12 @@ function learnedSlot(): JsonStringSlot {
     raw,
     JSON.parse(raw),
     "Hello",
-    (document) => (document as Chunk).choices[0]?.delta.content,
-    (document, value) => {
-      const choice = (document as Chunk).choices[0];
-      if (choice) choice.delta.content = value;
+    {
+      read: (document) => (document as Chunk).choices[0]?.delta.content,
+      write: (document, value) => {
+        const choice = (document as Chunk).choices[0];
+        if (choice) choice.delta.content = value;
+      },
     },
   );
   if (!slot) throw new Error("the slot was not learned");
@@ -126,6 +128,94 @@ describe("SseBatchReader with the lane", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: body.length }), { maxLength: 12 }), async (cuts) => {
         expect(await readAll(body, cuts, slot)).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("the lane with a free member (OpenAI's obfuscation padding)", () => {
+  type Padded = Chunk & { obfuscation?: string };
+  const paddedData = (content: string, padding: string) => JSON.stringify({ ...ENVELOPE, choices: [{ index: 0, delta: { content }, finish_reason: null }], obfuscation: padding });
+  function paddedSlot(): JsonStringSlot {
+    const raw = paddedData("Hello", "9Jx3");
+    const slot = JsonStringSlot.learn(
+      raw,
+      JSON.parse(raw),
+      "Hello",
+      {
+        read: (document) => (document as Padded).choices[0]?.delta.content,
+        write: (document, value) => {
+          const choice = (document as Padded).choices[0];
+          if (choice) choice.delta.content = value;
+        },
+      },
+      {
+        read: (document) => (document as Padded).obfuscation,
+        write: (document, value) => {
+          (document as Padded).obfuscation = value;
+        },
+      },
+    );
+    if (slot?.tail === null || !slot) throw new Error("the slot with a free member was not learned");
+    return slot;
+  }
+
+  test("reads events whatever their padding, keeping it as written, and stops at padding it cannot read", () => {
+    const slot = paddedSlot();
+    const chunks: Array<[string, string]> = [["one ", "a"], ["café ☕ ", "Zq81LmN0pQx"], ['say "hi"', ""], ["", "p"], ["x", "k"]];
+    const stopper = event(paddedData("y", 'with "quotes"'));
+    const body = chunks.map(([text, padding]) => event(paddedData(text, padding))).join("") + stopper;
+    const out: SseEvent[] = [];
+    const stop = readSlottedEvents(encode(body), slot, out);
+    expect(new TextDecoder().decode(encode(body).subarray(stop))).toBe(stopper);
+    expect(out.map((item) => (item as SlottedSseEvent).text)).toEqual(chunks.map(([text]) => text));
+    expect(out.map((item) => (item as SlottedSseEvent).free)).toEqual(chunks.map(([, padding]) => JSON.stringify(padding)));
+    // The data is the upstream's own text, byte for byte: the padding included.
+    expect(out.map((item) => item.data)).toEqual(chunks.map(([text, padding]) => paddedData(text, padding)));
+  });
+
+  test("any split of a padded body gives the events the SSE decoder gives", async () => {
+    const slot = paddedSlot();
+    const body = encode(
+      [
+        ...["a", "bb", "é", "tab\there", "end "].map((text, index) => event(paddedData(text, "xyz0123".slice(0, index + 1)))),
+        event(paddedData("non-ASCII padding", "é")),
+        event(paddedData("after", "q")),
+        event("[DONE]"),
+      ].join(""),
+    );
+    const decoder = new SseDecoder();
+    const expected = [...decoder.push(body), ...decoder.end()].map((item): [string, string] => [item.event, item.data]);
+    const read = async (cuts: number[]) => {
+      const points = [...new Set(cuts)].sort((a, b) => a - b);
+      const pieces: Uint8Array[] = [];
+      let from = 0;
+      for (const point of [...points, body.length]) {
+        if (point > from) pieces.push(body.subarray(from, point));
+        from = Math.max(from, point);
+      }
+      let index = 0;
+      let lane = 0;
+      const reader = new SseBatchReader(
+        { read: async () => (index < pieces.length ? { done: false, value: pieces[index++] } : { done: true }), cancel: async () => {} },
+        (events) => {
+          lane += events.filter((item) => item instanceof SlottedSseEvent).length;
+          return events.map((item): [string, string] => [item.event, item.data]);
+        },
+        () => slot,
+      );
+      const all: Array<[string, string]> = [];
+      for (let next = await reader.read(); !next.done; next = await reader.read()) all.push(...next.value);
+      return { all, lane };
+    };
+    const whole = await read([]);
+    expect(whole.all).toEqual(expected);
+    // Five through the lane, the non-ASCII padding through the SSE decoder, then the lane again.
+    expect(whole.lane).toBe(6);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat({ max: body.length }), { maxLength: 12 }), async (cuts) => {
+        expect((await read(cuts)).all).toEqual(expected);
       }),
       { numRuns: 200 },
     );

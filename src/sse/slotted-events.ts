@@ -24,11 +24,14 @@ export class SlottedSseEvent implements SseEvent {
     readonly text: string,
     /** The string literal, quotes included, as the upstream wrote it. */
     readonly literal: string,
+    /** The free member's literal as the upstream wrote it; "" for a slot without one. */
+    readonly free: string,
   ) {}
 
   /** The event's data as the SSE decoder would have given it. */
   get data(): string {
-    return this.slot.prefix + this.literal + this.slot.suffix;
+    const { prefix, suffix, tail } = this.slot;
+    return tail === null ? prefix + this.literal + suffix : prefix + this.literal + suffix + this.free + tail;
   }
 }
 
@@ -36,16 +39,36 @@ export class SlottedSseEvent implements SseEvent {
 interface SlotBytes {
   head: Buffer;
   suffix: Buffer;
+  tail: Buffer | null;
 }
 const slotBytes = new WeakMap<JsonStringSlot, SlotBytes>();
 
 function bytesOf(slot: JsonStringSlot): SlotBytes {
   let bytes = slotBytes.get(slot);
   if (!bytes) {
-    bytes = { head: Buffer.concat([DATA_FIELD, Buffer.from(slot.prefix)]), suffix: Buffer.from(slot.suffix) };
+    bytes = {
+      head: Buffer.concat([DATA_FIELD, Buffer.from(slot.prefix)]),
+      suffix: Buffer.from(slot.suffix),
+      tail: slot.tail === null ? null : Buffer.from(slot.tail),
+    };
     slotBytes.set(slot, bytes);
   }
   return bytes;
+}
+
+/**
+ * Where the free member's literal starts, given where it ends (after its closing quote): the quote before
+ * the closing one, since a literal without escapes holds none; −1 for a literal with escapes, control or
+ * non-ASCII characters (left to the SSE decoder), or none after `floor`.
+ */
+function freeLiteralStart(bytes: Buffer, floor: number, end: number): number {
+  if (bytes[end - 1] !== QUOTE) return -1;
+  for (let index = end - 2; index > floor; index--) {
+    const byte = bytes[index] as number;
+    if (byte === QUOTE) return index;
+    if (byte === BACKSLASH || byte < 0x20 || byte >= 0x80) return -1;
+  }
+  return -1;
 }
 
 /**
@@ -78,7 +101,7 @@ function asciiText(bytes: Buffer, start: number, end: number): string {
  */
 export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: SseEvent[]): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const { head, suffix } = bytesOf(slot);
+  const { head, suffix, tail } = bytesOf(slot);
   let position = 0;
   while (position < bytes.length) {
     const literalStart = position + head.length;
@@ -86,8 +109,17 @@ export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: 
     const lineEnd = bytes.indexOf(LF, literalStart);
     // The event ends with its blank line; a line end the read does not hold yet is the SSE decoder's.
     if (lineEnd === -1 || lineEnd + 1 >= bytes.length || bytes[lineEnd + 1] !== LF) break;
-    const literalEnd = lineEnd - suffix.length;
-    if (literalEnd - literalStart < 2 || bytes.compare(suffix, 0, suffix.length, literalEnd, lineEnd) !== 0) break;
+    let suffixEnd = lineEnd;
+    let free = "";
+    if (tail !== null) {
+      const freeEnd = lineEnd - tail.length;
+      if (freeEnd - literalStart < 4 || bytes.compare(tail, 0, tail.length, freeEnd, lineEnd) !== 0) break;
+      suffixEnd = freeLiteralStart(bytes, literalStart, freeEnd);
+      if (suffixEnd < 0) break;
+      free = bytes.toString("latin1", suffixEnd, freeEnd);
+    }
+    const literalEnd = suffixEnd - suffix.length;
+    if (literalEnd - literalStart < 2 || bytes.compare(suffix, 0, suffix.length, literalEnd, suffixEnd) !== 0) break;
     if (bytes[literalStart] !== QUOTE || bytes[literalEnd - 1] !== QUOTE) break;
     let plain = true;
     let ascii = true;
@@ -110,7 +142,7 @@ export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: 
       if (value === null) break;
       text = value;
     }
-    out.push(new SlottedSseEvent(slot, text, literal));
+    out.push(new SlottedSseEvent(slot, text, literal, free));
     position = lineEnd + 2;
   }
   return position;

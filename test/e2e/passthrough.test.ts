@@ -200,6 +200,22 @@ describe("passthrough bytes", () => {
     expect(message.model).toBe("via-anthropic");
   });
 
+  test("OpenAI's obfuscation padding reaches the client as the upstream wrote it, chunk by chunk", async () => {
+    const chunk = (delta: string, padding: string, finish: string | null = null) =>
+      `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-upstream","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? "null" : `"${finish}"`}}],"obfuscation":"${padding}"}\n\n`;
+    const contents = ["Hel", "lo", " the", "re", " ✓", "!"];
+    const paddings = ["a", "Zq81LmN0", "", "x9", "pQ", "k"];
+    const chunks = [chunk('{"role":"assistant","content":""}', "r4N7"), ...contents.map((text, index) => chunk(JSON.stringify({ content: text }), paddings[index] ?? "")), chunk("{}", "9J", "stop")];
+    const usageChunk = 'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-upstream","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":6,"total_tokens":9},"obfuscation":"u1"}\n\n';
+    setup.openaiUpstream.script({ kind: "sse", text: `${chunks.join("")}${usageChunk}data: [DONE]\n\n`, chunkSize: 97 });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }] });
+    const body = await response.text();
+    expect(body).not.toContain("gpt-upstream");
+    // Every chunk byte for byte, the model id aside: text, padding and all.
+    for (const sent of chunks) expect(body).toContain(sent.replace('"model":"gpt-upstream"', '"model":"via-openai"'));
+    expect(body).toContain('"obfuscation":"u1"');
+  });
+
   test("an OpenAI chunk written with spaces still gets the client's model id", async () => {
     const chunk = (delta: string, finish: string | null) => `data: {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-upstream", "choices": [{"index": 0, "delta": ${delta}, "finish_reason": ${finish === null ? "null" : `"${finish}"`}}]}\n\n`;
     setup.openaiUpstream.script({ kind: "sse", text: `${chunk('{"content": "hi"}', null)}${chunk("{}", "stop")}data: [DONE]\n\n` });

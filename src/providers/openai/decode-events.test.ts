@@ -110,6 +110,32 @@ describe("OpenAIEventDecoder", () => {
     expect(decode(stream).events).toEqual(reference(stream));
   });
 
+  test("OpenAI's obfuscation padding, different in every chunk, is left free: the chunks still go through the slot", () => {
+    const texts = ["Hel", "lo", ' "wor', "ld", "✓"];
+    // As api.openai.com writes it: the padding is the chunk's last member.
+    const padded = (delta: unknown, index: number, finish: string | null = null): SseEvent =>
+      raw(JSON.stringify({ ...ENVELOPE, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], obfuscation: "Zq81LmN0pQ".slice(0, (index * 3) % 11) }));
+    const stream = [padded({ role: "assistant", content: "" }, 0), ...texts.map((text, index) => padded({ content: text }, index + 1)), padded({}, 9, "stop"), usage, DONE];
+    const { events, shortcuts } = decode(stream);
+    expect(events).toEqual(reference(stream));
+    expect(shortcuts).toBe(texts.length - 1);
+  });
+
+  test("any padding decodes exactly as parsing each chunk", () => {
+    const item = fc
+      .tuple(fc.string({ unit: "binary", maxLength: 6 }), fc.string({ unit: "binary", maxLength: 12 }), fc.boolean())
+      .map(([content, obfuscation, last]) =>
+        last ? raw(JSON.stringify({ ...ENVELOPE, choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }], obfuscation })) : chunk({ content }, { obfuscation }),
+      );
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 30 }), (middle) => {
+        const stream = [chunk({ role: "assistant", content: "" }, { obfuscation: "ab" }), ...middle, chunk({}, { obfuscation: "c" }, "stop"), DONE];
+        expect(decode(stream).events).toEqual(reference(stream));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test("an envelope that changes on every chunk is decoded correctly (learning gives up, parsing goes on)", () => {
     const stream = [chunk({ role: "assistant", content: "" }), ...Array.from({ length: 30 }, (_, index) => chunk({ content: `w${index}` }, { id: `chatcmpl-${index}` })), chunk({}, {}, "stop"), DONE];
     const { events, shortcuts } = decode(stream);

@@ -7,7 +7,7 @@
  */
 
 import type { ChatEvent } from "../../canonical/events.ts";
-import { JsonStringSlot } from "../../lib/json-string-slot.ts";
+import { JsonStringSlot, type MemberAccess } from "../../lib/json-string-slot.ts";
 import type { SseEvent } from "../../sse/decode.ts";
 import { SlottedSseEvent } from "../../sse/slotted-events.ts";
 import { parseSseData, type UpstreamEventDecoder } from "../sse-events.ts";
@@ -16,11 +16,25 @@ import { createOpenAIUpstreamStreamDecoder, plainContentOf } from "./decode-stre
 /** Attempts to learn a slot without a chunk read through one in between, before learning stops (an envelope that changes every chunk). */
 const LEARN_BUDGET = 4;
 
-type Chunk = { choices: { delta: { content: string } }[] };
-const readContent = (document: unknown): unknown => (document as Chunk).choices[0]?.delta.content;
-const writeContent = (document: unknown, value: string): void => {
-  const choice = (document as Chunk).choices[0];
-  if (choice) choice.delta.content = value;
+type Chunk = { choices: { delta: { content: string } }[]; obfuscation?: string };
+/** The slot: the first choice's delta text. */
+const CONTENT: MemberAccess = {
+  read: (document) => (document as Chunk).choices[0]?.delta.content,
+  write: (document, value) => {
+    const choice = (document as Chunk).choices[0];
+    if (choice) choice.delta.content = value;
+  },
+};
+/**
+ * api.openai.com pads every streamed chunk with random characters (`"obfuscation":"…"`, on by default;
+ * `stream_options.include_obfuscation` turns it off), so the envelope around the text differs from chunk
+ * to chunk by that member alone: the slot leaves it free.
+ */
+const OBFUSCATION: MemberAccess = {
+  read: (document) => (document as Chunk).obfuscation,
+  write: (document, value) => {
+    (document as Chunk).obfuscation = value;
+  },
 };
 
 export class OpenAIEventDecoder implements UpstreamEventDecoder {
@@ -67,7 +81,7 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
       // Not from an empty content (the first chunk, `{"role":"assistant","content":""}`): its envelope is not the deltas'.
       if (content !== null && content !== "") {
         this.learnBudget--;
-        this.slot = JsonStringSlot.learn(event.data, data, content, readContent, writeContent) ?? this.slot;
+        this.slot = JsonStringSlot.learn(event.data, data, content, CONTENT, OBFUSCATION) ?? this.slot;
       }
     }
   }
