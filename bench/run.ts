@@ -7,7 +7,7 @@
 import { join } from "node:path";
 
 /** Bench modules, run in this order; each accepts `--write`. */
-const BENCHES: readonly string[] = ["cold-start.ts", "translation.ts", "token-count.ts", "billing.ts", "admission.ts", "compare.ts"];
+const BENCHES: readonly string[] = ["cold-start.ts", "translation.ts", "lane.ts", "token-count.ts", "billing.ts", "admission.ts", "compare.ts"];
 
 const extraArgs = process.argv.slice(2);
 const startedAt = performance.now();

@@ -45,6 +45,8 @@ export interface StreamBenchSettings {
   /** Requests per batch, and how many at a time. */
   batch: number;
   concurrency: number;
+  /** The OpenAI upstream pads every chunk as api.openai.com does (`"obfuscation"`). */
+  obfuscation?: boolean;
 }
 
 /** A gateway under test: its process and its inference key. */
@@ -77,7 +79,8 @@ interface Upstream {
 
 /** Spawns bench/lib/stream-upstream.ts and reads the port it prints as its first line. */
 async function startUpstream(settings: StreamBenchSettings): Promise<Upstream> {
-  const child = Bun.spawn(["bun", join(import.meta.dir, "stream-upstream.ts"), "--tokens", String(settings.tokens), "--pace-ms", String(settings.paceMs)], {
+  const args = ["--tokens", String(settings.tokens), "--pace-ms", String(settings.paceMs), ...(settings.obfuscation ? ["--obfuscation"] : [])];
+  const child = Bun.spawn(["bun", join(import.meta.dir, "stream-upstream.ts"), ...args], {
     cwd: ROOT,
     env: childEnv(),
     stdin: "ignore",

@@ -2,8 +2,9 @@
  * A bench upstream, run as its own process (`bun bench/lib/stream-upstream.ts [--tokens N] [--pace-ms N]`) so its CPU
  * is never counted as the gateway's: 127.0.0.1:0, an OpenAI-shaped `/v1/chat/completions` stream and an
  * Anthropic-shaped `/v1/messages` stream of N one-word content deltas, pre-serialised once and sent as
- * fast as the socket takes them (one SSE event per chunk), or `--pace-ms` apart. Prints its port on
- * stdout, then serves until killed.
+ * fast as the socket takes them (one SSE event per chunk), or `--pace-ms` apart. `--obfuscation` pads
+ * every OpenAI chunk as api.openai.com does by default: a last member `"obfuscation"` of 1 to 16 random
+ * letters and digits. Prints its port on stdout, then serves until killed.
  */
 
 import { parseArgs } from "node:util";
@@ -30,16 +31,33 @@ function sse(data: unknown, event?: string): Uint8Array {
   return encoder.encode(event === undefined ? `data: ${json}\n\n` : `event: ${event}\ndata: ${json}\n\n`);
 }
 
+const PADDING_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** OpenAI's padding member, different in every chunk (from a fixed seed: every run sends the same bytes). */
+function padder(): (chunk: Record<string, unknown>) => Record<string, unknown> {
+  let state = 0x2545f491;
+  const next = () => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return state >>> 8;
+  };
+  return (chunk) => {
+    let padding = "";
+    for (let length = 1 + (next() % 16); length > 0; length--) padding += PADDING_ALPHABET[next() % PADDING_ALPHABET.length];
+    return { ...chunk, obfuscation: padding };
+  };
+}
+
 /** A chat.completion.chunk stream; the usage chunk only when the caller asked for it (stream_options). */
-function openAIStream(tokens: number, includeUsage: boolean): Uint8Array[] {
+function openAIStream(tokens: number, includeUsage: boolean, obfuscation: boolean): Uint8Array[] {
+  const pad = obfuscation ? padder() : (chunk: Record<string, unknown>) => chunk;
   const chunk = (delta: unknown, finishReason: string | null = null) =>
-    sse({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: CREATED, model: "bench-upstream", system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+    sse(pad({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: CREATED, model: "bench-upstream", system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] }));
   const events = [chunk({ role: "assistant", content: "", refusal: null })];
   for (let index = 0; index < tokens; index++) events.push(chunk({ content: benchWord(index) }));
   events.push(chunk({}, "stop"));
   if (includeUsage) {
     const usage = { prompt_tokens: INPUT_TOKENS, completion_tokens: tokens, total_tokens: INPUT_TOKENS + tokens, prompt_tokens_details: { cached_tokens: 0 } };
-    events.push(sse({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: CREATED, model: "bench-upstream", system_fingerprint: null, choices: [], usage }));
+    events.push(sse(pad({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: CREATED, model: "bench-upstream", system_fingerprint: null, choices: [], usage })));
   }
   events.push(sse("[DONE]"));
   return events;
@@ -83,8 +101,8 @@ function wantsUsage(body: unknown): boolean {
   return typeof options === "object" && options !== null && "include_usage" in options && options.include_usage === true;
 }
 
-export function startStreamUpstream(tokens: number, paceMs = 0): ReturnType<typeof Bun.serve> {
-  const streams = { openai: openAIStream(tokens, false), openaiUsage: openAIStream(tokens, true), anthropic: anthropicStream(tokens) };
+export function startStreamUpstream(tokens: number, paceMs = 0, obfuscation = false): ReturnType<typeof Bun.serve> {
+  const streams = { openai: openAIStream(tokens, false, obfuscation), openaiUsage: openAIStream(tokens, true, obfuscation), anthropic: anthropicStream(tokens) };
   return Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -105,14 +123,14 @@ export function startStreamUpstream(tokens: number, paceMs = 0): ReturnType<type
 if (import.meta.main) {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { tokens: { type: "string", default: "1000" }, "pace-ms": { type: "string", default: "0" } },
+    options: { tokens: { type: "string", default: "1000" }, "pace-ms": { type: "string", default: "0" }, obfuscation: { type: "boolean", default: false } },
     strict: true,
   });
   const tokens = Number(values.tokens);
   if (!Number.isInteger(tokens) || tokens < 1) throw new Error(`--tokens expects a positive integer, got '${values.tokens}'`);
   const paceMs = Number(values["pace-ms"]);
   if (!Number.isFinite(paceMs) || paceMs < 0) throw new Error(`--pace-ms expects a number ≥ 0, got '${values["pace-ms"]}'`);
-  const server = startStreamUpstream(tokens, paceMs);
+  const server = startStreamUpstream(tokens, paceMs, values.obfuscation);
   console.log(server.port);
   const stop = () => {
     void server.stop(true);

@@ -24,9 +24,19 @@ export class SlottedSseEvent implements SseEvent {
     readonly text: string,
     /** The string literal, quotes included, as the upstream wrote it. */
     readonly literal: string,
-    /** The free member's literal as the upstream wrote it; "" for a slot without one. */
-    readonly free: string,
+    /** The read holding the free member's literal (null for a slot without one), and where it is. */
+    private readonly freeBytes: Buffer | null = null,
+    private readonly freeStart = 0,
+    private readonly freeEnd = 0,
   ) {}
+
+  /**
+   * The free member's literal as the upstream wrote it; "" for a slot without one. Made from the read's
+   * bytes only when asked for: a translation never needs it, a passthrough forwards it.
+   */
+  get free(): string {
+    return this.freeBytes === null ? "" : this.freeBytes.toString("latin1", this.freeStart, this.freeEnd);
+  }
 
   /** The event's data as the SSE decoder would have given it. */
   get data(): string {
@@ -71,6 +81,16 @@ function freeLiteralStart(bytes: Buffer, floor: number, end: number): number {
   return -1;
 }
 
+/** Envelope parts this long or shorter are compared in a loop: cheaper than a native call under ~64 bytes. */
+const SHORT_COMPARE = 64;
+
+/** Whether `bytes` holds `expected` at `position` (the caller checked it fits). */
+function holdsAt(bytes: Buffer, position: number, expected: Buffer): boolean {
+  if (expected.length > SHORT_COMPARE) return bytes.compare(expected, 0, expected.length, position, position + expected.length) === 0;
+  for (let index = 0; index < expected.length; index++) if (bytes[position + index] !== expected[index]) return false;
+  return true;
+}
+
 /**
  * ASCII bytes as a string: a streamed token is a few characters, and one `String.fromCharCode` of them
  * costs about half of a native `toString` call (bench/translation.ts profiles the lane).
@@ -110,16 +130,14 @@ export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: 
     // The event ends with its blank line; a line end the read does not hold yet is the SSE decoder's.
     if (lineEnd === -1 || lineEnd + 1 >= bytes.length || bytes[lineEnd + 1] !== LF) break;
     let suffixEnd = lineEnd;
-    let free = "";
     if (tail !== null) {
       const freeEnd = lineEnd - tail.length;
-      if (freeEnd - literalStart < 4 || bytes.compare(tail, 0, tail.length, freeEnd, lineEnd) !== 0) break;
+      if (freeEnd - literalStart < 4 || !holdsAt(bytes, freeEnd, tail)) break;
       suffixEnd = freeLiteralStart(bytes, literalStart, freeEnd);
       if (suffixEnd < 0) break;
-      free = bytes.toString("latin1", suffixEnd, freeEnd);
     }
     const literalEnd = suffixEnd - suffix.length;
-    if (literalEnd - literalStart < 2 || bytes.compare(suffix, 0, suffix.length, literalEnd, suffixEnd) !== 0) break;
+    if (literalEnd - literalStart < 2 || !holdsAt(bytes, literalEnd, suffix)) break;
     if (bytes[literalStart] !== QUOTE || bytes[literalEnd - 1] !== QUOTE) break;
     let plain = true;
     let ascii = true;
@@ -142,7 +160,7 @@ export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: 
       if (value === null) break;
       text = value;
     }
-    out.push(new SlottedSseEvent(slot, text, literal, free));
+    out.push(tail === null ? new SlottedSseEvent(slot, text, literal) : new SlottedSseEvent(slot, text, literal, bytes, suffixEnd, lineEnd - tail.length));
     position = lineEnd + 2;
   }
   return position;

@@ -1,0 +1,129 @@
+/**
+ * The byte-level lane of an OpenAI stream (src/sse/slotted-events.ts): ns per content chunk read through
+ * a learned slot, for chunks as most OpenAI-compatible upstreams write them and as api.openai.com writes
+ * them by default (a random `"obfuscation"` member in every chunk, which the slot leaves free), against
+ * the SSE decoder and `JSON.parse` of every chunk, the path the same chunks took without a slot (and
+ * padded chunks took before the slot could leave the padding free). One process, in turns.
+ * `--write` rewrites the "Stream lane" section of docs/benchmarks.md.
+ * Usage: bun bench/lane.ts [--write] [--events N]
+ */
+
+import { parseArgs } from "node:util";
+import { JsonStringSlot, type MemberAccess } from "../src/lib/json-string-slot.ts";
+import { SseDecoder, type SseEvent } from "../src/sse/decode.ts";
+import { readSlottedEvents } from "../src/sse/slotted-events.ts";
+import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { describeMachine, machineLine } from "./lib/machine.ts";
+import { fixed, summarize } from "./lib/stats.ts";
+import { benchWord } from "./lib/stream-upstream.ts";
+
+const SECTION = "Stream lane";
+const COMMAND = "bun bench/lane.ts --write";
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: { write: { type: "boolean", default: false }, events: { type: "string", default: "1000" } },
+  strict: true,
+});
+const EVENTS = Number(flags.events);
+if (!Number.isInteger(EVENTS) || EVENTS < 10 || EVENTS > 100_000) throw new Error(`--events expects an integer from 10 to 100000, got '${flags.events}'`);
+const ROUNDS = 15;
+/** Reads of the whole body per round: enough work for the clock (~20 ms a round). */
+const READS = Math.max(1, Math.round(100_000 / EVENTS));
+
+type Chunk = { choices: { delta: { content: string } }[]; obfuscation?: string };
+const CONTENT: MemberAccess = {
+  read: (document) => (document as Chunk).choices[0]?.delta.content,
+  write: (document, value) => {
+    const choice = (document as Chunk).choices[0];
+    if (choice) choice.delta.content = value;
+  },
+};
+const OBFUSCATION: MemberAccess = {
+  read: (document) => (document as Chunk).obfuscation,
+  write: (document, value) => {
+    (document as Chunk).obfuscation = value;
+  },
+};
+
+/** A stream's content chunks as SSE bytes, and the slot learned from its first chunk. */
+function stream(padded: boolean): { body: Uint8Array; slot: JsonStringSlot } {
+  let state = 7;
+  const padding = () => {
+    let text = "";
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    for (let length = 1 + ((state >>> 8) % 16); length > 0; length--) {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      text += "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[(state >>> 8) % 62];
+    }
+    return text;
+  };
+  const data = (content: string) =>
+    JSON.stringify({
+      id: "chatcmpl-bench",
+      object: "chat.completion.chunk",
+      created: 1_700_000_000,
+      model: "bench-upstream",
+      system_fingerprint: null,
+      choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }],
+      ...(padded ? { obfuscation: padding() } : {}),
+    });
+  const first = data(benchWord(0));
+  const slot = JsonStringSlot.learn(first, JSON.parse(first), benchWord(0), CONTENT, OBFUSCATION);
+  if (!slot || (padded && slot.tail === null)) throw new Error("the slot was not learned");
+  const text = Array.from({ length: EVENTS }, (_, index) => `data: ${data(benchWord(index))}\n\n`).join("");
+  return { body: new TextEncoder().encode(text), slot };
+}
+
+/** ns per event of one way of reading the body, checked to read every event. */
+type Reader = (body: Uint8Array, slot: JsonStringSlot) => number;
+const lane: Reader = (body, slot) => {
+  const out: SseEvent[] = [];
+  if (readSlottedEvents(body, slot, out) !== body.length) throw new Error("the lane stopped early");
+  return out.length;
+};
+const parsed: Reader = (body) => {
+  const decoder = new SseDecoder();
+  let texts = 0;
+  for (const event of decoder.push(body)) if (typeof (JSON.parse(event.data) as Chunk).choices[0]?.delta.content === "string") texts++;
+  return texts;
+};
+
+const rows: { name: string; padded: boolean; reader: Reader }[] = [
+  { name: "lane", padded: false, reader: lane },
+  { name: "SSE decoder + JSON.parse", padded: false, reader: parsed },
+  { name: "lane", padded: true, reader: lane },
+  { name: "SSE decoder + JSON.parse", padded: true, reader: parsed },
+];
+const bodies = { plain: stream(false), padded: stream(true) };
+const samples = rows.map(() => [] as number[]);
+for (let round = 0; round <= ROUNDS; round++) {
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as (typeof rows)[number];
+    const { body, slot } = row.padded ? bodies.padded : bodies.plain;
+    const started = performance.now();
+    for (let read = 0; read < READS; read++) if (row.reader(body, slot) !== EVENTS) throw new Error(`${row.name} read the wrong number of events`);
+    // Round 0 warms the JIT up.
+    if (round > 0) samples[index]?.push(((performance.now() - started) * 1e6) / (READS * EVENTS));
+  }
+}
+
+const median = (index: number) => summarize(samples[index] ?? []).median;
+const markdown = [
+  `Measured ${machineLine(describeMachine())}. Reproduce: \`${COMMAND}\`.`,
+  "",
+  `${EVENTS.toLocaleString("en-US")} content chunks of an OpenAI stream (one-word deltas, the bench upstream's envelope) read ${READS} times a round,`,
+  `${ROUNDS} rounds after a warm-up, the four ways in turn; ns per chunk, median of the rounds. "Padded": every chunk ends with`,
+  'a random `"obfuscation"` of 1 to 16 letters and digits, as api.openai.com writes them by default; the slot leaves that',
+  "member free (src/lib/json-string-slot.ts), so padded chunks take the lane too instead of the SSE decoder and `JSON.parse`.",
+  "",
+  "| chunks | lane, ns/chunk | SSE decoder + `JSON.parse`, ns/chunk | lane ÷ parse |",
+  "|---|---:|---:|---:|",
+  `| as most OpenAI-compatible upstreams write them | ${fixed(median(0), 0)} | ${fixed(median(1), 0)} | ${fixed(median(0) / median(1), 2)} |`,
+  `| padded, as api.openai.com writes them | ${fixed(median(2), 0)} | ${fixed(median(3), 0)} | ${fixed(median(2) / median(3), 2)} |`,
+  "",
+].join("\n");
+console.log(markdown);
+if (flags.write) {
+  writeBenchSection(SECTION, markdown, COMMAND);
+  console.error(`wrote the "${SECTION}" section of docs/benchmarks.md`);
+}
