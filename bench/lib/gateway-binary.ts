@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { BINARY_PATH, buildBinary, currentCommit } from "../../scripts/build.ts";
+import { RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
 import { childEnv } from "./gateway-process.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -57,7 +58,9 @@ function binaryIsStale(binary: string): string | null {
 export async function gatewayCommand(choice: GatewayChoice): Promise<GatewayCommand> {
   if (choice.profile) {
     const { dir, name } = choice.profile;
-    const argv = ["bun", "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`, join(ROOT, "src", "main.ts")];
+    // Under the profiler `serve` does not re-execute itself with its memory options (runtime-tuning.ts): given here, as it would have them.
+    const options = Object.entries(RUNTIME_ENV).map(([variable, value]) => `${variable}=${value}`);
+    const argv = ["env", ...options, "bun", "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`, join(ROOT, "src", "main.ts")];
     return { argv, label: "`bun --cpu-prof src/main.ts` (source)", commit: currentCommit() };
   }
   if (choice.source) return { argv: ["bun", join(ROOT, "src", "main.ts")], label: "`bun src/main.ts` (source)", commit: currentCommit() };

@@ -64,11 +64,26 @@ export function runtimeTuning(argv: readonly string[], env: NodeJS.ProcessEnv, b
   return Object.keys(added).length === 0 ? null : added;
 }
 
+/**
+ * Runtime flags that start a thread which signals the main thread (the sampling profiler suspends it with
+ * SIGPWR every millisecond): a signal still pending at execve is delivered to the new image before Bun
+ * installs its handler, and kills it (a quarter of `bun --cpu-prof src/main.ts serve` starts did).
+ */
+const SIGNALLING_RUNTIME_FLAG = /^--(?:cpu-prof|heap-prof|inspect)/;
+
 /** Re-executes `tollgate serve` with the runtime options; returns (and runs untuned) where it cannot. */
 export function execWithRuntimeTuning(): void {
   if (process.platform === "win32" || typeof process.execve !== "function") return;
   const added = runtimeTuning(process.argv, process.env, Bun.version);
   if (added === null) return;
+  if (process.execArgv.some((flag) => SIGNALLING_RUNTIME_FLAG.test(flag))) {
+    createLogger("warn").warn("running with Bun's default memory options under a profiler or inspector: set them in the environment to have them", {
+      options: Object.entries(added)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(" "),
+    });
+    return;
+  }
   // Where execve is refused, Bun also prints its "experimental" warning (two plain lines on stderr): it
   // does not go through process.emitWarning, so it cannot be kept out of the log stream.
   try {

@@ -47,3 +47,15 @@ test.skipIf(process.platform !== "linux")("an operator's own BUN_JSC_smallHeapGr
   const server = await serveOnFreePort([], folder.dir, folder.children, { ...envWithout(Object.keys(RUNTIME_ENV)), BUN_JSC_smallHeapGrowthFactor: "2" });
   expect(tuningEnvOf(server.child.pid)).toEqual({ BUN_JSC_smallHeapGrowthFactor: "2", ...ALLOCATOR_ENV });
 });
+
+test.skipIf(process.platform !== "linux")("under Bun's sampling profiler serve does not re-execute itself (a pending SIGPWR would kill the new image), says so, and serves", async () => {
+  const profiles = `${folder.dir}/profiles`;
+  for (let start = 0; start < 3; start++) {
+    const server = await serveOnFreePort([], folder.dir, folder.children, envWithout(Object.keys(RUNTIME_ENV)), ["--cpu-prof", `--cpu-prof-dir=${profiles}`]);
+    expect(tuningEnvOf(server.child.pid)).toEqual({});
+    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
+    server.child.kill("SIGTERM");
+    expect(await server.child.exited).toBe(0);
+    expect(await server.stderr).toContain("under a profiler or inspector");
+  }
+});

@@ -27,8 +27,8 @@ export function childEnv(): Record<string, string> {
   return env;
 }
 
-export function startTollgate(args: string[], cwd: string, children: Bun.Subprocess[], env: Record<string, string> = childEnv()): Started {
-  const child = Bun.spawn(["bun", MAIN, ...args], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export function startTollgate(args: string[], cwd: string, children: Bun.Subprocess[], env: Record<string, string> = childEnv(), runtimeArgs: string[] = []): Started {
+  const child = Bun.spawn(["bun", ...runtimeArgs, MAIN, ...args], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.push(child);
   const listening = Promise.withResolvers<string>();
   const stdout = (async () => {
@@ -56,8 +56,10 @@ export async function serveOnFreePort(
   cwd: string,
   children: Bun.Subprocess[],
   env: Record<string, string> = childEnv(),
+  /** Flags for Bun itself, before the script (`--cpu-prof`). */
+  runtimeArgs: string[] = [],
 ): Promise<Started & { baseUrl: string }> {
-  const started = startTollgate(["serve", ...args, "--listen", "127.0.0.1:0"], cwd, children, env);
+  const started = startTollgate(["serve", ...args, "--listen", "127.0.0.1:0"], cwd, children, env, runtimeArgs);
   const baseUrl = await Promise.race([
     started.listening,
     sleep(10_000).then(() => {
