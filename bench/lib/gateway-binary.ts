@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { BINARY_PATH, buildBinary, currentCommit } from "../../scripts/build.ts";
-import { RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
+import { runtimeTuning } from "../../src/cli/runtime-tuning.ts";
 import { childEnv } from "./gateway-process.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -58,8 +58,10 @@ function binaryIsStale(binary: string): string | null {
 export async function gatewayCommand(choice: GatewayChoice): Promise<GatewayCommand> {
   if (choice.profile) {
     const { dir, name } = choice.profile;
-    // Under the profiler `serve` does not re-execute itself with its memory options (runtime-tuning.ts): given here, as it would have them.
-    const options = Object.entries(RUNTIME_ENV).map(([variable, value]) => `${variable}=${value}`);
+    // Under the profiler `serve` does not re-execute itself with its memory options (runtime-tuning.ts):
+    // given here, as it would have them on this Bun.
+    const tuning = runtimeTuning(["bun", "main.ts", "serve"], {}, Bun.version) ?? {};
+    const options = Object.entries(tuning).map(([variable, value]) => `${variable}=${value}`);
     const argv = ["env", ...options, "bun", "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`, join(ROOT, "src", "main.ts")];
     return { argv, label: "`bun --cpu-prof src/main.ts` (source)", commit: currentCommit() };
   }

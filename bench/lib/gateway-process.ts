@@ -147,8 +147,18 @@ export function peakRssMb(pid: number): number {
   return statusKb(pid, "VmHWM") / 1024;
 }
 
-/** pid → each thread's ns on CPU at its last reading, and the time of threads whose id was reused. */
-const threadClocks = new Map<number, { threads: Map<string, number>; retiredNs: number }>();
+/**
+ * Per process (its pid and start time: a pid can be reused), each thread's ns on CPU at its last reading,
+ * and the time of threads whose id was reused.
+ */
+const threadClocks = new Map<string, { threads: Map<string, number>; retiredNs: number }>();
+
+/** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+function startTicks(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may contain spaces: the fields that follow start after its last ")".
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+}
 
 /**
  * CPU time the process has used so far, all threads, in ms: the first field of each thread's
@@ -159,10 +169,11 @@ const threadClocks = new Map<number, { threads: Map<string, number>; retiredNs: 
  * negative CPU); what it ran after that last read is not counted.
  */
 export function cpuMs(pid: number): number {
-  let clock = threadClocks.get(pid);
+  const processKey = `${pid}@${startTicks(pid)}`;
+  let clock = threadClocks.get(processKey);
   if (!clock) {
     clock = { threads: new Map(), retiredNs: 0 };
-    threadClocks.set(pid, clock);
+    threadClocks.set(processKey, clock);
   }
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {

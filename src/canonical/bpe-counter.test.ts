@@ -1,4 +1,4 @@
-/** The compact BPE counter: its rank-file reader, its merge loop, and equality with gpt-tokenizer's counts. */
+/** The compact BPE counter: its rank-file reader, its two merge loops, and equality with gpt-tokenizer's counts. */
 
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -6,7 +6,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { CL100K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
-import { BpeCounter, parseTiktokenRanks } from "./bpe-counter.ts";
+import { BpeCounter, mergedPartsByHeap, mergedPartsByScan } from "./bpe-counter.ts";
+import { parseTiktokenRanks } from "./bpe-ranks.ts";
 import { CL100K_SPLIT_PATTERN, loadCl100kCounter } from "./cl100k.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -37,6 +38,10 @@ describe("parseTiktokenRanks", () => {
     ["a bad rank", [`${base64("a")} 1x`]],
     ["a rank given twice", [`${base64("a")} 0`, `${base64("b")} 0`]],
     ["a missing token", [" 0"]],
+    ["a token of no bytes", ["= 0", `${base64("a")} 1`]],
+    ["padding inside the token", ["YQ==YQ 0"]],
+    ["base64 of a partial quad", ["YQ 0"]],
+    ["a rank past any encoding", [`${base64("a")} 4294967295`]],
   ])("refuses a file with %s", (_name, lines) => {
     expect(() => parseTiktokenRanks(rankFile(lines))).toThrow(/tiktoken ranks/);
   });
@@ -82,7 +87,40 @@ describe("cl100k_base: the same counts as gpt-tokenizer", () => {
     );
   });
 
+  test("pieces are looked up by their bytes, as tiktoken does: a byte-order mark joins the word after it", async () => {
+    const counter = await loadCl100kCounter();
+    // cl100k_base has "\uFEFF" (rank 3305) and "\uFEFFusing" (rank 4117); gpt-tokenizer counts 2 and 3 here.
+    expect(counter.count("\uFEFF")).toBe(1);
+    expect(counter.count("\uFEFFusing")).toBe(1);
+    expect(counter.count("\uFEFFusing System;")).toBe(reference("using System;"));
+  });
+
+  test("long pieces (one word of thousands of letters, a run of one character) count as gpt-tokenizer counts them", async () => {
+    const counter = await loadCl100kCounter();
+    const letters = fc.string({ unit: fc.constantFrom("a", "b", "e", "r", "t", "é", "ß", "ü"), minLength: 96, maxLength: 1500 });
+    fc.assert(
+      fc.property(letters, (word) => counter.count(word) === reference(word)),
+      { numRuns: 40 },
+    );
+    for (const text of ["a".repeat(5000), "ab".repeat(2500), "🎉".repeat(700), "Zz".repeat(3000)]) expect(counter.count(text)).toBe(reference(text));
+  });
+
   test("the empty text is no tokens", async () => {
     expect((await loadCl100kCounter()).count("")).toBe(0);
+  });
+});
+
+describe("the two merge loops", () => {
+  test("the heap merges exactly as the scan does, on random bytes under random small vocabularies", () => {
+    const vocabulary = fc.uniqueArray(fc.string({ unit: fc.constantFrom("a", "b", "c"), minLength: 2, maxLength: 5 }), { maxLength: 30 });
+    fc.assert(
+      fc.property(vocabulary, fc.string({ unit: fc.constantFrom("a", "b", "c"), minLength: 1, maxLength: 200 }), (merges, text) => {
+        const ranks = parseTiktokenRanks(rankFile(["a", "b", "c", ...merges].map((token, rank) => `${base64(token)} ${rank}`)));
+        const piece = new TextEncoder().encode(text);
+        const scanned = mergedPartsByScan(ranks, piece, piece.length, new Int32Array(piece.length + 1), new Int32Array(piece.length + 1));
+        expect(mergedPartsByHeap(ranks, piece, piece.length)).toBe(scanned);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,158 +1,129 @@
 /**
- * A byte-pair-encoding token counter over a tiktoken rank file, in typed arrays: cl100k_base's 100,256
- * ranks take about 2.1 MB here, and loading them adds about 17 MB of RSS against the 42 MB gpt-tokenizer's
- * strings and maps of the same ranks add, counting about as fast (bench/token-count.ts). Counts equal
- * gpt-tokenizer's (bpe-counter.test.ts: corpora and random text); text that looks like a special token
- * (`<|endoftext|>`) counts as the text it is, as an API counts a user's text.
+ * A byte-pair-encoding token counter over tiktoken ranks (bpe-ranks.ts). Loading cl100k_base's ranks adds
+ * about 17 MB of RSS against the 42 MB gpt-tokenizer's strings and maps of the same ranks add, counting
+ * about as fast (bench/token-count.ts). Counts equal gpt-tokenizer's (bpe-counter.test.ts: corpora and
+ * random text) but for text with U+FEFF: pieces are looked up by their bytes, as tiktoken does, where
+ * gpt-tokenizer misses the byte-order-mark tokens (`"\uFEFFusing"` is one token, rank 4117, not three).
+ * Text that looks like a special token (`<|endoftext|>`) counts as the text it is, as an API counts a
+ * user's text. Long pieces merge through a heap, so no input makes a count quadratic.
  */
 
-/** Sentinel rank for "no such token". */
-const NO_RANK = 0x7fffffff;
+import { type BpeRanks, NO_RANK, rankOf } from "./bpe-ranks.ts";
 
-/** The merge ranks of one encoding: every token's bytes, back to back, indexed by rank and by hash. */
-export interface BpeRanks {
-  readonly bytes: Uint8Array;
-  /** Token `rank` is `bytes[starts[rank] .. starts[rank + 1])`. */
-  readonly starts: Uint32Array;
-  /** Open addressing: slot → rank + 1 (0 is empty); `mask` = slots − 1. */
-  readonly slots: Int32Array;
-  readonly mask: number;
-}
+/** Pieces of this many bytes or more merge through a heap (n log n) instead of the rescanning loop (n²). */
+const HEAP_MERGE_MIN_BYTES = 96;
+/** The piece buffer is kept between pieces up to this size; a longer piece gets its own, dropped after. */
+const KEPT_PIECE_BYTES = 16_384;
+/** Heap keys: rank × 2³² + the part's start byte, so the leftmost of equal ranks comes first (tiktoken's order). */
+const RANK_SCALE = 2 ** 32;
 
-function fnv1a(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let index = start; index < end; index++) hash = Math.imul(hash ^ (bytes[index] as number), 0x01000193);
-  return hash >>> 0;
-}
-
-const BASE64_VALUE = (() => {
-  const table = new Int8Array(128).fill(-1);
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (let index = 0; index < alphabet.length; index++) table[alphabet.charCodeAt(index)] = index;
-  return table;
-})();
-
-const NEWLINE = 0x0a;
-const SPACE = 0x20;
-const EQUALS = 0x3d;
-const DIGIT_ZERO = 0x30;
-
-/** Calls `visit` with each line's base64 span and rank; throws on a malformed line. */
-function forEachRankLine(file: Uint8Array, visit: (base64Start: number, base64End: number, rank: number) => void): void {
-  let position = 0;
-  let line = 0;
-  while (position < file.length) {
-    line++;
-    const base64Start = position;
-    while (position < file.length && file[position] !== SPACE && file[position] !== NEWLINE) position++;
-    const base64End = position;
-    if (position >= file.length || file[position] === NEWLINE) {
-      position++;
-      if (base64End === base64Start) continue; // a blank line
-      throw new Error(`tiktoken ranks: line ${line} has no rank`);
+/**
+ * tiktoken's merge loop over `piece[0 .. length)`: start from single bytes and repeatedly join the
+ * leftmost adjacent pair with the lowest rank until no pair is a token; returns how many parts are left.
+ * `starts` and `pairRanks` hold at least `length + 1` entries.
+ */
+export function mergedPartsByScan(ranks: BpeRanks, piece: Uint8Array, length: number, starts: Int32Array, pairRanks: Int32Array): number {
+  let parts = length + 1; // boundaries, the last one is `length`
+  for (let index = 0; index <= length; index++) starts[index] = index;
+  for (let index = 0; index + 2 < parts; index++) pairRanks[index] = rankOf(ranks, piece, index, index + 2);
+  pairRanks[parts - 2] = NO_RANK;
+  pairRanks[parts - 1] = NO_RANK;
+  for (;;) {
+    let best = NO_RANK;
+    let at = -1;
+    for (let index = 0; index + 1 < parts - 1; index++) {
+      const rank = pairRanks[index] as number;
+      if (rank < best) {
+        best = rank;
+        at = index;
+      }
     }
-    position++; // the space
-    let rank = 0;
-    let digits = 0;
-    while (position < file.length && file[position] !== NEWLINE) {
-      const digit = (file[position++] as number) - DIGIT_ZERO;
-      if (digit < 0 || digit > 9 || digits > 9) throw new Error(`tiktoken ranks: bad rank on line ${line}`);
-      rank = rank * 10 + digit;
-      digits++;
-    }
-    position++;
-    if (digits === 0 || base64End === base64Start) throw new Error(`tiktoken ranks: line ${line} is incomplete`);
-    visit(base64Start, base64End, rank);
+    if (at < 0) break;
+    // Join part `at` with part `at + 1` by dropping boundary `at + 1`.
+    starts.copyWithin(at + 1, at + 2, parts);
+    pairRanks.copyWithin(at + 1, at + 2, parts);
+    parts--;
+    pairRanks[at] = at + 2 < parts ? rankOf(ranks, piece, starts[at] as number, starts[at + 2] as number) : NO_RANK;
+    if (at > 0) pairRanks[at - 1] = rankOf(ranks, piece, starts[at - 1] as number, starts[at + 1] as number);
   }
-}
-
-function decodedLength(file: Uint8Array, base64Start: number, base64End: number): number {
-  let end = base64End;
-  while (end > base64Start && file[end - 1] === EQUALS) end--;
-  return Math.floor(((end - base64Start) * 6) / 8);
-}
-
-/** Decodes base64 `file[base64Start .. base64End)` into `target` at `offset`. */
-function decodeBase64Into(file: Uint8Array, base64Start: number, base64End: number, target: Uint8Array, offset: number): void {
-  let bits = 0;
-  let bitCount = 0;
-  let written = offset;
-  for (let position = base64Start; position < base64End; position++) {
-    const code = file[position] as number;
-    if (code === EQUALS) break;
-    const value = code < 128 ? (BASE64_VALUE[code] as number) : -1;
-    if (value < 0) throw new Error("tiktoken ranks: bad base64");
-    bits = ((bits << 6) | value) & 0xffffff;
-    bitCount += 6;
-    if (bitCount >= 8) {
-      bitCount -= 8;
-      target[written++] = (bits >> bitCount) & 0xff;
-    }
-  }
+  return parts - 1;
 }
 
 /**
- * Reads a `.tiktoken` file (one `base64-token rank` per line) straight into typed arrays in three passes
- * (ranks, lengths, bytes), so no per-token string or array is allocated and nothing is built twice.
+ * The same merges in the same order, through a binary min-heap of (rank, start) with stale entries
+ * skipped: parts are a linked list keyed by their start byte, and each join re-ranks only its neighbours.
  */
-export function parseTiktokenRanks(file: Uint8Array): BpeRanks {
-  let maxRank = -1;
-  let tokens = 0;
-  forEachRankLine(file, (_start, _end, rank) => {
-    if (rank > maxRank) maxRank = rank;
-    tokens++;
-  });
-  // starts[rank + 1] first holds the token's length, then the prefix sums turn lengths into offsets.
-  const starts = new Uint32Array(maxRank + 2);
-  forEachRankLine(file, (base64Start, base64End, rank) => {
-    if (starts[rank + 1] !== 0) throw new Error(`tiktoken ranks: rank ${rank} appears twice`);
-    starts[rank + 1] = decodedLength(file, base64Start, base64End);
-  });
-  for (let rank = 1; rank < starts.length; rank++) starts[rank] = (starts[rank] as number) + (starts[rank - 1] as number);
-  const bytes = new Uint8Array(starts[maxRank + 1] as number);
-  forEachRankLine(file, (base64Start, base64End, rank) => decodeBase64Into(file, base64Start, base64End, bytes, starts[rank] as number));
-
-  let slotCount = 1;
-  while (slotCount < tokens * 2) slotCount *= 2;
-  const slots = new Int32Array(slotCount);
-  const mask = slotCount - 1;
-  for (let rank = 0; rank <= maxRank; rank++) {
-    const start = starts[rank] as number;
-    const end = starts[rank + 1] as number;
-    if (end === start) continue;
-    let slot = fnv1a(bytes, start, end) & mask;
-    while ((slots[slot] as number) !== 0) slot = (slot + 1) & mask;
-    slots[slot] = rank + 1;
+export function mergedPartsByHeap(ranks: BpeRanks, piece: Uint8Array, length: number): number {
+  const next = new Int32Array(length + 1);
+  const previous = new Int32Array(length + 1);
+  /** The rank of the pair that starts at each live part; NO_RANK for none (and for joined parts). */
+  const pairRank = new Int32Array(length + 1).fill(NO_RANK);
+  for (let node = 0; node <= length; node++) {
+    next[node] = node + 1;
+    previous[node] = node - 1;
   }
-  return { bytes, starts, slots, mask };
-}
-
-/** The rank of `piece[start .. end)`, or NO_RANK. */
-function rankOf(ranks: BpeRanks, piece: Uint8Array, start: number, end: number): number {
-  const { bytes, starts, slots, mask } = ranks;
-  const length = end - start;
-  let slot = fnv1a(piece, start, end) & mask;
-  for (;;) {
-    const entry = slots[slot] as number;
-    if (entry === 0) return NO_RANK;
-    const rank = entry - 1;
-    const tokenStart = starts[rank] as number;
-    if ((starts[rank + 1] as number) - tokenStart === length) {
-      let index = 0;
-      while (index < length && bytes[tokenStart + index] === piece[start + index]) index++;
-      if (index === length) return rank;
+  const heap = new Float64Array(3 * length);
+  let size = 0;
+  const push = (rank: number, node: number) => {
+    let at = size++;
+    const key = rank * RANK_SCALE + node;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if ((heap[parent] as number) <= key) break;
+      heap[at] = heap[parent] as number;
+      at = parent;
     }
-    slot = (slot + 1) & mask;
+    heap[at] = key;
+  };
+  const pop = (): number => {
+    const top = heap[0] as number;
+    const last = heap[--size] as number;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= size) break;
+      if (child + 1 < size && (heap[child + 1] as number) < (heap[child] as number)) child++;
+      if ((heap[child] as number) >= last) break;
+      heap[at] = heap[child] as number;
+      at = child;
+    }
+    heap[at] = last;
+    return top;
+  };
+  /** Re-ranks the pair that starts at `node` (it and the part after it) and queues it. */
+  const rerank = (node: number) => {
+    const second = next[node] as number;
+    const rank = second < length ? rankOf(ranks, piece, node, next[second] as number) : NO_RANK;
+    pairRank[node] = rank;
+    if (rank !== NO_RANK) push(rank, node);
+  };
+  for (let node = 0; node + 1 < length; node++) rerank(node);
+  let parts = length;
+  while (size > 0) {
+    const key = pop();
+    const rank = Math.floor(key / RANK_SCALE);
+    const node = key - rank * RANK_SCALE;
+    if (pairRank[node] !== rank) continue; // stale: re-ranked or joined since it was queued
+    const second = next[node] as number;
+    const after = next[second] as number;
+    next[node] = after;
+    if (after <= length) previous[after] = node;
+    pairRank[second] = NO_RANK;
+    parts--;
+    rerank(node);
+    const before = previous[node] as number;
+    if (before >= 0) rerank(before);
   }
+  return parts;
 }
 
 /** Counts the tokens of text split by an encoding's pre-tokenizer pattern. */
 export class BpeCounter {
   private readonly encoder = new TextEncoder();
   private piece = new Uint8Array(256);
-  /** Merge state: part boundaries and the rank of the pair starting at each part. */
-  private partStarts = new Int32Array(257);
-  private pairRanks = new Int32Array(257);
+  /** The scan merge's state, for pieces under HEAP_MERGE_MIN_BYTES. */
+  private readonly partStarts = new Int32Array(HEAP_MERGE_MIN_BYTES + 1);
+  private readonly pairRanks = new Int32Array(HEAP_MERGE_MIN_BYTES + 1);
 
   constructor(
     private readonly ranks: BpeRanks,
@@ -167,58 +138,27 @@ export class BpeCounter {
   }
 
   private countPiece(text: string): number {
-    const length = this.pieceBytes(text);
-    if (length === 1 || rankOf(this.ranks, this.piece, 0, length) !== NO_RANK) return 1;
-    return this.mergedParts(length);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2; a lone one becomes U+FFFD).
+    const most = text.length * 3;
+    if (most > KEPT_PIECE_BYTES) return this.countBytes(new Uint8Array(most), text);
+    if (this.piece.length < most) this.piece = new Uint8Array(Math.min(KEPT_PIECE_BYTES, Math.max(most, 2 * this.piece.length)));
+    return this.countBytes(this.piece, text);
   }
 
-  /** Writes the piece's UTF-8 bytes into `this.piece`; returns their number. */
-  private pieceBytes(text: string): number {
-    if (this.piece.length < text.length * 3) this.grow(text.length * 3);
-    const piece = this.piece;
+  private countBytes(buffer: Uint8Array, text: string): number {
+    const length = this.utf8Into(buffer, text);
+    if (length === 1 || rankOf(this.ranks, buffer, 0, length) !== NO_RANK) return 1;
+    if (length >= HEAP_MERGE_MIN_BYTES) return mergedPartsByHeap(this.ranks, buffer, length);
+    return mergedPartsByScan(this.ranks, buffer, length, this.partStarts, this.pairRanks);
+  }
+
+  /** Writes the text's UTF-8 bytes into `buffer` (large enough); returns their number. */
+  private utf8Into(buffer: Uint8Array, text: string): number {
     for (let index = 0; index < text.length; index++) {
       const code = text.charCodeAt(index);
-      if (code >= 0x80) return this.encoder.encodeInto(text, piece).written;
-      piece[index] = code;
+      if (code >= 0x80) return this.encoder.encodeInto(text, buffer).written;
+      buffer[index] = code;
     }
     return text.length;
-  }
-
-  private grow(bytes: number): void {
-    this.piece = new Uint8Array(bytes);
-    this.partStarts = new Int32Array(bytes + 1);
-    this.pairRanks = new Int32Array(bytes + 1);
-  }
-
-  /**
-   * tiktoken's merge loop: start from single bytes and repeatedly join the adjacent pair with the lowest
-   * rank until no pair is a token; the parts left are the tokens.
-   */
-  private mergedParts(length: number): number {
-    const { ranks, piece, partStarts: starts, pairRanks } = this;
-    let parts = length + 1; // boundaries, the last one is `length`
-    for (let index = 0; index <= length; index++) starts[index] = index;
-    for (let index = 0; index + 2 < parts; index++) pairRanks[index] = rankOf(ranks, piece, index, index + 2);
-    pairRanks[parts - 2] = NO_RANK;
-    pairRanks[parts - 1] = NO_RANK;
-    for (;;) {
-      let best = NO_RANK;
-      let at = -1;
-      for (let index = 0; index + 1 < parts - 1; index++) {
-        const rank = pairRanks[index] as number;
-        if (rank < best) {
-          best = rank;
-          at = index;
-        }
-      }
-      if (at < 0) break;
-      // Join part `at` with part `at + 1` by dropping boundary `at + 1`.
-      starts.copyWithin(at + 1, at + 2, parts);
-      pairRanks.copyWithin(at + 1, at + 2, parts);
-      parts--;
-      pairRanks[at] = at + 2 < parts ? rankOf(ranks, piece, starts[at] as number, starts[at + 2] as number) : NO_RANK;
-      if (at > 0) pairRanks[at - 1] = rankOf(ranks, piece, starts[at - 1] as number, starts[at + 1] as number);
-    }
-    return parts - 1;
   }
 }

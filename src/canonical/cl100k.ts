@@ -4,7 +4,8 @@
  */
 
 import ranksPath from "gpt-tokenizer/data/cl100k_base.tiktoken" with { type: "file" };
-import { BpeCounter, parseTiktokenRanks } from "./bpe-counter.ts";
+import { BpeCounter } from "./bpe-counter.ts";
+import { parseTiktokenRanks } from "./bpe-ranks.ts";
 
 /**
  * tiktoken's cl100k_base split pattern in JavaScript syntax (no possessive quantifiers), as gpt-tokenizer

@@ -65,9 +65,10 @@ export function runtimeTuning(argv: readonly string[], env: NodeJS.ProcessEnv, b
 }
 
 /**
- * Runtime flags that start a thread which signals the main thread (the sampling profiler suspends it with
- * SIGPWR every millisecond): a signal still pending at execve is delivered to the new image before Bun
- * installs its handler, and kills it (a quarter of `bun --cpu-prof src/main.ts serve` starts did).
+ * Runtime flags under which `serve` keeps the process it was started in: the CPU profiler's sampling
+ * thread suspends the main thread with SIGPWR every millisecond, and a signal still pending at execve is
+ * delivered to the new image before Bun installs its handler, and kills it (a quarter of `bun --cpu-prof
+ * src/main.ts serve` starts did); a heap profile or an inspector session would not survive the new image.
  */
 const SIGNALLING_RUNTIME_FLAG = /^--(?:cpu-prof|heap-prof|inspect)/;
 

@@ -89,8 +89,9 @@ export function forwardedText(forward: SlotForward, head: string, literal: strin
 
 /**
  * Works out a slot's forwarding from one of its chunks (parsed once here). Exact: the chunks differ only
- * in the literal, which holds no unescaped quote, so the model member sits at the same place in the
- * envelope of each, and the wire's decisions (usage event, terminal) are those of this chunk.
+ * in the literal (and the free member's, after it), which hold no unescaped quote, so the model member
+ * sits at the same place in the envelope of each, and the wire's decisions (usage event, terminal) are
+ * those of this chunk.
  */
 export function slotForward(slot: JsonStringSlot, event: SseEvent, wire: PassthroughWire, rewrite: ModelRewrite): SlotForward {
   const refused: SlotForward = { slot, eventName: event.event, head: null, tail: "", freeTail: null };

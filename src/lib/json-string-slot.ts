@@ -42,7 +42,8 @@ export class JsonStringSlot {
    * Learning costs one parse and two serialisations, and succeeds only when it is proven: `value`'s
    * literal occurs exactly once in `raw` (the free member's once after it, without escapes), and the
    * document with other strings in their places parses to the same value apart from those members.
-   * A free member that is absent or cannot be placed leaves a slot without one.
+   * A free member that is absent, or whose literal is not found exactly once after the slot's, leaves a
+   * slot without one; one found at another member's place fails the proof (no slot).
    */
   static learn(raw: string, parsed: unknown, value: string, slot: MemberAccess, free?: MemberAccess): JsonStringSlot | null {
     const literal = JSON.stringify(value);

@@ -1,9 +1,10 @@
 /**
  * The fast lane of an SSE body whose events repeat a learned JsonStringSlot (an OpenAI stream's content
- * chunks): each `data: <prefix>"…"<suffix>\n\n` event is recognised on the bytes themselves (native
- * compares of the envelope, one search for the line end) and only its string literal is decoded, instead
- * of the whole read being decoded to text and each event's data sliced and compared as a string. Anything
- * else stops the lane, and the SSE decoder reads on from there exactly as before.
+ * chunks): each `data: <prefix>"…"<suffix>\n\n` event (with a free member: `data: <prefix>"…"<suffix>"…"<tail>\n\n`)
+ * is recognised on the bytes themselves (compares of the envelope, one search for the line end) and only
+ * its string literal is decoded, instead of the whole read being decoded to text and each event's data
+ * sliced and compared as a string. Anything else stops the lane, and the SSE decoder reads on from there
+ * exactly as before.
  */
 
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
