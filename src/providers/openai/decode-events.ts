@@ -1,9 +1,9 @@
 /**
  * OpenAI SSE events → ChatEvents: `data: [DONE]` ends the stream, every other event is a
  * `chat.completion.chunk` for decode-stream.ts. Content chunks repeat one envelope around their text
- * (id, created, model, the choice's other members): once a plain content chunk was parsed, the next
- * ones that equal it byte for byte but for the text are read through a JsonStringSlot, without
- * JSON.parse; anything else is parsed as before.
+ * (id, created, model, the choice's other members; api.openai.com's padding aside): once a plain content
+ * chunk was parsed, the next ones that equal it byte for byte but for the text (and the padding) are read
+ * through a JsonStringSlot, without JSON.parse; anything else is parsed as before.
  */
 
 import type { ChatEvent } from "../../canonical/events.ts";
