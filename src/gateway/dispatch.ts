@@ -151,12 +151,18 @@ export async function dispatchTranslated(input: DispatchInput): Promise<Inferenc
   const translatedDrops = adapter.kind === "mock" ? [] : call.uncarried;
   if (request.stream) {
     const startedAt = performance.now();
-    const { value: upstreamEvents, dropped } = await adapter.stream(request, callContext);
+    // The adapter calls fetch before its first await: the request is on its way when this returns.
+    const streaming = adapter.stream(request, callContext);
+    // Anthropic clients read the input count from message_start; upstreams that give none up front
+    // (OpenAI streams) get the tokenizer's count there. Counted while the upstream works on its first
+    // event, so a long conversation's count (milliseconds: bench/token-count.ts) is not added to the
+    // time to first byte.
+    const counting = codec.dialect === "anthropic" && adapter.kind !== "mock" ? countRequestTokens(request) : null;
+    counting?.catch(() => {}); // awaited below; a failed upstream leaves it unread
+    const { value: upstreamEvents, dropped } = await streaming;
     const events = await peekFirstEvent(upstreamEvents, input, startedAt);
     settlement.serve(input.profile, input.channel);
-    // Anthropic clients read the input count from message_start; upstreams that give none up front
-    // (OpenAI streams) get the tokenizer's count there.
-    const inputTokens = codec.dialect === "anthropic" && adapter.kind !== "mock" ? await countRequestTokens(request) : input.inputEstimate;
+    const inputTokens = counting === null ? input.inputEstimate : await counting;
     const body = relayStream(services, events, codec.createStreamEncoder(meta), settlement, {
       startedAtPerf: ctx.startedAtPerf,
       abort: input.abort,
