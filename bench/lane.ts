@@ -9,7 +9,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { JsonStringSlot, type MemberAccess } from "../src/lib/json-string-slot.ts";
+import { JsonStringSlot } from "../src/lib/json-string-slot.ts";
+import { OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION } from "../src/providers/openai/decode-events.ts";
 import { SseDecoder, type SseEvent } from "../src/sse/decode.ts";
 import { readSlottedEvents } from "../src/sse/slotted-events.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
@@ -30,20 +31,7 @@ const ROUNDS = 15;
 /** Reads of the whole body per round: enough work for the clock (~20 ms a round). */
 const READS = Math.max(1, Math.round(100_000 / EVENTS));
 
-type Chunk = { choices: { delta: { content: string } }[]; obfuscation?: string };
-const CONTENT: MemberAccess = {
-  read: (document) => (document as Chunk).choices[0]?.delta.content,
-  write: (document, value) => {
-    const choice = (document as Chunk).choices[0];
-    if (choice) choice.delta.content = value;
-  },
-};
-const OBFUSCATION: MemberAccess = {
-  read: (document) => (document as Chunk).obfuscation,
-  write: (document, value) => {
-    (document as Chunk).obfuscation = value;
-  },
-};
+type Chunk = { choices: { delta: { content: string } }[] };
 
 /** A stream's content chunks as SSE bytes, and the slot learned from its first chunk. */
 function stream(padded: boolean): { body: Uint8Array; slot: JsonStringSlot } {
@@ -68,7 +56,7 @@ function stream(padded: boolean): { body: Uint8Array; slot: JsonStringSlot } {
       ...(padded ? { obfuscation: padding() } : {}),
     });
   const first = data(benchWord(0));
-  const slot = JsonStringSlot.learn(first, JSON.parse(first), benchWord(0), CONTENT, OBFUSCATION);
+  const slot = JsonStringSlot.learn(first, JSON.parse(first), benchWord(0), OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION);
   if (!slot || (padded && slot.tail === null)) throw new Error("the slot was not learned");
   const text = Array.from({ length: EVENTS }, (_, index) => `data: ${data(benchWord(index))}\n\n`).join("");
   return { body: new TextEncoder().encode(text), slot };

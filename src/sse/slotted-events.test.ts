@@ -74,30 +74,34 @@ describe("readSlottedEvents", () => {
   });
 });
 
-describe("SseBatchReader with the lane", () => {
-  let laneEvents = 0;
-  /** The body split at `cuts` (byte offsets), read to its end; each event as (event, data). */
-  async function readAll(body: Uint8Array, cuts: number[], slot: JsonStringSlot | null): Promise<Array<[string, string]>> {
-    const points = [...new Set(cuts.map((cut) => cut % (body.length + 1)))].sort((a, b) => a - b);
-    const pieces: Uint8Array[] = [];
-    let from = 0;
-    for (const point of [...points, body.length]) {
-      if (point > from) pieces.push(body.subarray(from, point));
-      from = Math.max(from, point);
-    }
-    let index = 0;
-    const reader = new SseBatchReader(
-      { read: async () => (index < pieces.length ? { done: false, value: pieces[index++] } : { done: true }), cancel: async () => {} },
-      (events) => {
-        laneEvents += events.filter((item) => item instanceof SlottedSseEvent).length;
-        return events.map((item): [string, string] => [item.event, item.data]);
-      },
-      () => slot,
-    );
-    const all: Array<[string, string]> = [];
-    for (let read = await reader.read(); !read.done; read = await reader.read()) all.push(...read.value);
-    return all;
+/**
+ * The body split at `cuts` (byte offsets), read to its end through the batch reader with `slot`'s lane:
+ * each event as (event, data), and how many of them the lane read.
+ */
+async function readAll(body: Uint8Array, cuts: number[], slot: JsonStringSlot | null): Promise<{ all: Array<[string, string]>; lane: number }> {
+  const points = [...new Set(cuts.map((cut) => cut % (body.length + 1)))].sort((a, b) => a - b);
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (const point of [...points, body.length]) {
+    if (point > from) pieces.push(body.subarray(from, point));
+    from = Math.max(from, point);
   }
+  let index = 0;
+  let lane = 0;
+  const reader = new SseBatchReader(
+    { read: async () => (index < pieces.length ? { done: false, value: pieces[index++] } : { done: true }), cancel: async () => {} },
+    (events) => {
+      lane += events.filter((item) => item instanceof SlottedSseEvent).length;
+      return events.map((item): [string, string] => [item.event, item.data]);
+    },
+    () => slot,
+  );
+  const all: Array<[string, string]> = [];
+  for (let read = await reader.read(); !read.done; read = await reader.read()) all.push(...read.value);
+  return { all, lane };
+}
+
+describe("SseBatchReader with the lane", () => {
 
   test("any split of a body gives the events the SSE decoder gives, lane or not", async () => {
     const slot = learnedSlot();
@@ -116,18 +120,18 @@ describe("SseBatchReader with the lane", () => {
     const expected = [...decoder.push(body), ...decoder.end()].map((item): [string, string] => [item.event, item.data]);
     // Unsplit (one read): the lane reads the six slotted events before the comment; the SSE decoder
     // takes the comment, the lane reads nothing at the ping, and the SSE decoder takes the rest of the read.
-    laneEvents = 0;
-    expect(await readAll(body, [], slot)).toEqual(expected);
-    expect(laneEvents).toBe(6);
+    const whole = await readAll(body, [], slot);
+    expect(whole.all).toEqual(expected);
+    expect(whole.lane).toBe(6);
     // A read cut inside the third event: the lane reads two; the next read starts with the SSE decoder
     // completing the third, then the lane reads the three after it.
-    laneEvents = 0;
     const insideThird = new TextEncoder().encode(parts.slice(0, 2).join("")).length + 10;
-    expect(await readAll(body, [insideThird], slot)).toEqual(expected);
-    expect(laneEvents).toBe(5);
+    const cut = await readAll(body, [insideThird], slot);
+    expect(cut.all).toEqual(expected);
+    expect(cut.lane).toBe(5);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: body.length }), { maxLength: 12 }), async (cuts) => {
-        expect(await readAll(body, cuts, slot)).toEqual(expected);
+        expect((await readAll(body, cuts, slot)).all).toEqual(expected);
       }),
       { numRuns: 200 },
     );
@@ -187,35 +191,13 @@ describe("the lane with a free member (OpenAI's obfuscation padding)", () => {
     );
     const decoder = new SseDecoder();
     const expected = [...decoder.push(body), ...decoder.end()].map((item): [string, string] => [item.event, item.data]);
-    const read = async (cuts: number[]) => {
-      const points = [...new Set(cuts)].sort((a, b) => a - b);
-      const pieces: Uint8Array[] = [];
-      let from = 0;
-      for (const point of [...points, body.length]) {
-        if (point > from) pieces.push(body.subarray(from, point));
-        from = Math.max(from, point);
-      }
-      let index = 0;
-      let lane = 0;
-      const reader = new SseBatchReader(
-        { read: async () => (index < pieces.length ? { done: false, value: pieces[index++] } : { done: true }), cancel: async () => {} },
-        (events) => {
-          lane += events.filter((item) => item instanceof SlottedSseEvent).length;
-          return events.map((item): [string, string] => [item.event, item.data]);
-        },
-        () => slot,
-      );
-      const all: Array<[string, string]> = [];
-      for (let next = await reader.read(); !next.done; next = await reader.read()) all.push(...next.value);
-      return { all, lane };
-    };
-    const whole = await read([]);
+    const whole = await readAll(body, [], slot);
     expect(whole.all).toEqual(expected);
     // Five through the lane, the non-ASCII padding through the SSE decoder, then the lane again.
     expect(whole.lane).toBe(6);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: body.length }), { maxLength: 12 }), async (cuts) => {
-        expect((await read(cuts)).all).toEqual(expected);
+        expect((await readAll(body, cuts, slot)).all).toEqual(expected);
       }),
       { numRuns: 200 },
     );

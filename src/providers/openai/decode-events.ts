@@ -18,7 +18,7 @@ const LEARN_BUDGET = 4;
 
 type Chunk = { choices: { delta: { content: string } }[]; obfuscation?: string };
 /** The slot: the first choice's delta text. */
-const CONTENT: MemberAccess = {
+export const OPENAI_CHUNK_CONTENT: MemberAccess = {
   read: (document) => (document as Chunk).choices[0]?.delta.content,
   write: (document, value) => {
     const choice = (document as Chunk).choices[0];
@@ -30,7 +30,7 @@ const CONTENT: MemberAccess = {
  * `stream_options.include_obfuscation` turns it off), so the envelope around the text differs from chunk
  * to chunk by that member alone: the slot leaves it free.
  */
-const OBFUSCATION: MemberAccess = {
+export const OPENAI_CHUNK_OBFUSCATION: MemberAccess = {
   read: (document) => (document as Chunk).obfuscation,
   write: (document, value) => {
     (document as Chunk).obfuscation = value;
@@ -81,7 +81,7 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
       // Not from an empty content (the first chunk, `{"role":"assistant","content":""}`): its envelope is not the deltas'.
       if (content !== null && content !== "") {
         this.learnBudget--;
-        this.slot = JsonStringSlot.learn(event.data, data, content, CONTENT, OBFUSCATION) ?? this.slot;
+        this.slot = JsonStringSlot.learn(event.data, data, content, OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION) ?? this.slot;
       }
     }
   }
