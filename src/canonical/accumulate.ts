@@ -52,6 +52,11 @@ export class ChatAccumulator {
           state.toolJson.set(event.index, (state.toolJson.get(event.index) ?? "") + delta.partialJson);
         return;
       }
+      case "text-run": {
+        const target = state.blocks.get(event.index);
+        if (target?.type === "text") target.text += event.run.texts().join("");
+        return;
+      }
       case "block-stop": {
         const target = state.blocks.get(event.index);
         const json = state.toolJson.get(event.index);

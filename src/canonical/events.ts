@@ -22,10 +22,35 @@ export type BlockDelta =
   | { type: "signature"; signature: string }
   | { type: "tool-input"; partialJson: string };
 
+/**
+ * Text deltas of one block that an upstream read holds as JSON string literals, read without parsing them
+ * (an OpenAI stream's content chunks, through the learned slot): an encoder that writes the same literals
+ * copies their bytes; anything else reads `texts()`.
+ */
+export interface TextRun {
+  /** How many deltas (literals) it holds; at least one. */
+  readonly count: number;
+  /** The read's bytes. */
+  readonly bytes: Uint8Array;
+  /**
+   * Where each literal is in `bytes`, quotes included: start and end (exclusive) of literal i at 2i and
+   * 2i + 1. Each is one valid JSON string literal of well-formed UTF-8 with no line break.
+   */
+  readonly spans: Int32Array;
+  /** The literals' length in bytes, summed. */
+  readonly literalBytes: number;
+  /** `estimateTextTokens` of each text, summed. */
+  readonly tokens: number;
+  /** The deltas' texts, in order. */
+  texts(): string[];
+}
+
 export type ChatEvent =
   | { type: "start"; id: string; usage: Usage }
   | { type: "block-start"; index: number; block: BlockStart }
   | { type: "block-delta"; index: number; delta: BlockDelta }
+  /** Consecutive text deltas of block `index`, as one event (the same as a `block-delta` per text). */
+  | { type: "text-run"; index: number; run: TextRun }
   | { type: "block-stop"; index: number }
   | { type: "finish"; stopReason: StopReason; stopSequence: string | null; usage: Usage }
   /** A failure after the stream started; the code and message are safe to show. */

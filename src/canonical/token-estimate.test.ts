@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { estimateTextTokens } from "./token-estimate.ts";
+import { estimateAsciiTokens, estimateTextTokens } from "./token-estimate.ts";
 
 /** The definition the scanner implements: one token per match of this pattern. */
 function byPattern(text: string): number {
@@ -26,6 +26,20 @@ describe("estimateTextTokens", () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.array(characters).map((chars) => chars.join("")), fc.string({ unit: "binary" })), (text) => {
         expect(estimateTextTokens(text)).toBe(byPattern(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("estimateAsciiTokens", () => {
+  test("equals estimateTextTokens of the same ASCII text, over any range of the bytes", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 127 }).map((code) => String.fromCharCode(code)) }), fc.nat(), fc.nat(), (text, a, b) => {
+        const bytes = new TextEncoder().encode(`<${text}>`);
+        const start = a % bytes.length;
+        const end = start + (b % (bytes.length - start + 1));
+        expect(estimateAsciiTokens(bytes, start, end)).toBe(estimateTextTokens(`<${text}>`.slice(start, end)));
       }),
       { numRuns: 500 },
     );

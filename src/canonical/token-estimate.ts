@@ -39,6 +39,26 @@ export function estimateTextTokens(text: string): number {
   return count;
 }
 
+/**
+ * `estimateTextTokens` of ASCII text given as its bytes (each byte one UTF-16 code unit), without making
+ * a string of them: the text of an upstream's JSON string literal read as bytes.
+ */
+export function estimateAsciiTokens(bytes: Uint8Array, start: number, end: number): number {
+  let count = 0;
+  let inPiece = 0;
+  for (let index = start; index < end; index++) {
+    const code = bytes[index] as number;
+    if (isWordChar(code)) {
+      if (inPiece === 0) count++;
+      inPiece = inPiece === 3 ? 0 : inPiece + 1;
+    } else {
+      inPiece = 0;
+      if (!isSpace(code)) count++;
+    }
+  }
+  return count;
+}
+
 /** The text a block contributes to a token count. */
 export function blockText(block: ContentBlock): string {
   switch (block.type) {

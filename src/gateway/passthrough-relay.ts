@@ -11,6 +11,7 @@ import type { ChatEvent } from "../canonical/events.ts";
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
+import { readSlottedEvents } from "../sse/slotted-events.ts";
 import type { SseEvent } from "../sse/decode.ts";
 import { SlottedSseEvent } from "../sse/slotted-events.ts";
 import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
@@ -48,6 +49,7 @@ export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: Upstrea
       return batch;
     },
     () => tap.expectedSlot ?? null,
+    readSlottedEvents,
   );
 }
 

@@ -1,7 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { ChatEvent } from "../canonical/events.ts";
 import { emptyUsage } from "../canonical/usage.ts";
+import { createAnthropicStreamEncoder } from "../dialects/anthropic/encode-stream.ts";
 import { createOpenAIStreamEncoder } from "../dialects/openai/encode-stream.ts";
+import { estimateTextTokens } from "../canonical/token-estimate.ts";
+import { textRunOf } from "../../test/harness/events.ts";
 import type { BatchReader } from "../sse/batch-reader.ts";
 import { relayStream } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
@@ -179,5 +182,40 @@ describe("relayStream over batches", () => {
     expect(source.cancelled).toBe(true);
     expect(options.abort.signal.aborted).toBe(true);
     expect(settled.map((outcome) => [outcome.status, outcome.httpStatus, outcome.errorCode])).toEqual([["error", 499, "client_disconnected"]]);
+  });
+
+  test("text runs go out as their bytes, in order with the text around them, and count toward the output billed", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const runTexts = [["two ", "thré€ ", 'say "hi" '], ["four ", "five"]];
+    const opening: ChatEvent[] = [
+      { type: "start", id: "x", usage: emptyUsage() },
+      { type: "block-start", index: 0, block: { type: "text" } },
+      { type: "block-delta", index: 0, delta: { type: "text", text: "one " } },
+    ];
+    const finish: ChatEvent = { type: "finish", stopReason: "end_turn", stopSequence: null, usage: { ...emptyUsage(), input: 3 } };
+    const upstream = reader([
+      opening,
+      [{ type: "text-run", index: 0, run: textRunOf(runTexts[0] ?? []) }],
+      [{ type: "text-run", index: 0, run: textRunOf(runTexts[1] ?? []) }, { type: "block-stop", index: 0 }, finish],
+    ]);
+    const text = await readAll(relayStream(services, upstream, createAnthropicStreamEncoder(META), settlement, options));
+    const deltas = [...text.matchAll(/^data: (\{"type":"content_block_delta".*)$/gm)].map((match) => (JSON.parse(match[1] ?? "") as { delta: { text: string } }).delta.text);
+    const all = ["one ", ...runTexts.flat()];
+    expect(deltas).toEqual(all);
+    expect(text.indexOf("content_block_stop")).toBeGreaterThan(text.lastIndexOf("five"));
+    expect(text.endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")).toBe(true);
+    // The upstream reported no output: the gateway's count of every delta, the runs' included, is billed.
+    expect(settled[0]?.usage.output).toBe(all.reduce((sum, delta) => sum + estimateTextTokens(delta), 0));
+  });
+
+  test("a stream cut after a text run bills the run's tokens", async () => {
+    const { services, settlement, settled, options } = fakes();
+    const run = textRunOf(["alpha ", "beta ", "gamma"]);
+    const upstream = reader([[...words(1), { type: "block-start", index: 1, block: { type: "text" } }, { type: "text-run", index: 1, run }]]);
+    const text = await readAll(relayStream(services, upstream, createAnthropicStreamEncoder(META), settlement, options));
+    expect(text).toContain('"text":"gamma"');
+    expect(text.endsWith('"details":{"error_code":"upstream_error"}}}\n\n')).toBe(true);
+    expect(settled[0]).toMatchObject({ status: "error", httpStatus: 502 });
+    expect(settled[0]?.usage.output).toBe(estimateTextTokens("w0 ") + run.tokens);
   });
 });

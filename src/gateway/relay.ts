@@ -13,11 +13,11 @@
 import type { ChatEvent } from "../canonical/events.ts";
 import { KeepaliveReader, type KeepaliveRead } from "../sse/keepalive.ts";
 import type { BatchReader } from "../sse/batch-reader.ts";
-import { SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
+import { SSE_KEEPALIVE, SseChunk } from "../sse/encode.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
-import type { StreamEncoder } from "./summary.ts";
+import { encodeStreamEvent, type StreamEncoder } from "./summary.ts";
 import { messageOf } from "../lib/log.ts";
 
 export interface RelayOptions {
@@ -56,22 +56,22 @@ export function relayStream(
    * `toFirstContent`, after the first content delta (the events after it are carried to the next pull).
    * Returns whether it stopped there.
    */
-  const relayBatch = (events: ChatEvent[], out: { text: string; finish: Extract<ChatEvent, { type: "finish" }> | null }, toFirstContent: boolean): boolean => {
+  const relayBatch = (events: ChatEvent[], out: { chunk: SseChunk; finish: Extract<ChatEvent, { type: "finish" }> | null }, toFirstContent: boolean): boolean => {
     for (let index = 0; index < events.length; index++) {
       const event = events[index] as ChatEvent;
       meter.observe(event);
       if (event.type === "error") {
-        out.text += fail(event.kind, event.message);
+        out.chunk.add(fail(event.kind, event.message));
         return false;
       }
       if (event.type === "finish") {
         done = true;
         out.finish = event;
-        out.text += encoder.encode(event);
+        out.chunk.add(encoder.encode(event));
         return false;
       }
-      out.text += encoder.encode(event);
-      if (toFirstContent && event.type === "block-delta" && index + 1 < events.length) {
+      out.chunk.add(encodeStreamEvent(encoder, event));
+      if (toFirstContent && (event.type === "block-delta" || event.type === "text-run") && index + 1 < events.length) {
         carried = events.slice(index + 1);
         return true;
       }
@@ -82,22 +82,22 @@ export function relayStream(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       // Loop until something is to be sent, so one pull never leaves the consumer waiting on nothing; then
-      // on while reads complete at once. What one pull produces goes out as one chunk, encoded once: Bun's
-      // response sink and TextEncoder pay per call, and a burst of small chunks costs far more than its
-      // bytes (bench/translation.ts).
-      const out = { text: "", finish: null as Extract<ChatEvent, { type: "finish" }> | null };
+      // on while reads complete at once. What one pull produces goes out together, its text encoded once:
+      // Bun's response sink and TextEncoder pay per call, and a burst of small chunks costs far more than
+      // its bytes (bench/translation.ts); a text run's bytes go as their own chunk (SseChunk).
+      const out = { chunk: new SseChunk(), finish: null as Extract<ChatEvent, { type: "finish" }> | null };
       while (!done) {
         // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
         let read: KeepaliveRead<ChatEvent[]> | null = carried === null ? null : { kind: "value", done: false, value: carried };
         carried = null;
-        if (read === null && out.text !== "" && sent) read = reader.ready();
-        if (out.text !== "" && read === null) break;
+        if (read === null && !out.chunk.empty && sent) read = reader.ready();
+        if (!out.chunk.empty && read === null) break;
         try {
           // Only with nothing pending: a wait (and its keepalive) never holds back bytes already produced.
           read ??= await reader.next();
         } catch (error) {
           services.log.warn("upstream stream failed", { error: messageOf(error) });
-          out.text += fail("upstream_error", "The upstream connection failed mid-stream.");
+          out.chunk.add(fail("upstream_error", "The upstream connection failed mid-stream."));
           break;
         }
         if (read.kind === "idle") {
@@ -105,7 +105,7 @@ export function relayStream(
           return;
         }
         if (read.kind === "done") {
-          out.text += fail("upstream_error", "The upstream ended the stream before it finished.");
+          out.chunk.add(fail("upstream_error", "The upstream ended the stream before it finished."));
           break;
         }
         // The first pull sends the start and the first content at once: a fast upstream's first read
@@ -115,18 +115,18 @@ export function relayStream(
       if (out.finish) {
         // The finish and the summary go out together (the commit follows: settle.ts).
         const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage: out.finish.usage, billable: true, ttftMs: meter.ttftMs });
-        out.text += encoder.encode({ type: "summary", summary });
-        if (out.text !== "") controller.enqueue(sseBytes(out.text));
+        out.chunk.add(encoder.encode({ type: "summary", summary }));
+        out.chunk.sendTo(controller);
         controller.close();
         return;
       }
       if (done) {
         // A failure: its error event ends the stream (the partial charge's commit follows: settle.ts).
-        if (out.text !== "") controller.enqueue(sseBytes(out.text));
+        out.chunk.sendTo(controller);
         controller.close();
         return;
       }
-      if (out.text !== "") controller.enqueue(sseBytes(out.text));
+      out.chunk.sendTo(controller);
       sent = true;
     },
     cancel() {

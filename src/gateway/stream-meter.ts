@@ -31,6 +31,9 @@ export class StreamMeter {
       const delta = event.delta;
       if (delta.type === "text" || delta.type === "thinking") this.countedOutput += estimateTextTokens(delta.text);
       else if (delta.type === "tool-input") this.countedOutput += estimateTextTokens(delta.partialJson);
+    } else if (event.type === "text-run") {
+      if (this.ttftMs === null) this.ttftMs = Math.round(performance.now() - this.startedAtPerf);
+      this.countedOutput += event.run.tokens;
     } else if (event.type === "finish") {
       event.usage = billableUsage(event.usage, this.inputTokens, this.countedOutput);
     }

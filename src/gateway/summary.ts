@@ -34,8 +34,11 @@ export function summaryOf(requestId: string, billedModel: string, costMicrocents
   };
 }
 
-/** What dialect stream encoders consume: the canonical events, then the settled summary. */
-export type RelayEvent = ChatEvent | { type: "summary"; summary: TollgateSummary };
+/** A run of text deltas (events.ts). */
+export type TextRunEvent = Extract<ChatEvent, { type: "text-run" }>;
+
+/** What dialect stream encoders consume: the canonical events (text runs apart), then the settled summary. */
+export type RelayEvent = Exclude<ChatEvent, TextRunEvent> | { type: "summary"; summary: TollgateSummary };
 
 /** Per-call facts a dialect needs to render its wire format. */
 export interface EncodeMeta {
@@ -54,4 +57,14 @@ export interface EncodeMeta {
  */
 export interface StreamEncoder {
   encode(event: RelayEvent): string;
+  /**
+   * A run of text deltas: the text `encode` would give for a block-delta per text, or the same as bytes
+   * where the dialect writes the run's literals as they are (copied, not decoded and encoded again).
+   */
+  encodeTextRun(event: TextRunEvent): string | Uint8Array;
+}
+
+/** Any event through an encoder: a text run to `encodeTextRun`, the others to `encode`. */
+export function encodeStreamEvent(encoder: StreamEncoder, event: ChatEvent | RelayEvent): string | Uint8Array {
+  return event.type === "text-run" ? encoder.encodeTextRun(event) : encoder.encode(event);
 }

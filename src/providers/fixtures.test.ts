@@ -12,11 +12,13 @@ import type { ChatEvent } from "../canonical/events.ts";
 import { anthropicEventDecoder } from "./anthropic/adapter.ts";
 import { openAIEventDecoder } from "./openai/decode-events.ts";
 import { upstreamEventReader, type UpstreamEventDecoder } from "./sse-events.ts";
+import { asTextDeltas } from "../../test/harness/events.ts";
 
 const FIXTURES = join(import.meta.dir, "../../test/fixtures");
 const DECODERS: Record<string, () => UpstreamEventDecoder> = { openai: openAIEventDecoder, anthropic: anthropicEventDecoder };
 
-async function decodeChunks(chunks: Uint8Array[], decoder: UpstreamEventDecoder): Promise<ChatEvent[]> {
+/** The events as the reader gives them, text runs included. */
+async function decodeRaw(chunks: Uint8Array[], decoder: UpstreamEventDecoder): Promise<ChatEvent[]> {
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       for (const chunk of chunks) controller.enqueue(chunk);
@@ -30,6 +32,11 @@ async function decodeChunks(chunks: Uint8Array[], decoder: UpstreamEventDecoder)
     if (next.done) return events;
     events.push(...next.value);
   }
+}
+
+/** The events in comparable form (a run as its text deltas). */
+async function decodeChunks(chunks: Uint8Array[], decoder: UpstreamEventDecoder): Promise<ChatEvent[]> {
+  return asTextDeltas(await decodeRaw(chunks, decoder));
 }
 
 function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -62,3 +69,18 @@ for (const provider of Object.keys(DECODERS)) {
     });
   });
 }
+
+describe("an OpenAI stream read in two parts", () => {
+  test("after the chunk that teaches the slot, the content chunks of the next read come as one text run, with the same texts", async () => {
+    const bytes = new Uint8Array(readFileSync(join(FIXTURES, "openai", "text-with-usage.sse")));
+    const text = new TextDecoder().decode(bytes);
+    // The first read: the role chunk and the first content chunk (the slot is learned from it).
+    const cut = new TextEncoder().encode(text.split("\n\n").slice(0, 2).join("\n\n") + "\n\n").length;
+    const raw = await decodeRaw([bytes.slice(0, cut), bytes.slice(cut)], openAIEventDecoder());
+    const runs = raw.flatMap((event) => (event.type === "text-run" ? [event.run] : []));
+    expect(runs).toHaveLength(1);
+    const contentChunks = [...text.matchAll(/"delta":\{"content":("(?:[^"\\]|\\.)*")\}/g)].map((match) => JSON.parse(match[1] ?? "") as string);
+    expect(runs[0]?.texts()).toEqual(contentChunks.slice(1).filter((content) => content !== ""));
+    expect(asTextDeltas(raw)).toEqual(await decodeChunks([bytes], openAIEventDecoder()));
+  });
+});

@@ -9,6 +9,7 @@ import type { ChatEvent } from "../canonical/events.ts";
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
+import { readSlottedRun, SlottedRun } from "../sse/slotted-run.ts";
 
 /** A provider's stream decoder over SSE events. It parses each event's data itself (or reads it through a learned slot). */
 export interface UpstreamEventDecoder {
@@ -25,6 +26,11 @@ export interface UpstreamEventDecoder {
   readonly lastSlot: JsonStringSlot | null;
   /** The template the decoder expects the next events to repeat, if it learned one (the reader's fast lane). */
   readonly expectedSlot?: JsonStringSlot | null;
+  /**
+   * Content events the fast lane read as one run (a translation's lane: slotted-events.ts). Only a
+   * decoder with this gets the lane on the translated path.
+   */
+  pushRun?(run: SlottedRun, out: ChatEvent[]): void;
 }
 
 /** `[DONE]` (OpenAI) or unparseable data are passed as the raw string. */
@@ -37,16 +43,25 @@ export function parseSseData(data: string): unknown {
   }
 }
 
-/** An upstream body as batches of canonical events (the translated path). */
+/**
+ * An upstream body as batches of canonical events (the translated path). Where the decoder learned a slot,
+ * its content events come through the lane as runs of literals that no one decodes unless asked.
+ */
 export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: UpstreamEventDecoder): BatchReader<ChatEvent[]> {
-  return new SseBatchReader(
+  const pushRun = decoder.pushRun?.bind(decoder);
+  return new SseBatchReader<ChatEvent[], SlottedRun>(
     body.getReader(),
     (events, atEnd) => {
       const out: ChatEvent[] = [];
-      for (const event of events) decoder.push(event, out);
+      for (const event of events) {
+        if (event instanceof SlottedRun) pushRun?.(event, out);
+        else decoder.push(event, out);
+      }
       if (atEnd) decoder.end(out);
       return out;
     },
-    () => decoder.expectedSlot ?? null,
+    // Runs only reach a decoder that reads them.
+    () => (pushRun === undefined ? null : (decoder.expectedSlot ?? null)),
+    readSlottedRun,
   );
 }

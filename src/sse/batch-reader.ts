@@ -6,7 +6,6 @@
 
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import { SseDecoder, type SseEvent } from "./decode.ts";
-import { readSlottedEvents } from "./slotted-events.ts";
 
 /** A read of a batch source: the items of one upstream read (maybe none), or the end. */
 export type BatchRead<T> = { done: false; value: T } | { done: true; value?: undefined };
@@ -36,21 +35,28 @@ export interface ByteReader {
 }
 
 /**
- * SSE bytes → one batch per read of the body; at its end, one last batch with what the end produced
- * (maybe nothing), then done. `decode` turns the SSE events of a read into the batch.
+ * A fast lane (slotted-events.ts): reads the events of `slot`'s shape at the start of `bytes` (an event
+ * boundary) into `out`, as events or as items of its own (L); returns where it stopped.
  */
-export class SseBatchReader<T> implements BatchReader<T> {
+export type SlotLane<L> = (bytes: Uint8Array, slot: JsonStringSlot, out: (SseEvent | L)[]) => number;
+
+/**
+ * SSE bytes → one batch per read of the body; at its end, one last batch with what the end produced
+ * (maybe nothing), then done. `decode` turns the SSE events of a read (and the lane's items) into the batch.
+ */
+export class SseBatchReader<T, L = never> implements BatchReader<T> {
   private readonly sse = new SseDecoder();
   private ended = false;
 
   /**
    * `slot`: the template the body's events are expected to repeat (the decoder's learned one), read
-   * through the fast lane of slotted-events.ts while they do.
+   * through `lane` while they do.
    */
   constructor(
     private readonly body: ByteReader,
-    private readonly decode: (events: SseEvent[], atEnd: boolean) => T,
+    private readonly decode: (events: (SseEvent | L)[], atEnd: boolean) => T,
     private readonly slot: () => JsonStringSlot | null = () => null,
+    private readonly lane: SlotLane<L> | null = null,
   ) {}
 
   read(): Promise<BatchRead<T>> {
@@ -73,16 +79,17 @@ export class SseBatchReader<T> implements BatchReader<T> {
    * decoder takes the next event up to its blank line and the lane goes on after it; where the lane
    * cannot read a single event, the SSE decoder takes the rest of the read.
    */
-  private split(bytes: Uint8Array, events: SseEvent[]): void {
+  private split(bytes: Uint8Array, events: (SseEvent | L)[]): void {
     const slot = this.slot();
-    if (slot === null) {
+    const lane = this.lane;
+    if (slot === null || lane === null) {
       this.sse.pushInto(bytes, events);
       return;
     }
     let position = 0;
     while (position < bytes.length) {
       if (this.sse.atEventBoundary()) {
-        const read = readSlottedEvents(position === 0 ? bytes : bytes.subarray(position), slot, events);
+        const read = lane(position === 0 ? bytes : bytes.subarray(position), slot, events);
         // Not even one event of the slot's shape here: the rest of the read goes to the SSE decoder at
         // once (a stream whose events stop fitting the slot costs what it did before the lane).
         if (read === 0) {
@@ -99,7 +106,7 @@ export class SseBatchReader<T> implements BatchReader<T> {
   }
 
   private batch(result: ByteRead): BatchRead<T> {
-    const events: SseEvent[] = [];
+    const events: (SseEvent | L)[] = [];
     const bytes = result.done ? undefined : result.value;
     if (bytes === undefined) {
       this.ended = true;

@@ -16,6 +16,11 @@ const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 
+/** Where decoded events go: an array of them, or of them and other items. */
+export interface SseEventSink {
+  push(event: SseEvent): unknown;
+}
+
 export class SseDecoder {
   private readonly text = new TextDecoder("utf-8");
   private buffer = "";
@@ -34,7 +39,7 @@ export class SseDecoder {
   }
 
   /** The same, appending the events to `out` (one array for all the events of a read). */
-  pushInto(chunk: Uint8Array, out: SseEvent[]): void {
+  pushInto(chunk: Uint8Array, out: SseEventSink): void {
     if (chunk.length === 0) return;
     this.endedWithLineFeed = chunk[chunk.length - 1] === LF;
     this.feed(this.text.decode(chunk, { stream: true }), out);
@@ -55,7 +60,7 @@ export class SseDecoder {
     return events;
   }
 
-  private feed(input: string, events: SseEvent[]): void {
+  private feed(input: string, events: SseEventSink): void {
     let text = input;
     // A \r\n split across chunks: the \n belongs to the line the \r already ended.
     if (this.sawCarriageReturn && text.charCodeAt(0) === LF) text = text.slice(1);
@@ -91,7 +96,7 @@ export class SseDecoder {
   }
 
   /** Reads the complete lines of `text` from `start`; returns the incomplete rest. */
-  private scan(text: string, from: number, events: SseEvent[]): string {
+  private scan(text: string, from: number, events: SseEventSink): string {
     let start = from;
     let cr = text.indexOf("\r", start);
     if (cr === -1) {
@@ -117,7 +122,7 @@ export class SseDecoder {
     return start === 0 ? text : text.slice(start);
   }
 
-  private line(buffer: string, start: number, end: number, events: SseEvent[]): void {
+  private line(buffer: string, start: number, end: number, events: SseEventSink): void {
     if (start === end) {
       if (this.data !== null) events.push({ event: this.event, data: this.data });
       this.data = null;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { SseDecoder } from "./decode.ts";
-import { encodeSseEvent, encodeSseEventLines } from "./encode.ts";
+import { encodeSseEvent, encodeSseEventLines, SseChunk } from "./encode.ts";
 
 function roundTrip(text: string) {
   const decoder = new SseDecoder();
@@ -32,5 +32,34 @@ describe("encodeSseEventLines", () => {
         expect(roundTrip(encodeSseEventLines(data, event))).toEqual([{ event: event ?? "", data }]);
       }),
     );
+  });
+});
+
+describe("SseChunk", () => {
+  async function sent(pieces: Array<string | Uint8Array>): Promise<{ chunks: number; text: string }> {
+    const chunk = new SseChunk();
+    for (const piece of pieces) chunk.add(piece);
+    let chunks = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        chunk.sendTo({ enqueue: (bytes: Uint8Array) => { chunks++; controller.enqueue(bytes); } } as ReadableStreamDefaultController<Uint8Array>);
+        controller.close();
+      },
+    });
+    return { chunks, text: await new Response(body).text() };
+  }
+
+  test("text and bytes go out in the order added: the text between bytes encoded once per stretch", async () => {
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    expect(await sent(["a", "b"])).toEqual({ chunks: 1, text: "ab" });
+    expect(await sent([bytes("r1")])).toEqual({ chunks: 1, text: "r1" });
+    expect(await sent(["a", "é", bytes("r1"), bytes(""), "b", "c", bytes("r2"), "d"])).toEqual({ chunks: 5, text: "aér1bcr2d" });
+    const empty = new SseChunk();
+    expect(empty.empty).toBe(true);
+    empty.add(bytes(""));
+    empty.add("");
+    expect(empty.empty).toBe(true);
+    empty.add(bytes("x"));
+    expect(empty.empty).toBe(false);
   });
 });

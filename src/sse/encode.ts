@@ -43,5 +43,40 @@ export function sseBytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
+/**
+ * What one relay pull sends: encoders' text (joined, encoded once) and the bytes they built from the
+ * upstream's own (text runs), in order, as few chunks as that allows. Bytes are not copied into one
+ * chunk with the text around them: a run is most of an answer, a second enqueue costs less than its copy.
+ */
+export class SseChunk {
+  private text = "";
+  /** The chunks so far, once some piece came as bytes. */
+  private parts: Uint8Array[] | null = null;
+
+  add(piece: string | Uint8Array): void {
+    if (typeof piece === "string") {
+      this.text += piece;
+      return;
+    }
+    if (piece.length === 0) return;
+    this.parts ??= [];
+    if (this.text !== "") {
+      this.parts.push(encoder.encode(this.text));
+      this.text = "";
+    }
+    this.parts.push(piece);
+  }
+
+  get empty(): boolean {
+    return this.text === "" && this.parts === null;
+  }
+
+  /** Enqueues the chunks (once). */
+  sendTo(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    if (this.parts !== null) for (const part of this.parts) controller.enqueue(part);
+    if (this.text !== "") controller.enqueue(encoder.encode(this.text));
+  }
+}
+
 /** A comment line: ignored by every SSE parser, keeps idle connections alive. */
 export const SSE_KEEPALIVE = encoder.encode(": keepalive\n\n");

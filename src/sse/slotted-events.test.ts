@@ -95,6 +95,7 @@ async function readAll(body: Uint8Array, cuts: number[], slot: JsonStringSlot | 
       return events.map((item): [string, string] => [item.event, item.data]);
     },
     () => slot,
+    readSlottedEvents,
   );
   const all: Array<[string, string]> = [];
   for (let read = await reader.read(); !read.done; read = await reader.read()) all.push(...read.value);

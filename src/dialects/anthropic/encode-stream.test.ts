@@ -7,8 +7,9 @@ import fc from "fast-check";
 import type { ChatEvent } from "../../canonical/events.ts";
 import type { Usage } from "../../canonical/usage.ts";
 import type { EncodeMeta, RelayEvent, TollgateSummary } from "../../gateway/summary.ts";
-import { summaryOf } from "../../gateway/summary.ts";
+import { encodeStreamEvent, summaryOf } from "../../gateway/summary.ts";
 import { createAnthropicStreamEncoder } from "./encode-stream.ts";
+import { textRunOf } from "../../../test/harness/events.ts";
 
 const META: EncodeMeta = { model: "claude-test", createdSec: 1_700_000_000, includeUsage: false, usageEvent: false };
 const START_USAGE: Usage = { input: 120, output: 1, cacheRead: 30, cacheWrite: 10, reasoning: 0 };
@@ -48,9 +49,12 @@ const EXPECTED_TYPES = [
   "message_stop",
 ];
 
-function encodeAll(events: RelayEvent[], meta: EncodeMeta = META): Uint8Array[] {
+function encodeAll(events: (ChatEvent | RelayEvent)[], meta: EncodeMeta = META): Uint8Array[] {
   const encoder = createAnthropicStreamEncoder(meta);
-  return events.map((event) => encoder.encode(event)).filter((text) => text !== "").map((text) => new TextEncoder().encode(text));
+  return events
+    .map((event) => encodeStreamEvent(encoder, event))
+    .filter((piece) => piece.length > 0)
+    .map((piece) => (typeof piece === "string" ? new TextEncoder().encode(piece) : piece));
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -177,7 +181,7 @@ describe("createAnthropicStreamEncoder", () => {
   });
 
   test("an error ends the stream with event: error, which the SDK raises as an APIError", async () => {
-    const events: RelayEvent[] = [
+    const events: (ChatEvent | RelayEvent)[] = [
       ...EVENTS.slice(0, 8),
       { type: "error", kind: "upstream_error", message: "The upstream connection failed mid-stream." },
       { type: "summary", summary: SUMMARY },
@@ -244,7 +248,7 @@ describe("createAnthropicStreamEncoder", () => {
 
   test("one text per encode call; nothing after the end", () => {
     const encoder = createAnthropicStreamEncoder(META);
-    for (const event of EVENTS) encoder.encode(event);
+    for (const event of EVENTS) encodeStreamEvent(encoder, event);
     const final = encoder.encode({ type: "summary", summary: SUMMARY });
     expect(final.match(/^event: /gm)).toEqual(["event: ", "event: "]);
     expect(encoder.encode({ type: "error", kind: "internal", message: "late" })).toBe("");
@@ -283,6 +287,48 @@ describe("createAnthropicStreamEncoder", () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  test("a text run is byte for byte the text deltas of its texts, copied from the upstream's literals; the SDK reads them", async () => {
+    const texts = fc.array(fc.oneof(fc.string({ unit: "grapheme", minLength: 1 }), fc.constantFrom("a", 'say "hi"\n', "\u2028", "😀 ", "back\\slash")), { minLength: 1, maxLength: 20 });
+    await fc.assert(
+      fc.asyncProperty(texts, fc.nat({ max: 12 }), async (runTexts, extraBlocks) => {
+        const run = textRunOf(runTexts);
+        const head: ChatEvent[] = [{ type: "start", id: "x", usage: START_USAGE }];
+        for (let index = 0; index < extraBlocks; index++) head.push({ type: "block-start", index, block: { type: "tool-use", id: `t${index}`, name: "f" } });
+        head.push({ type: "block-start", index: extraBlocks, block: { type: "text" } });
+        const perDelta = createAnthropicStreamEncoder(META);
+        const byRun = createAnthropicStreamEncoder(META);
+        const headBytes = head.map((event) => {
+          encodeStreamEvent(perDelta, event);
+          return encodeStreamEvent(byRun, event);
+        });
+        const bytes = byRun.encodeTextRun({ type: "text-run", index: extraBlocks, run });
+        expect(bytes).toBeInstanceOf(Uint8Array);
+        const expected = runTexts.map((text) => perDelta.encode({ type: "block-delta", index: extraBlocks, delta: { type: "text", text } })).join("");
+        expect(new TextDecoder("utf-8", { fatal: true }).decode(bytes as Uint8Array)).toBe(expected);
+        const tail: RelayEvent[] = [
+          { type: "finish", stopReason: "end_turn", stopSequence: null, usage: FINAL_USAGE },
+          { type: "summary", summary: SUMMARY },
+        ];
+        const stream = concat([...headBytes.map((piece) => new TextEncoder().encode(piece as string)), bytes as Uint8Array, ...tail.map((event) => new TextEncoder().encode(byRun.encode(event)))]);
+        const { message } = await readWithSdk(stream);
+        const text = message.content.flatMap((block) => (block.type === "text" ? [block.text] : []));
+        expect(text).toEqual([runTexts.join("")]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test("a text run into a block that is not open, or after the end, writes what its deltas would", () => {
+    const run = textRunOf(["one ", "two"]);
+    const encoder = createAnthropicStreamEncoder(META);
+    // Not started: message_start first, then nothing for a block never opened (as for a block-delta).
+    const early = encoder.encodeTextRun({ type: "text-run", index: 3, run });
+    expect(typeof early === "string" && early.startsWith("event: message_start\n")).toBe(true);
+    expect(typeof early === "string" && early.includes("content_block_delta")).toBe(false);
+    encoder.encode({ type: "summary", summary: SUMMARY });
+    expect(encoder.encodeTextRun({ type: "text-run", index: 3, run })).toBe("");
   });
 
   test("a thinking block without a signature ends with signature ''", async () => {

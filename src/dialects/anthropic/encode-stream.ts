@@ -5,10 +5,10 @@
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 
-import type { BlockDelta, BlockStart } from "../../canonical/events.ts";
+import type { BlockDelta, BlockStart, TextRun } from "../../canonical/events.ts";
 import type { StopReason } from "../../canonical/result.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
-import type { EncodeMeta, RelayEvent, StreamEncoder, TollgateSummary } from "../../gateway/summary.ts";
+import type { EncodeMeta, RelayEvent, StreamEncoder, TextRunEvent, TollgateSummary } from "../../gateway/summary.ts";
 import { encodeSseEvent } from "../../sse/encode.ts";
 import { encodeAnthropicStreamError } from "./encode-error.ts";
 import { encodeAnthropicUsage, newAnthropicMessageId } from "./encode-response.ts";
@@ -52,6 +52,34 @@ function textDeltaHead(index: number): string {
   return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":`;
 }
 const TEXT_DELTA_TAIL = "}}\n\n";
+const TAIL_BYTES = new TextEncoder().encode(TEXT_DELTA_TAIL);
+/** Literals up to this long are copied byte by byte: cheaper than a native copy for a few bytes. */
+const SHORT_LITERAL = 24;
+
+/**
+ * A run of text deltas as the content_block_delta events `textDelta` writes, built from the run's own
+ * literals: one buffer of the exact size, each event its head, its literal's bytes, the tail.
+ */
+function renderTextRun(head: Uint8Array, run: TextRun): Uint8Array {
+  const { bytes, spans, count } = run;
+  // Not zeroed: every byte is written below (and a fresh zeroed buffer of this size cost more than the copy).
+  const out = Buffer.allocUnsafe(count * (head.length + TAIL_BYTES.length) + run.literalBytes);
+  let at = 0;
+  for (let index = 0; index < count; index++) {
+    out.set(head, at);
+    at += head.length;
+    const start = spans[2 * index] as number;
+    const end = spans[2 * index + 1] as number;
+    if (end - start <= SHORT_LITERAL) {
+      for (let byte = start; byte < end; byte++) out[at++] = bytes[byte] as number;
+    } else {
+      out.set(bytes.subarray(start, end), at);
+      at += end - start;
+    }
+    for (let byte = 0; byte < TAIL_BYTES.length; byte++) out[at++] = TAIL_BYTES[byte] as number;
+  }
+  return out;
+}
 
 function encodeBlockDelta(delta: BlockDelta): Record<string, unknown> {
   switch (delta.type) {
@@ -90,11 +118,11 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
   };
   const sse = (type: string, data: Record<string, unknown>) => encodeSseEvent(JSON.stringify({ type, ...data }), type);
 
-  /** The last text block's wire index and its text_delta head. */
-  let textHead = { index: -1, head: "" };
+  /** The last text block's wire index and its text_delta head (as bytes once a run needs them). */
+  let textHead: { index: number; head: string; bytes: Uint8Array | null } = { index: -1, head: "", bytes: null };
   /** `literal`: the text already as a JSON string literal (the upstream's own, checked when it was read). */
   const textDelta = (index: number, text: string, literal: string | undefined): string => {
-    if (textHead.index !== index) textHead = { index, head: textDeltaHead(index) };
+    if (textHead.index !== index) textHead = { index, head: textDeltaHead(index), bytes: null };
     return textHead.head + (literal ?? JSON.stringify(text)) + TEXT_DELTA_TAIL;
   };
 
@@ -166,6 +194,21 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
         return encodeSseEvent(encodeAnthropicStreamError(relayEvent.kind, relayEvent.message), "error");
       }
       return render(relayEvent);
+    },
+
+    /** The run's literals are what `textDelta` would write: copied into the events' bytes as they are. */
+    encodeTextRun(event: TextRunEvent): string | Uint8Array {
+      if (state.ended) return "";
+      const index = state.wireIndex.get(event.index);
+      if (!state.started || index === undefined || !state.open.has(index)) {
+        // Not a started, open text block (not from a decoder): the events one at a time, as text.
+        let out = "";
+        for (const text of event.run.texts()) out += render({ type: "block-delta", index: event.index, delta: { type: "text", text } });
+        return out;
+      }
+      if (textHead.index !== index) textHead = { index, head: textDeltaHead(index), bytes: null };
+      textHead.bytes ??= new TextEncoder().encode(textHead.head);
+      return renderTextRun(textHead.bytes, event.run);
     },
   };
 }

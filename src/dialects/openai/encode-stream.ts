@@ -7,7 +7,7 @@
  */
 
 import { encodeSseEvent } from "../../sse/encode.ts";
-import type { EncodeMeta, RelayEvent, StreamEncoder } from "../../gateway/summary.ts";
+import type { EncodeMeta, RelayEvent, StreamEncoder, TextRunEvent } from "../../gateway/summary.ts";
 import { encodeOpenAIUsage, mapStopReasonToOpenAI, newChatCompletionId } from "./encode-response.ts";
 import { openAIErrorType } from "./encode-error.ts";
 import type { Usage } from "../../canonical/usage.ts";
@@ -76,6 +76,14 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
           return encodeSseEvent(JSON.stringify(body));
         }
       }
+    },
+
+    /** A content chunk per text (OpenAI upstreams pass through to OpenAI clients: runs reach here only from tests). */
+    encodeTextRun(event: TextRunEvent): string {
+      if (state.ended) return "";
+      let out = "";
+      for (const text of event.run.texts()) out += chunk(`{"content":${JSON.stringify(text)}}`);
+      return out;
     },
   };
 }

@@ -9,6 +9,7 @@
 import type { ChatEvent } from "../../canonical/events.ts";
 import { JsonStringSlot, type MemberAccess } from "../../lib/json-string-slot.ts";
 import type { SseEvent } from "../../sse/decode.ts";
+import type { SlottedRun } from "../../sse/slotted-run.ts";
 import { SlottedSseEvent } from "../../sse/slotted-events.ts";
 import { parseSseData, type UpstreamEventDecoder } from "../sse-events.ts";
 import { createOpenAIUpstreamStreamDecoder, plainContentOf } from "./decode-stream.ts";
@@ -84,6 +85,19 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
         this.slot = JsonStringSlot.learn(event.data, data, content, OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION) ?? this.slot;
       }
     }
+  }
+
+  /**
+   * Content chunks read as one run: what `push` gives for each of them, without their texts. Each chunk
+   * is proven a plain content chunk by the slot it was read through (the current one or one learned
+   * before it), so every one is a text delta, whichever slot this decoder holds now.
+   */
+  pushRun(run: SlottedRun, out: ChatEvent[]): void {
+    if (this.ended) return;
+    this.decoder.pushTextRun(run, out);
+    this.learnBudget = LEARN_BUDGET;
+    this.lastData = undefined;
+    this.lastSlot = run.slot;
   }
 
   end(out: ChatEvent[]): void {

@@ -7,7 +7,7 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import type { ChatEvent } from "../../canonical/events.ts";
+import type { ChatEvent, TextRun } from "../../canonical/events.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import {
   decodeOpenAIContentText,
@@ -83,6 +83,12 @@ export interface OpenAIUpstreamStreamDecoder {
    * stream has not started (the caller then parses and pushes the chunk).
    */
   pushText(text: string, out: ChatEvent[], literal?: string): boolean;
+  /**
+   * Plain content chunks (see `plainContentOf`) as one run of texts: the events `push` would give for
+   * them, as one text-run event. Nothing once the stream is done; a stream not yet started starts (no
+   * id: a run follows a parsed chunk, which starts it, so this does not happen in practice).
+   */
+  pushTextRun(run: TextRun, out: ChatEvent[]): void;
   /** At `data: [DONE]` or the end of the body: closes the blocks and finishes, or reports a cut stream. */
   end(): ChatEvent[];
 }
@@ -221,6 +227,15 @@ export function createOpenAIUpstreamStreamDecoder(): OpenAIUpstreamStreamDecoder
         out.push({ type: "block-delta", index: textual(out, "text"), delta: literal === undefined ? { type: "text", text } : { type: "text", text, literal } });
       }
       return true;
+    },
+
+    pushTextRun(run, out) {
+      if (state.phase === "done") return;
+      if (state.phase === "waiting") {
+        state.phase = "streaming";
+        out.push({ type: "start", id: "", usage: emptyUsage() });
+      }
+      out.push({ type: "text-run", index: textual(out, "text"), run });
     },
 
     end() {

@@ -1,0 +1,97 @@
+/** The translation's lane: runs of literals that stand for exactly the texts the per-event lane reads. */
+
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { estimateTextTokens } from "../canonical/token-estimate.ts";
+import { JsonStringSlot } from "../lib/json-string-slot.ts";
+import { OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION } from "../providers/openai/decode-events.ts";
+import type { SseEvent } from "./decode.ts";
+import { readSlottedEvents, SlottedSseEvent } from "./slotted-events.ts";
+import { readSlottedRun, SlottedRun } from "./slotted-run.ts";
+
+const ENVELOPE = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-x" };
+const chunkData = (content: string, padding?: string) =>
+  JSON.stringify({ ...ENVELOPE, choices: [{ index: 0, delta: { content }, finish_reason: null }], ...(padding === undefined ? {} : { obfuscation: padding }) });
+const event = (data: string) => `data: ${data}\n\n`;
+const encode = (text: string) => new TextEncoder().encode(text);
+
+function slotFor(padded: boolean): JsonStringSlot {
+  const raw = chunkData("Hello", padded ? "Zq8" : undefined);
+  const slot = JsonStringSlot.learn(raw, JSON.parse(raw), "Hello", OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION);
+  if (!slot || (padded && slot.tail === null)) throw new Error("the slot was not learned");
+  return slot;
+}
+
+function runOf(items: (SseEvent | SlottedRun)[]): SlottedRun {
+  expect(items).toHaveLength(1);
+  const run = items[0];
+  if (!(run instanceof SlottedRun)) throw new Error("no run");
+  return run;
+}
+
+/** A literal's bytes as a string (they must be one JSON string literal). */
+function literalAt(run: SlottedRun, index: number): string {
+  return new TextDecoder("utf-8", { fatal: true }).decode(run.bytes.subarray(run.spans[2 * index], run.spans[2 * index + 1]));
+}
+
+describe("readSlottedRun", () => {
+  test("stops where the per-event lane stops, and holds the texts it reads (empty ones left out), their literals and token estimates", () => {
+    const texts = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "grapheme" }),
+      fc.constantFrom("", "one ", "café ☕ ", 'say "hi"\n', "tab\there", "\u2028", "back\\slash", "~", "\u007f", "😀"),
+    );
+    fc.assert(
+      fc.property(fc.array(texts, { minLength: 1, maxLength: 30 }), fc.boolean(), (contents, padded) => {
+        const slot = slotFor(padded);
+        const stopper = event("[DONE]");
+        const body = encode(contents.map((text, index) => event(chunkData(text, padded ? "xyz0123".slice(0, 1 + (index % 7)) : undefined))).join("") + stopper);
+        const events: SseEvent[] = [];
+        const eventsStop = readSlottedEvents(body, slot, events);
+        const items: (SseEvent | SlottedRun)[] = [];
+        expect(readSlottedRun(body, slot, items)).toBe(eventsStop);
+        expect(eventsStop).toBe(body.length - stopper.length);
+        const expected = events.map((item) => (item as SlottedSseEvent).text).filter((text) => text !== "");
+        if (expected.length === 0) {
+          expect(items).toEqual([]);
+          return;
+        }
+        const run = runOf(items);
+        expect(run.count).toBe(expected.length);
+        expect(run.texts()).toEqual(expected);
+        for (let index = 0; index < run.count; index++) expect(JSON.parse(literalAt(run, index))).toBe(expected[index] as string);
+        let literalBytes = 0;
+        for (let index = 0; index < run.count; index++) literalBytes += (run.spans[2 * index + 1] as number) - (run.spans[2 * index] as number);
+        expect(run.literalBytes).toBe(literalBytes);
+        expect(run.tokens).toBe(expected.reduce((sum, text) => sum + estimateTextTokens(text), 0));
+        expect(run.slot).toBe(slot);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("a literal of malformed UTF-8 ends the run before it (the SSE decoder takes it, with replacement characters)", () => {
+    const slot = slotFor(false);
+    const good = encode(event(chunkData("fine ")));
+    const [before, after] = event(chunkData("bad:X")).split("X") as [string, string];
+    const bad = new Uint8Array([...encode(before), 0xc3, 0x28, ...encode(after)]);
+    const body = new Uint8Array([...good, ...bad, ...good]);
+    const items: (SseEvent | SlottedRun)[] = [];
+    expect(readSlottedRun(body, slot, items)).toBe(good.length);
+    expect(runOf(items).texts()).toEqual(["fine "]);
+    // The per-event lane reads it (decoding replaces the bad byte): the run is stricter because it copies bytes.
+    const events: SseEvent[] = [];
+    expect(readSlottedEvents(body, slot, events)).toBe(body.length);
+  });
+
+  test("an invalid escape ends the run before it; a read that starts with one gives no run", () => {
+    const slot = slotFor(false);
+    const invalid = event(chunkData("x").replace('"x"', '"\\q"'));
+    const items: (SseEvent | SlottedRun)[] = [];
+    expect(readSlottedRun(encode(event(chunkData("a")) + invalid), slot, items)).toBe(event(chunkData("a")).length);
+    expect(runOf(items).texts()).toEqual(["a"]);
+    const none: (SseEvent | SlottedRun)[] = [];
+    expect(readSlottedRun(encode(invalid), slot, none)).toBe(0);
+    expect(none).toEqual([]);
+  });
+});
