@@ -3,7 +3,10 @@
  * a learned slot, for chunks as most OpenAI-compatible upstreams write them and as api.openai.com writes
  * them by default (a random `"obfuscation"` member in every chunk, which the slot leaves free), against
  * the SSE decoder and `JSON.parse` of every chunk, the path the same chunks took without a slot (and
- * padded chunks took before the slot could leave the padding free). One process, in turns.
+ * padded chunks took before the slot could leave the padding free). Then the translation's whole work per
+ * chunk, from the upstream's bytes to an Anthropic client's: the lane's text run copied into text_delta
+ * events (src/sse/slotted-run.ts), against an event and a string per chunk, encoded as text and then to
+ * bytes (the path before runs). One process, in turns.
  * `--write` rewrites the "Stream lane" section of docs/benchmarks.md.
  * Usage: bun bench/lane.ts [--write] [--events N]
  */
@@ -12,7 +15,12 @@ import { parseArgs } from "node:util";
 import { JsonStringSlot } from "../src/lib/json-string-slot.ts";
 import { OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION } from "../src/providers/openai/decode-events.ts";
 import { SseDecoder, type SseEvent } from "../src/sse/decode.ts";
-import { readSlottedEvents } from "../src/sse/slotted-events.ts";
+import { readSlottedEvents, type SlottedSseEvent } from "../src/sse/slotted-events.ts";
+import { readSlottedRun, type SlottedRun } from "../src/sse/slotted-run.ts";
+import { createAnthropicStreamEncoder } from "../src/dialects/anthropic/encode-stream.ts";
+import { estimateTextTokens } from "../src/canonical/token-estimate.ts";
+import { emptyUsage } from "../src/canonical/usage.ts";
+import type { StreamEncoder } from "../src/gateway/summary.ts";
 import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
@@ -76,11 +84,48 @@ const parsed: Reader = (body) => {
   return texts;
 };
 
+/** An Anthropic encoder with its message and text block started, as a translated stream's is by its first read. */
+function anthropicEncoder(): StreamEncoder {
+  const encoder = createAnthropicStreamEncoder({ model: "m", createdSec: 0, includeUsage: false, usageEvent: false });
+  encoder.encode({ type: "start", id: "x", usage: emptyUsage() });
+  encoder.encode({ type: "block-start", index: 0, block: { type: "text" } });
+  return encoder;
+}
+const textEncoder = new TextEncoder();
+/** Translated to Anthropic's wire, before runs: an event and its string per chunk, the output text encoded once. */
+const translatedPerEvent: Reader = (body, slot) => {
+  const out: SseEvent[] = [];
+  if (readSlottedEvents(body, slot, out) !== body.length) throw new Error("the lane stopped early");
+  const encoder = anthropicEncoder();
+  let wire = "";
+  let tokens = 0;
+  for (const item of out) {
+    const { text, literal } = item as SlottedSseEvent;
+    tokens += estimateTextTokens(text);
+    wire += encoder.encode({ type: "block-delta", index: 0, delta: { type: "text", text, literal } });
+  }
+  if (textEncoder.encode(wire).length === 0 || tokens === 0) throw new Error("nothing encoded");
+  return out.length;
+};
+/** Translated through a text run: literals located and checked, then copied into the events' bytes. */
+const translatedByRun: Reader = (body, slot) => {
+  const out: (SseEvent | SlottedRun)[] = [];
+  if (readSlottedRun(body, slot, out) !== body.length || out.length !== 1) throw new Error("the lane stopped early");
+  const run = out[0] as SlottedRun;
+  const wire = anthropicEncoder().encodeTextRun({ type: "text-run", index: 0, run });
+  if (wire.length === 0 || run.tokens === 0) throw new Error("nothing encoded");
+  return run.count;
+};
+
 const rows: { name: string; padded: boolean; reader: Reader }[] = [
   { name: "lane", padded: false, reader: lane },
   { name: "SSE decoder + JSON.parse", padded: false, reader: parsed },
   { name: "lane", padded: true, reader: lane },
   { name: "SSE decoder + JSON.parse", padded: true, reader: parsed },
+  { name: "to Anthropic, per event", padded: false, reader: translatedPerEvent },
+  { name: "to Anthropic, by run", padded: false, reader: translatedByRun },
+  { name: "to Anthropic, per event", padded: true, reader: translatedPerEvent },
+  { name: "to Anthropic, by run", padded: true, reader: translatedByRun },
 ];
 const bodies = { plain: stream(false), padded: stream(true) };
 const samples = rows.map(() => [] as number[]);
@@ -100,7 +145,7 @@ const markdown = [
   `Measured ${machineLine(describeMachine())}. Reproduce: \`${COMMAND}\`.`,
   "",
   `${EVENTS.toLocaleString("en-US")} content chunks of an OpenAI stream (one-word deltas, the bench upstream's envelope) read ${READS} times a round,`,
-  `${ROUNDS} rounds after a warm-up, the four ways in turn; ns per chunk, median of the rounds. "Padded": every chunk ends with`,
+  `${ROUNDS} rounds after a warm-up, every way in turn; ns per chunk, median of the rounds. "Padded": every chunk ends with`,
   'a random `"obfuscation"` of 1 to 16 letters and digits, as api.openai.com writes them by default; the slot leaves that',
   "member free (src/lib/json-string-slot.ts), so padded chunks take the lane too instead of the SSE decoder and `JSON.parse`.",
   "",
@@ -108,6 +153,16 @@ const markdown = [
   "|---|---:|---:|---:|",
   `| as most OpenAI-compatible upstreams write them | ${fixed(median(0), 0)} | ${fixed(median(1), 0)} | ${fixed(median(0) / median(1), 2)} |`,
   `| padded, as api.openai.com writes them | ${fixed(median(2), 0)} | ${fixed(median(3), 0)} | ${fixed(median(2) / median(3), 2)} |`,
+  "",
+  "The translation's part of the same chunks, from the upstream's bytes to an Anthropic client's `content_block_delta` bytes",
+  "(with the token estimate the gateway bills when an upstream reports no usage): through a text run, each literal located,",
+  "checked and copied between pre-encoded event heads and tails, against the path before runs (an event and a string per",
+  "chunk, each event's text joined and encoded to bytes once).",
+  "",
+  "| chunks | by run, ns/chunk | per event, ns/chunk | run ÷ per event |",
+  "|---|---:|---:|---:|",
+  `| as most OpenAI-compatible upstreams write them | ${fixed(median(5), 0)} | ${fixed(median(4), 0)} | ${fixed(median(5) / median(4), 2)} |`,
+  `| padded, as api.openai.com writes them | ${fixed(median(7), 0)} | ${fixed(median(6), 0)} | ${fixed(median(7) / median(6), 2)} |`,
   "",
 ].join("\n");
 console.log(markdown);

@@ -203,4 +203,3 @@ export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: 
   }
   return position;
 }
-

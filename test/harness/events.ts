@@ -26,17 +26,21 @@ export function asTextDeltas(events: readonly ChatEvent[]): ChatEvent[] {
 }
 
 const RUN_ENVELOPE = { id: "chatcmpl-run", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-run" };
-const runChunk = (content: string) => `data: ${JSON.stringify({ ...RUN_ENVELOPE, choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+const SLOT_MARK = "\u0000slot\u0000";
+const runChunk = (literal: string) =>
+  `data: ${JSON.stringify({ ...RUN_ENVELOPE, choices: [{ index: 0, delta: { content: SLOT_MARK }, finish_reason: null }] }).replace(JSON.stringify(SLOT_MARK), literal)}\n\n`;
 
 /**
  * A text run as the translation's lane reads it from an OpenAI stream whose content chunks hold `texts`
- * (non-empty ones; each literal as JSON.stringify writes it).
+ * (non-empty ones), each written as its literal in `literals` (JSON.stringify's by default; an upstream
+ * may escape differently, e.g. `"caf\u00e9"`).
  */
-export function textRunOf(texts: readonly string[]): SlottedRun {
+export function textRunOf(texts: readonly string[], literals: readonly string[] = texts.map((text) => JSON.stringify(text))): SlottedRun {
+  literals.forEach((literal, index) => expect(JSON.parse(literal)).toBe(texts[index] as string));
   const first = JSON.stringify({ ...RUN_ENVELOPE, choices: [{ index: 0, delta: { content: "Hello" }, finish_reason: null }] });
   const slot = JsonStringSlot.learn(first, JSON.parse(first), "Hello", OPENAI_CHUNK_CONTENT);
   if (!slot) throw new Error("the slot was not learned");
-  const body = new TextEncoder().encode(texts.map(runChunk).join(""));
+  const body = new TextEncoder().encode(literals.map(runChunk).join(""));
   const items: unknown[] = [];
   const read = readSlottedRun(body, slot, items as Parameters<typeof readSlottedRun>[2]);
   const run = items[0];

@@ -320,15 +320,40 @@ describe("createAnthropicStreamEncoder", () => {
     );
   });
 
+  test("a run's literals go out as the upstream escaped them, as a text delta carrying its literal does", () => {
+    const texts = ["a/b", "café", "😀!", "\u2028", "tab\t"];
+    const literals = ['"a\\/b"', '"caf\\u00e9"', '"\\ud83d\\ude00!"', '"\\u2028"', '"tab\\t"'];
+    const run = textRunOf(texts, literals);
+    const byRun = createAnthropicStreamEncoder(META);
+    const perDelta = createAnthropicStreamEncoder(META);
+    for (const encoder of [byRun, perDelta]) {
+      encoder.encode({ type: "start", id: "x", usage: START_USAGE });
+      encoder.encode({ type: "block-start", index: 0, block: { type: "text" } });
+    }
+    const expected = texts.map((text, index) => perDelta.encode({ type: "block-delta", index: 0, delta: { type: "text", text, literal: literals[index] ?? "" } })).join("");
+    expect(new TextDecoder().decode(byRun.encodeTextRun({ type: "text-run", index: 0, run }) as Uint8Array)).toBe(expected);
+    expect(expected).toContain('"text":"caf\\u00e9"');
+  });
+
   test("a text run into a block that is not open, or after the end, writes what its deltas would", () => {
     const run = textRunOf(["one ", "two"]);
-    const encoder = createAnthropicStreamEncoder(META);
+    const deltasOf = (index: number) => (encoder: ReturnType<typeof createAnthropicStreamEncoder>) =>
+      ["one ", "two"].map((text) => encoder.encode({ type: "block-delta", index, delta: { type: "text", text } })).join("");
+    const withoutId = (wire: string | Uint8Array) => (typeof wire === "string" ? wire : new TextDecoder().decode(wire)).replace(/"id":"msg_[^"]+"/, '"id":""');
     // Not started: message_start first, then nothing for a block never opened (as for a block-delta).
-    const early = encoder.encodeTextRun({ type: "text-run", index: 3, run });
-    expect(typeof early === "string" && early.startsWith("event: message_start\n")).toBe(true);
-    expect(typeof early === "string" && early.includes("content_block_delta")).toBe(false);
-    encoder.encode({ type: "summary", summary: SUMMARY });
-    expect(encoder.encodeTextRun({ type: "text-run", index: 3, run })).toBe("");
+    const early = createAnthropicStreamEncoder(META).encodeTextRun({ type: "text-run", index: 3, run });
+    expect(withoutId(early)).toBe(withoutId(deltasOf(3)(createAnthropicStreamEncoder(META))));
+    expect(withoutId(early)).toStartWith("event: message_start\n");
+    expect(withoutId(early)).not.toContain("content_block_delta");
+    // Started, the block opened and stopped: nothing, as for its deltas.
+    const stopped = createAnthropicStreamEncoder(META);
+    stopped.encode({ type: "start", id: "x", usage: START_USAGE });
+    stopped.encode({ type: "block-start", index: 0, block: { type: "text" } });
+    stopped.encode({ type: "block-stop", index: 0 });
+    expect(stopped.encodeTextRun({ type: "text-run", index: 0, run })).toBe("");
+    expect(deltasOf(0)(stopped)).toBe("");
+    stopped.encode({ type: "summary", summary: SUMMARY });
+    expect(stopped.encodeTextRun({ type: "text-run", index: 3, run })).toBe("");
   });
 
   test("a thinking block without a signature ends with signature ''", async () => {

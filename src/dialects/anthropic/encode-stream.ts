@@ -52,7 +52,8 @@ function textDeltaHead(index: number): string {
   return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":`;
 }
 const TEXT_DELTA_TAIL = "}}\n\n";
-const TAIL_BYTES = new TextEncoder().encode(TEXT_DELTA_TAIL);
+const utf8 = new TextEncoder();
+const TAIL_BYTES = utf8.encode(TEXT_DELTA_TAIL);
 /** Literals up to this long are copied byte by byte: cheaper than a native copy for a few bytes. */
 const SHORT_LITERAL = 24;
 
@@ -78,6 +79,8 @@ function renderTextRun(head: Uint8Array, run: TextRun): Uint8Array {
     }
     for (let byte = 0; byte < TAIL_BYTES.length; byte++) out[at++] = TAIL_BYTES[byte] as number;
   }
+  // The buffer is not zeroed: a byte left unwritten would send the process's memory to a client.
+  if (at !== out.length) throw new Error("a text run's bytes do not fill its buffer");
   return out;
 }
 
@@ -207,7 +210,7 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
         return out;
       }
       if (textHead.index !== index) textHead = { index, head: textDeltaHead(index), bytes: null };
-      textHead.bytes ??= new TextEncoder().encode(textHead.head);
+      textHead.bytes ??= utf8.encode(textHead.head);
       return renderTextRun(textHead.bytes, event.run);
     },
   };

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import type { ChatEvent } from "../../canonical/events.ts";
 import { SseDecoder, type SseEvent } from "../../sse/decode.ts";
-import { parseSseData } from "../sse-events.ts";
+import { parseSseData, upstreamEventReader } from "../sse-events.ts";
+import { asTextDeltas } from "../../../test/harness/events.ts";
 import { OpenAIEventDecoder } from "./decode-events.ts";
 import { createOpenAIUpstreamStreamDecoder } from "./decode-stream.ts";
 
@@ -172,5 +173,38 @@ describe("OpenAIEventDecoder", () => {
       const events = sse(readFileSync(join(dir, file), "utf8"));
       expect(decode(events).events).toEqual(reference(events));
     }
+  });
+
+  test("through the reader's lane (text runs), split into reads anywhere, any mix decodes as parsing each chunk", async () => {
+    const text = fc.string({ unit: "binary", maxLength: 6 });
+    /** A content chunk whose literal is written with escapes JSON.stringify would not use (\/, \u00e9, a surrogate pair). */
+    const escaped = fc.constantFrom(["a\\/b", "a/b"], ["caf\\u00e9", "café"], ["\\ud83d\\ude00!", "😀!"], ["\\u2028", "\u2028"]).map(([literal, content]) =>
+      raw(chunk({ content: content ?? "" }).data.replace(JSON.stringify(content), `"${literal}"`)),
+    );
+    const item = fc.oneof(
+      { weight: 10, arbitrary: text.map((content) => chunk({ content })) },
+      { weight: 2, arbitrary: escaped },
+      { weight: 1, arbitrary: text.map((content) => chunk({ reasoning_content: content })) },
+      { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 2 }), text).map(([index, args]) => chunk({ tool_calls: [{ index, id: `call_${index}`, function: { name: `f${index}`, arguments: args } }] })) },
+      { weight: 1, arbitrary: text.map((content) => chunk({ content }, { id: "chatcmpl-other" })) },
+      { weight: 1, arbitrary: fc.constant(DONE) },
+    );
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(item, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 8 }), async (middle, cuts) => {
+        const stream = [chunk({ role: "assistant", content: "" }), chunk({ content: "first" }), ...middle, chunk({}, {}, "stop"), usage, DONE];
+        const body = new TextEncoder().encode(stream.map((event) => `data: ${event.data}\n\n`).join(""));
+        const points = [...new Set(cuts.map((cut) => cut % body.length))].sort((a, b) => a - b);
+        const reads = [...points, body.length].map((end, index) => body.slice(index === 0 ? 0 : points[index - 1], end));
+        const reader = upstreamEventReader(new Response(new ReadableStream({ start: (controller) => { for (const read of reads) controller.enqueue(read); controller.close(); } })).body as ReadableStream<Uint8Array>, new OpenAIEventDecoder());
+        const events: ChatEvent[] = [];
+        for (let next = await reader.read(); !next.done; next = await reader.read()) events.push(...next.value);
+        runs += events.filter((event) => event.type === "text-run").length;
+        expect(asTextDeltas(events)).toEqual(reference(stream));
+      }),
+      { numRuns: 300 },
+    );
+    // The lane took part: runs came from reads after the slot was learned.
+    expect(runs).toBeGreaterThan(100);
   });
 });

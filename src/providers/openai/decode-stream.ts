@@ -85,8 +85,8 @@ export interface OpenAIUpstreamStreamDecoder {
   pushText(text: string, out: ChatEvent[], literal?: string): boolean;
   /**
    * Plain content chunks (see `plainContentOf`) as one run of texts: the events `push` would give for
-   * them, as one text-run event. Nothing once the stream is done; a stream not yet started starts (no
-   * id: a run follows a parsed chunk, which starts it, so this does not happen in practice).
+   * them, as one text-run event. Nothing once the stream is done, nor before it started (a run follows a
+   * parsed content chunk, which starts the stream and teaches the slot).
    */
   pushTextRun(run: TextRun, out: ChatEvent[]): void;
   /** At `data: [DONE]` or the end of the body: closes the blocks and finishes, or reports a cut stream. */
@@ -230,11 +230,7 @@ export function createOpenAIUpstreamStreamDecoder(): OpenAIUpstreamStreamDecoder
     },
 
     pushTextRun(run, out) {
-      if (state.phase === "done") return;
-      if (state.phase === "waiting") {
-        state.phase = "streaming";
-        out.push({ type: "start", id: "", usage: emptyUsage() });
-      }
+      if (state.phase !== "streaming") return;
       out.push({ type: "text-run", index: textual(out, "text"), run });
     },
 
