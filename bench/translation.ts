@@ -304,7 +304,7 @@ function renderMarkdown(results: Results): string {
     "of the builds before and after (`--obfuscation --baseline <binary>`, 20 rounds, 2026-11-24) measured −25.7 % CPU per request",
     "for Anthropic clients translated from such a stream and −26.8 % for its OpenAI passthrough (per-round medians −27.8 % and",
     "−24.3 %), the scenarios without an OpenAI upstream within ±4 %. With padding the Anthropic-client ratio measured +30.7 % in",
-    "one 40-round run before runs, +5.8 % (per round −2.0 %) in a 20-round run with them.",
+    "one 40-round run before runs; with them, two 20-round runs measured +5.8 % (per round −2.0 %) and −4.0 % (per round +2.0 %).",
     "With an upstream this fast the gateway reads many events per",
     "socket read, which is the hard case for the ratio: a model that paces its tokens gives one event per read, and the",
     "per-read work both paths share then dominates (`--pace-ms 1 --concurrency 48 --batch 96 --rounds 6` measures that",
