@@ -49,6 +49,7 @@ export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: Upstrea
     },
     () => tap.expectedSlot ?? null,
     readSlottedEvents,
+    () => tap.expectedEvent ?? "",
   );
 }
 

@@ -9,13 +9,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import type { ChatEvent } from "../canonical/events.ts";
-import { anthropicEventDecoder } from "./anthropic/adapter.ts";
+import { anthropicEventDecoder } from "./anthropic/decode-events.ts";
 import { openAIEventDecoder } from "./openai/decode-events.ts";
 import { upstreamEventReader, type UpstreamEventDecoder } from "./sse-events.ts";
 import { asTextDeltas } from "../../test/harness/events.ts";
 
 const FIXTURES = join(import.meta.dir, "../../test/fixtures");
-const DECODERS: Record<string, () => UpstreamEventDecoder> = { openai: openAIEventDecoder, anthropic: anthropicEventDecoder };
+const DECODERS: Record<string, () => UpstreamEventDecoder> = { openai: openAIEventDecoder, anthropic: () => anthropicEventDecoder({ learns: true }) };
 
 /** The events as the reader gives them, text runs included. */
 async function decodeRaw(chunks: Uint8Array[], decoder: UpstreamEventDecoder): Promise<ChatEvent[]> {

@@ -26,6 +26,8 @@ export interface UpstreamEventDecoder {
   readonly lastSlot: JsonStringSlot | null;
   /** The template the decoder expects the next events to repeat, if it learned one (the reader's fast lane). */
   readonly expectedSlot?: JsonStringSlot | null;
+  /** The SSE event name those events carry ("" or absent for data-only events). */
+  readonly expectedEvent?: string;
   /**
    * Content events the fast lane read as one run (a translation's lane: slotted-events.ts). Only a
    * decoder with this gets the lane on the translated path.
@@ -63,5 +65,6 @@ export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: U
     // Runs only reach a decoder that reads them.
     () => (pushRun === undefined ? null : (decoder.expectedSlot ?? null)),
     readSlottedRun,
+    () => decoder.expectedEvent ?? "",
   );
 }

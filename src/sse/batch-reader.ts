@@ -38,7 +38,7 @@ export interface ByteReader {
  * A fast lane (slotted-events.ts): reads the events of `slot`'s shape at the start of `bytes` (an event
  * boundary) into `out`, as events or as items of its own (L); returns where it stopped.
  */
-export type SlotLane<L> = (bytes: Uint8Array, slot: JsonStringSlot, out: (SseEvent | L)[]) => number;
+export type SlotLane<L> = (bytes: Uint8Array, slot: JsonStringSlot, out: (SseEvent | L)[], event: string) => number;
 
 /**
  * SSE bytes → one batch per read of the body; at its end, one last batch with what the end produced
@@ -50,13 +50,14 @@ export class SseBatchReader<T, L = never> implements BatchReader<T> {
 
   /**
    * `slot`: the template the body's events are expected to repeat (the decoder's learned one), read
-   * through `lane` while they do.
+   * through `lane` while they do; `event`: the SSE event name those events carry ("" for data-only ones).
    */
   constructor(
     private readonly body: ByteReader,
     private readonly decode: (events: (SseEvent | L)[], atEnd: boolean) => T,
     private readonly slot: () => JsonStringSlot | null = () => null,
     private readonly lane: SlotLane<L> | null = null,
+    private readonly event: () => string = () => "",
   ) {}
 
   read(): Promise<BatchRead<T>> {
@@ -86,10 +87,11 @@ export class SseBatchReader<T, L = never> implements BatchReader<T> {
       this.sse.pushInto(bytes, events);
       return;
     }
+    const event = this.event();
     let position = 0;
     while (position < bytes.length) {
       if (this.sse.atEventBoundary()) {
-        const read = lane(position === 0 ? bytes : bytes.subarray(position), slot, events);
+        const read = lane(position === 0 ? bytes : bytes.subarray(position), slot, events, event);
         // Not even one event of the slot's shape here: the rest of the read goes to the SSE decoder at
         // once (a stream whose events stop fitting the slot costs what it did before the lane).
         if (read === 0) {

@@ -5,6 +5,8 @@
  * encode it to bytes once (Bun's response sink and TextEncoder both pay per call, not per byte).
  */
 
+import type { TextRun } from "../canonical/events.ts";
+
 const encoder = new TextEncoder();
 
 export const SSE_HEADERS = {
@@ -80,3 +82,35 @@ export class SseChunk {
 
 /** A comment line: ignored by every SSE parser, keeps idle connections alive. */
 export const SSE_KEEPALIVE = encoder.encode(": keepalive\n\n");
+
+/** Pieces up to this long are copied byte by byte: cheaper than a native copy for a few bytes. */
+const SHORT_COPY = 24;
+
+function copyInto(out: Uint8Array, at: number, source: Uint8Array, start: number, end: number): number {
+  if (end - start > SHORT_COPY) {
+    out.set(start === 0 && end === source.length ? source : source.subarray(start, end), at);
+    return at + end - start;
+  }
+  let position = at;
+  for (let index = start; index < end; index++) out[position++] = source[index] as number;
+  return position;
+}
+
+/**
+ * A text run as wire events, one per delta: `head`, the delta's literal as the upstream wrote it, `tail`
+ * (the dialect's event around a JSON string literal), in one buffer of the exact size.
+ */
+export function textRunBytes(head: Uint8Array, tail: Uint8Array, run: TextRun): Uint8Array {
+  const { bytes, spans, count } = run;
+  // Not zeroed: every byte is written below (a zeroed buffer of this size cost more than the copies).
+  const out = Buffer.allocUnsafe(count * (head.length + tail.length) + run.literalBytes);
+  let at = 0;
+  for (let index = 0; index < count; index++) {
+    at = copyInto(out, at, head, 0, head.length);
+    at = copyInto(out, at, bytes, spans[2 * index] as number, spans[2 * index + 1] as number);
+    at = copyInto(out, at, tail, 0, tail.length);
+  }
+  // A byte left unwritten would send the process's memory to a client.
+  if (at !== out.length) throw new Error("a text run's bytes do not fill its buffer");
+  return out;
+}

@@ -1,6 +1,7 @@
 /**
  * The fast lane of an SSE body whose events repeat a learned JsonStringSlot (an OpenAI stream's content
- * chunks): each `data: <prefix>"…"<suffix>\n\n` event (with a free member: `data: <prefix>"…"<suffix>"…"<tail>\n\n`)
+ * chunks, an Anthropic stream's text deltas): each `data: <prefix>"…"<suffix>\n\n` event (after its
+ * `event: <name>` line when named; with a free member: `data: <prefix>"…"<suffix>"…"<tail>\n\n`)
  * is recognised on the bytes themselves (compares of the envelope, one search for the line end) and only
  * its string literal is decoded, instead of the whole read being decoded to text and each event's data
  * sliced and compared as a string. Anything else stops the lane, and the SSE decoder reads on from there
@@ -17,9 +18,9 @@ const DATA_FIELD = Buffer.from("data: ");
 
 /** An event read through the lane: its text (and literal) are known; its data is rebuilt only if asked for. */
 export class SlottedSseEvent implements SseEvent {
-  readonly event = "";
-
   constructor(
+    /** The SSE event name ("" for a data-only event). */
+    readonly event: string,
     readonly slot: JsonStringSlot,
     /** The string's value. */
     readonly text: string,
@@ -46,19 +47,24 @@ export class SlottedSseEvent implements SseEvent {
   }
 }
 
-/** The slot's envelope as bytes, worked out once per slot. */
+/** The slot's envelope as bytes (with its SSE framing), worked out once per slot. */
 export interface SlotBytes {
+  /** The SSE event name the head frames ("" for a data-only event). */
+  event: string;
+  /** `event: <name>\n` when named, `data: ` and the slot's prefix. */
   head: Buffer;
   suffix: Buffer;
   tail: Buffer | null;
 }
 const slotBytes = new WeakMap<JsonStringSlot, SlotBytes>();
 
-export function bytesOf(slot: JsonStringSlot): SlotBytes {
+export function bytesOf(slot: JsonStringSlot, event: string): SlotBytes {
   let bytes = slotBytes.get(slot);
-  if (!bytes) {
+  if (bytes?.event !== event) {
+    const framing = event === "" ? DATA_FIELD : Buffer.from(`event: ${event}\ndata: `);
     bytes = {
-      head: Buffer.concat([DATA_FIELD, Buffer.from(slot.prefix)]),
+      event,
+      head: Buffer.concat([framing, Buffer.from(slot.prefix)]),
       suffix: Buffer.from(slot.suffix),
       tail: slot.tail === null ? null : Buffer.from(slot.tail),
     };
@@ -180,9 +186,9 @@ export function matchEvent(bytes: Buffer, position: number, envelope: SlotBytes,
  * Reads events of `slot`'s shape from the start of `chunk` (which must start at an event boundary),
  * appending them to `out`; returns where the lane stopped (the chunk's length when it read it all).
  */
-export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: SseEvent[]): number {
+export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: SseEvent[], event = ""): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const envelope = bytesOf(slot);
+  const envelope = bytesOf(slot, event);
   const match = newMatch();
   let position = 0;
   while (position < bytes.length && matchEvent(bytes, position, envelope, match)) {
@@ -198,7 +204,7 @@ export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: 
       if (value === null) break;
       text = value;
     }
-    out.push(envelope.tail === null ? new SlottedSseEvent(slot, text, literal) : new SlottedSseEvent(slot, text, literal, bytes, match.freeStart, match.freeEnd));
+    out.push(envelope.tail === null ? new SlottedSseEvent(event, slot, text, literal) : new SlottedSseEvent(event, slot, text, literal, bytes, match.freeStart, match.freeEnd));
     position = match.next;
   }
   return position;

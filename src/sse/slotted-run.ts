@@ -45,9 +45,9 @@ export class SlottedRun implements TextRun {
  * checks each literal (valid escapes, well-formed UTF-8) and estimates its tokens; a chunk with empty
  * content adds nothing, as its parse would.
  */
-export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (SseEvent | SlottedRun)[]): number {
+export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (SseEvent | SlottedRun)[], event = ""): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const envelope = bytesOf(slot);
+  const envelope = bytesOf(slot, event);
   const match = newMatch();
   // No event is shorter than its envelope, two quotes and the blank line (and the free member's quotes).
   const shortestEvent = envelope.head.length + envelope.suffix.length + 4 + (envelope.tail === null ? 0 : envelope.tail.length + 2);

@@ -129,4 +129,29 @@ describe("a long OpenAI stream over many reads (the translation's byte lane)", (
     expect(message.usage.output_tokens).toBe(400);
     expect(message.stop_reason).toBe("end_turn");
   });
+
+  test("a long Anthropic stream reaches the OpenAI SDK as a content chunk per text delta, in order", async () => {
+    const words = Array.from({ length: 400 }, (_, index) => ["plain ", "café ", 'quote "x" ', "tab\t", "line\n", "😀 ", "\u2028", "back\\slash ", "日本語 "][index % 9] ?? "");
+    const delta = (index: number, text: string) => ({ event: "content_block_delta", data: { type: "content_block_delta", index, delta: { type: "text_delta", text } } });
+    const text = sseText([
+      { event: "message_start", data: { type: "message_start", message: { id: "msg_l", type: "message", role: "assistant", model: "m", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 9, output_tokens: 1 } } } },
+      { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } },
+      ...words.map((word) => delta(0, word)),
+      { event: "content_block_stop", data: { type: "content_block_stop", index: 0 } },
+      { event: "message_delta", data: { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 400 } } },
+      { event: "message_stop", data: { type: "message_stop" } },
+    ]);
+    setup.anthropicUpstream.script({ kind: "sse", text, chunkSize: 3001, chunkDelayMs: 2 });
+    const stream = openaiClient(setup.gateway).chat.completions.stream({ model: "via-anthropic", stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }] });
+    const deltas: string[] = [];
+    for await (const chunk of stream) {
+      const content = chunk.choices[0]?.delta.content;
+      if (typeof content === "string" && content !== "") deltas.push(content);
+    }
+    const completion = await stream.finalChatCompletion();
+    expect(deltas).toEqual(words);
+    expect(completion.choices[0]?.message.content).toBe(words.join(""));
+    expect(completion.choices[0]?.finish_reason).toBe("stop");
+    expect(completion.usage?.completion_tokens).toBe(400);
+  });
 });

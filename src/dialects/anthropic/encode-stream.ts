@@ -5,11 +5,11 @@
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 
-import type { BlockDelta, BlockStart, TextRun } from "../../canonical/events.ts";
+import type { BlockDelta, BlockStart } from "../../canonical/events.ts";
 import type { StopReason } from "../../canonical/result.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import type { EncodeMeta, RelayEvent, StreamEncoder, TextRunEvent, TollgateSummary } from "../../gateway/summary.ts";
-import { encodeSseEvent } from "../../sse/encode.ts";
+import { encodeSseEvent, textRunBytes } from "../../sse/encode.ts";
 import { encodeAnthropicStreamError } from "./encode-error.ts";
 import { encodeAnthropicUsage, newAnthropicMessageId } from "./encode-response.ts";
 
@@ -54,35 +54,6 @@ function textDeltaHead(index: number): string {
 const TEXT_DELTA_TAIL = "}}\n\n";
 const utf8 = new TextEncoder();
 const TAIL_BYTES = utf8.encode(TEXT_DELTA_TAIL);
-/** Literals up to this long are copied byte by byte: cheaper than a native copy for a few bytes. */
-const SHORT_LITERAL = 24;
-
-/**
- * A run of text deltas as the content_block_delta events `textDelta` writes, built from the run's own
- * literals: one buffer of the exact size, each event its head, its literal's bytes, the tail.
- */
-function renderTextRun(head: Uint8Array, run: TextRun): Uint8Array {
-  const { bytes, spans, count } = run;
-  // Not zeroed: every byte is written below (and a fresh zeroed buffer of this size cost more than the copy).
-  const out = Buffer.allocUnsafe(count * (head.length + TAIL_BYTES.length) + run.literalBytes);
-  let at = 0;
-  for (let index = 0; index < count; index++) {
-    out.set(head, at);
-    at += head.length;
-    const start = spans[2 * index] as number;
-    const end = spans[2 * index + 1] as number;
-    if (end - start <= SHORT_LITERAL) {
-      for (let byte = start; byte < end; byte++) out[at++] = bytes[byte] as number;
-    } else {
-      out.set(bytes.subarray(start, end), at);
-      at += end - start;
-    }
-    for (let byte = 0; byte < TAIL_BYTES.length; byte++) out[at++] = TAIL_BYTES[byte] as number;
-  }
-  // The buffer is not zeroed: a byte left unwritten would send the process's memory to a client.
-  if (at !== out.length) throw new Error("a text run's bytes do not fill its buffer");
-  return out;
-}
 
 function encodeBlockDelta(delta: BlockDelta): Record<string, unknown> {
   switch (delta.type) {
@@ -211,7 +182,7 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
       }
       if (textHead.index !== index) textHead = { index, head: textDeltaHead(index), bytes: null };
       textHead.bytes ??= utf8.encode(textHead.head);
-      return renderTextRun(textHead.bytes, event.run);
+      return textRunBytes(textHead.bytes, TAIL_BYTES, event.run);
     },
   };
 }

@@ -1,25 +1,40 @@
 /** The OpenAI stream encoder's text runs (its other events: test/e2e and src/gateway/relay.test.ts). */
 
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { createOpenAIStreamEncoder } from "./encode-stream.ts";
 import { textRunOf } from "../../../test/harness/events.ts";
 
 const META = { model: "m", createdSec: 1_700_000_000, includeUsage: false, usageEvent: false };
 
 describe("createOpenAIStreamEncoder", () => {
-  test("a text run is the content chunks of its texts, as block-deltas give them; nothing after the end", () => {
-    const texts = ["one ", 'say "hi"\n', "thré€ ", "😀"];
-    const byRun = createOpenAIStreamEncoder(META);
-    const perDelta = createOpenAIStreamEncoder(META);
-    const run = byRun.encodeTextRun({ type: "text-run", index: 0, run: textRunOf(texts) });
-    const deltas = texts.map((text) => perDelta.encode({ type: "block-delta", index: 0, delta: { type: "text", text } })).join("");
-    // The completion ids differ between encoders: compare the chunks without them.
-    const withoutIds = (wire: string) => wire.replace(/"id":"chatcmpl-[^"]+"/g, '"id":""');
-    expect(typeof run).toBe("string");
-    expect(withoutIds(run as string)).toBe(withoutIds(deltas));
-    const contents = [...(run as string).matchAll(/^data: (.*)$/gm)].map((match) => (JSON.parse(match[1] ?? "") as { choices: { delta: { content: string } }[] }).choices[0]?.delta.content);
-    expect(contents).toEqual(texts);
-    byRun.encode({ type: "error", kind: "upstream_error", message: "gone" });
-    expect(byRun.encodeTextRun({ type: "text-run", index: 0, run: textRunOf(texts) })).toBe("");
+  test("a text run is byte for byte the content chunks its texts give as block-deltas carrying the upstream's literals", () => {
+    const texts = fc.array(fc.oneof(fc.string({ unit: "grapheme", minLength: 1 }), fc.constantFrom("one ", 'say "hi"\n', "thré€ ", "😀", "\u2028")), { minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(texts, fc.boolean(), (runTexts, escaped) => {
+        // An upstream may escape differently from JSON.stringify: its literal goes out as it came.
+        const literals = runTexts.map((text) => (escaped ? JSON.stringify(text).replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`) : JSON.stringify(text)));
+        const byRun = createOpenAIStreamEncoder(META);
+        const perDelta = createOpenAIStreamEncoder(META);
+        const run = byRun.encodeTextRun({ type: "text-run", index: 0, run: textRunOf(runTexts, literals) });
+        const deltas = runTexts.map((text, index) => perDelta.encode({ type: "block-delta", index: 0, delta: { type: "text", text, literal: literals[index] ?? "" } })).join("");
+        // The completion ids differ between encoders: compared without them.
+        const withoutIds = (wire: string) => wire.replace(/"id":"chatcmpl-[^"]+"/g, '"id":""');
+        expect(run).toBeInstanceOf(Uint8Array);
+        const wire = new TextDecoder("utf-8", { fatal: true }).decode(run as Uint8Array);
+        expect(withoutIds(wire)).toBe(withoutIds(deltas));
+        // Lines split at \n only: SSE's line ends (a regex's `$` would also end one at U+2028).
+        const dataLines = wire.split("\n").filter((line) => line.startsWith("data: "));
+        const contents = dataLines.map((line) => (JSON.parse(line.slice(6)) as { choices: { delta: { content: string } }[] }).choices[0]?.delta.content);
+        expect(contents).toEqual(runTexts);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("nothing after the end", () => {
+    const encoder = createOpenAIStreamEncoder(META);
+    encoder.encode({ type: "error", kind: "upstream_error", message: "gone" });
+    expect(encoder.encodeTextRun({ type: "text-run", index: 0, run: textRunOf(["a"]) })).toBe("");
   });
 });

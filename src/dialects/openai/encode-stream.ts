@@ -6,13 +6,14 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 
-import { encodeSseEvent } from "../../sse/encode.ts";
+import { encodeSseEvent, textRunBytes } from "../../sse/encode.ts";
 import type { EncodeMeta, RelayEvent, StreamEncoder, TextRunEvent } from "../../gateway/summary.ts";
 import { encodeOpenAIUsage, mapStopReasonToOpenAI, newChatCompletionId } from "./encode-response.ts";
 import { openAIErrorType } from "./encode-error.ts";
 import type { Usage } from "../../canonical/usage.ts";
 
 const DONE = encodeSseEvent("[DONE]");
+const utf8 = new TextEncoder();
 
 interface OpenAIStreamState {
   id: string;
@@ -30,6 +31,8 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
   const chunkHead = `data: ${head}[{"index":0,"delta":`;
   const chunk = (delta: string, finishReason: string | null = null): string =>
     `${chunkHead}${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
+  /** A content chunk's bytes around its literal (`chunk` with `{"content":<literal>}`), made at the first text run. */
+  let runEnvelope: { head: Uint8Array; tail: Uint8Array } | null = null;
 
   return {
     encode(event: RelayEvent): string {
@@ -78,12 +81,11 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
       }
     },
 
-    /** A content chunk per text (OpenAI upstreams pass through to OpenAI clients: runs reach here only from tests). */
-    encodeTextRun(event: TextRunEvent): string {
+    /** A content chunk per text, each the upstream's own literal copied between the chunk's head and tail. */
+    encodeTextRun(event: TextRunEvent): Uint8Array | string {
       if (state.ended) return "";
-      let out = "";
-      for (const text of event.run.texts()) out += chunk(`{"content":${JSON.stringify(text)}}`);
-      return out;
+      runEnvelope ??= { head: utf8.encode(`${chunkHead}{"content":`), tail: utf8.encode(`},"logprobs":null,"finish_reason":null}]}\n\n`) };
+      return textRunBytes(runEnvelope.head, runEnvelope.tail, event.run);
     },
   };
 }

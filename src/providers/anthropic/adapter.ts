@@ -7,35 +7,16 @@
 import type { ChatResult } from "../../canonical/result.ts";
 import type { ProviderConfig } from "../../config/types.ts";
 import { fetchUpstream, readUpstreamJson } from "../http.ts";
-import type { ChatEvent } from "../../canonical/events.ts";
-import type { SseEvent } from "../../sse/decode.ts";
-import { parseSseData, upstreamEventReader, type UpstreamEventDecoder } from "../sse-events.ts";
+import { upstreamEventReader } from "../sse-events.ts";
+import { anthropicEventDecoder } from "./decode-events.ts";
 import type { ProviderAdapter, ProviderCallContext, Translated } from "../types.ts";
 import { decodeAnthropicCountTokensResponse, encodeAnthropicCountTokensRequest } from "./count-tokens.ts";
 import { decodeAnthropicUpstreamError } from "./decode-error.ts";
 import { decodeAnthropicUpstreamResponse } from "./decode-response.ts";
-import { createAnthropicUpstreamStreamDecoder } from "./decode-stream.ts";
 import { encodeAnthropicUpstreamRequest } from "./encode-request.ts";
 
 /** The API version sent when the client gave none (an OpenAI client on an Anthropic upstream). */
 export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
-
-export function anthropicEventDecoder(): UpstreamEventDecoder {
-  const decoder = createAnthropicUpstreamStreamDecoder();
-  const self = {
-    lastData: undefined as unknown,
-    lastSlot: null,
-    push(event: SseEvent, out: ChatEvent[]) {
-      const data = parseSseData(event.data);
-      self.lastData = data;
-      for (const item of decoder.push(event.event, data)) out.push(item);
-    },
-    end(out: ChatEvent[]) {
-      for (const item of decoder.end()) out.push(item);
-    },
-  };
-  return self;
-}
 
 export function createAnthropicAdapter(provider: ProviderConfig): ProviderAdapter {
   const host = provider.baseUrl.replace(/\/v1$/, "");
@@ -64,7 +45,7 @@ export function createAnthropicAdapter(provider: ProviderConfig): ProviderAdapte
     async stream(request, ctx) {
       const { body, dropped } = encode(request, ctx, true);
       const response = await post("/v1/messages", body, ctx);
-      return { value: upstreamEventReader(response.body ?? new ReadableStream(), anthropicEventDecoder()), dropped };
+      return { value: upstreamEventReader(response.body ?? new ReadableStream(), anthropicEventDecoder({ learns: true })), dropped };
     },
     async complete(request, ctx): Promise<Translated<ChatResult>> {
       const { body, dropped } = encode(request, ctx, false);
@@ -75,7 +56,7 @@ export function createAnthropicAdapter(provider: ProviderConfig): ProviderAdapte
       dialect: "anthropic",
       send: (body, ctx) => post("/v1/messages", body, ctx),
       decodeResponse: decodeAnthropicUpstreamResponse,
-      createEventDecoder: anthropicEventDecoder,
+      createEventDecoder: () => anthropicEventDecoder(),
     },
     async countTokens(request, ctx) {
       const response = await post("/v1/messages/count_tokens", encodeAnthropicCountTokensRequest(request, ctx.channel.upstreamModel), ctx);

@@ -6,7 +6,7 @@
  */
 
 import { Type } from "@sinclair/typebox";
-import type { BlockDelta, BlockStart, ChatEvent } from "../../canonical/events.ts";
+import type { BlockDelta, BlockStart, ChatEvent, TextRun } from "../../canonical/events.ts";
 import type { StopReason } from "../../canonical/result.ts";
 import { emptyUsage, type Usage } from "../../canonical/usage.ts";
 import type { ErrorKind } from "../../errors.ts";
@@ -16,6 +16,12 @@ import { compileOnFirstUse } from "../../lib/lazy-check.ts";
 export interface AnthropicUpstreamStreamDecoder {
   /** One parsed SSE event: its `event:` name and its JSON `data`. */
   push(eventName: string, data: unknown): ChatEvent[];
+  /**
+   * Text deltas of upstream block `upstreamIndex` as one run (content_block_delta events that equal a
+   * text_delta `push` took, but for their text: decode-events.ts): what `push` gives for each, as one
+   * text-run event, appended to `out`.
+   */
+  pushTextRun(upstreamIndex: number, run: TextRun, out: ChatEvent[]): void;
   /** The upstream body ended: an `error` event unless the message finished or already failed. */
   end(): ChatEvent[];
 }
@@ -136,7 +142,9 @@ export function createAnthropicUpstreamStreamDecoder(): AnthropicUpstreamStreamD
   function decodeDelta(delta: { type: string }): BlockDelta | null | "malformed" {
     switch (delta.type) {
       case "text_delta":
-        return Check.textDelta.Check(delta) ? { type: "text", text: delta.text } : "malformed";
+        // An empty text carries nothing (as an OpenAI upstream's empty content): no delta, as in a run.
+        if (!Check.textDelta.Check(delta)) return "malformed";
+        return delta.text === "" ? null : { type: "text", text: delta.text };
       case "thinking_delta":
         return Check.thinkingDelta.Check(delta) ? { type: "thinking", text: delta.thinking } : "malformed";
       case "signature_delta":
@@ -232,6 +240,17 @@ export function createAnthropicUpstreamStreamDecoder(): AnthropicUpstreamStreamD
           // Anthropic may add event types; unknown ones are ignored, as its SDKs do.
           return [];
       }
+    },
+    pushTextRun(upstreamIndex, run, out) {
+      // As blockDelta for each of the run's events: they address one block, and no event between them can
+      // open or close it.
+      if (state.phase !== "started" || state.skipped.has(upstreamIndex)) return;
+      const index = state.blocks.get(upstreamIndex);
+      if (index === undefined) {
+        for (const event of fail(`The upstream sent a delta for unknown content block ${upstreamIndex}.`)) out.push(event);
+        return;
+      }
+      out.push({ type: "text-run", index, run });
     },
     end() {
       if (state.phase === "done") return [];
