@@ -28,7 +28,7 @@ export type BlockDelta =
  * copies their bytes; anything else reads `texts()`.
  */
 export interface TextRun {
-  /** How many deltas (literals) it holds; at least one. */
+  /** How many deltas (non-empty literals) it holds; a run in a ChatEvent holds at least one. */
   readonly count: number;
   /** The read's bytes. */
   readonly bytes: Uint8Array;

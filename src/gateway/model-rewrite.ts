@@ -73,13 +73,21 @@ export interface SlotForward {
   head: string | null;
   tail: string;
   freeTail: string | null;
+  /**
+   * `head` as bytes when everything after it goes out as the upstream wrote it (the model member, if
+   * any, is in the prefix): a run of chunks is then forwarded as spans of the read (slotted-run.ts).
+   */
+  headBytes: Uint8Array | null;
 }
+
+const utf8 = new TextEncoder();
 
 /** The SSE framing around data from an SSE line or a slot's envelope (no line break in either: checked or by construction). */
 function framed(slot: JsonStringSlot, eventName: string, prefix: string, suffix: string): SlotForward {
   const head = eventName === "" ? `data: ${prefix}` : `event: ${eventName}\ndata: ${prefix}`;
-  if (slot.tail === null) return { slot, eventName, head, tail: `${suffix}\n\n`, freeTail: null };
-  return { slot, eventName, head, tail: suffix, freeTail: `${slot.tail}\n\n` };
+  const headBytes = suffix === slot.suffix ? utf8.encode(head) : null;
+  if (slot.tail === null) return { slot, eventName, head, tail: `${suffix}\n\n`, freeTail: null, headBytes };
+  return { slot, eventName, head, tail: suffix, freeTail: `${slot.tail}\n\n`, headBytes };
 }
 
 /** A slotted chunk as the client gets it: the forwarding's envelope (`head` its non-null head) around its literal and free literal. */
@@ -94,7 +102,7 @@ export function forwardedText(forward: SlotForward, head: string, literal: strin
  * those of this chunk.
  */
 export function slotForward(slot: JsonStringSlot, event: SseEvent, wire: PassthroughWire, rewrite: ModelRewrite): SlotForward {
-  const refused: SlotForward = { slot, eventName: event.event, head: null, tail: "", freeTail: null };
+  const refused: SlotForward = { slot, eventName: event.event, head: null, tail: "", freeTail: null, headBytes: null };
   const raw = event.data;
   // Data that came in several `data:` lines holds line breaks: it is re-encoded from the parse instead.
   if (raw.includes("\n") || raw.includes("\r")) return refused;

@@ -97,12 +97,16 @@ describe("passthroughStream: chunks read through a slot", () => {
     ["data split over two lines", stream(TEXTS, (text) => chunkJson(text).replace('"choices":', '"choices":\ndata: ')), "client-model"],
     ["spaces after the colons", stream(TEXTS, (text) => chunkJson(text).replaceAll('":', '": ')), "client-model"],
   ])("%s: the same bytes as parsing every chunk", async (_name, wire, model) => {
-    for (const includeUsage of [false, true]) {
-      const fast = await relay(wire, new OpenAIEventDecoder(), model, includeUsage);
-      const parsed = await relay(wire, parsingTap(), model, includeUsage);
-      expect(fast.text).toBe(parsed.text);
-      expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
-      expect(fast.text).toContain("data: [DONE]");
+    // Whole, and cut after the chunk that teaches the slot: the rest of the chunks then come as one run.
+    const afterSecond = wire.split("\n\n").slice(0, 2).join("\n\n").length + 2;
+    for (const cuts of [undefined, [afterSecond]]) {
+      for (const includeUsage of [false, true]) {
+        const fast = await relay(wire, new OpenAIEventDecoder(), model, includeUsage, cuts);
+        const parsed = await relay(wire, parsingTap(), model, includeUsage);
+        expect(fast.text).toBe(parsed.text);
+        expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
+        expect(fast.text).toContain("data: [DONE]");
+      }
     }
   });
 

@@ -12,8 +12,9 @@ import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
-import { readSlottedEvents, SlottedSseEvent } from "../sse/slotted-events.ts";
-import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, sseBytes } from "../sse/encode.ts";
+import { SlottedSseEvent } from "../sse/slotted-events.ts";
+import { readSlottedRun, SlottedRun } from "../sse/slotted-run.ts";
+import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, SseChunk, splicedBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
 import { attachSummary, type PassthroughWire } from "./codec.ts";
 import { forwardedText, ModelRewrite, slotForward, type SlotForward } from "./model-rewrite.ts";
@@ -24,31 +25,44 @@ import { StreamMeter } from "./stream-meter.ts";
 import type { EncodeMeta, StreamEncoder } from "./summary.ts";
 import { messageOf } from "../lib/log.ts";
 
-/** One upstream event as the tap read it: its data parsed (or the slot it matched) and its canonical events. */
+/**
+ * One upstream event as the tap read it: its data parsed (or the slot it matched) and its canonical
+ * events; or a run of chunks the lane read through the slot (`run`; `event` then stands for its first).
+ */
 export interface TappedEvent {
   event: SseEvent;
   data: unknown;
   slot: JsonStringSlot | null;
   canonical: ChatEvent[];
+  run?: SlottedRun;
 }
 
 const NONE: ChatEvent[] = [];
+const EMPTY = new Uint8Array(0);
 
 /** The upstream body as batches of tapped events, one batch per read (the body's end adds none). */
 export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: UpstreamEventDecoder): BatchReader<TappedEvent[]> {
-  return new SseBatchReader(
+  const pushRun = tap.pushRun?.bind(tap);
+  return new SseBatchReader<TappedEvent[], SlottedRun>(
     body.getReader(),
     (events) => {
       const batch: TappedEvent[] = [];
       for (const event of events) {
         const canonical: ChatEvent[] = [];
+        if (event instanceof SlottedRun) {
+          pushRun?.(event, canonical);
+          const first = { event: event.event, get data() { return event.dataOf(0); } };
+          batch.push({ event: first, data: undefined, slot: event.slot, canonical: canonical.length === 0 ? NONE : canonical, run: event });
+          continue;
+        }
         tap.push(event, canonical);
         batch.push({ event, data: tap.lastData, slot: tap.lastSlot, canonical: canonical.length === 0 ? NONE : canonical });
       }
       return batch;
     },
-    () => tap.expectedSlot ?? null,
-    readSlottedEvents,
+    // Runs only reach a tap that reads them.
+    () => (pushRun === undefined ? null : (tap.expectedSlot ?? null)),
+    readSlottedRun,
     () => tap.expectedEvent ?? "",
   );
 }
@@ -105,8 +119,33 @@ export function passthroughStream(
     return forwardedText(forward, head, slot.literalOf(item.event.data), slot.freeOf(item.event.data));
   };
 
-  /** Handles one upstream event; returns the text to send now. */
-  const handle = (item: TappedEvent): string => {
+  /**
+   * A run of content chunks: forwarded as spans of the read after the rewritten head when nothing after
+   * the head changes; else each chunk as `handle` forwards one.
+   */
+  const forwardRun = (run: SlottedRun, first: SseEvent): string | Uint8Array => {
+    if (forward?.slot !== run.slot || forward.eventName !== run.event) forward = slotForward(run.slot, first, wire, rewrite);
+    if (forward.headBytes !== null) {
+      const { spans, spanBytes } = run.fromLiterals();
+      return splicedBytes(forward.headBytes, EMPTY, run.bytes, spans, run.eventCount, spanBytes);
+    }
+    let out = "";
+    for (let index = 0; index < run.eventCount; index++) {
+      const data = run.dataOf(index);
+      const event = { event: run.event, data };
+      const parsed: unknown = JSON.parse(data);
+      out += encodeUpstreamEvent(event, isRecord(parsed) ? rewrite.apply(data, parsed) : data);
+    }
+    return out;
+  };
+
+  /** Handles one upstream event; returns the text (or bytes) to send now. */
+  const handle = (item: TappedEvent): string | Uint8Array => {
+    if (item.run !== undefined) {
+      // Content chunks only (the slot's envelope is a plain content chunk's): no finish, no error among them.
+      for (const canonical of item.canonical) meter.observe(canonical);
+      return forwardRun(item.run, item.event);
+    }
     let finish: Extract<ChatEvent, { type: "finish" }> | null = null;
     for (const canonical of item.canonical) {
       meter.observe(canonical);
@@ -145,16 +184,16 @@ export function passthroughStream(
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let out = "";
+      const out = new SseChunk();
       while (!done) {
         // The first bytes go as soon as there are any (time to first byte); later pulls drain what is ready.
-        let read = out !== "" && sent ? reader.ready() : null;
-        if (out !== "" && read === null) break;
+        let read = !out.empty && sent ? reader.ready() : null;
+        if (!out.empty && read === null) break;
         try {
           read ??= await reader.next();
         } catch (error) {
           services.log.warn("upstream stream failed", { error: messageOf(error) });
-          out += failWith("upstream_error", "The upstream connection failed mid-stream.", null);
+          out.add(failWith("upstream_error", "The upstream connection failed mid-stream.", null));
           break;
         }
         if (read.kind === "idle") {
@@ -162,17 +201,18 @@ export function passthroughStream(
           return;
         }
         if (read.kind === "done") {
-          out += failWith("upstream_error", "The upstream ended the stream before it finished.", null);
+          out.add(failWith("upstream_error", "The upstream ended the stream before it finished.", null));
           break;
         }
         for (const item of read.value) {
-          out += handle(item);
+          out.add(handle(item));
           if (done) break;
         }
       }
-      // One chunk per pull, encoded once: Bun's response sink pays per chunk, and the events of one upstream
-      // read enqueued one by one cost far more than their bytes (bench/translation.ts).
-      if (out !== "") controller.enqueue(sseBytes(out));
+      // What a pull produced goes out together, its text encoded once: Bun's response sink pays per chunk,
+      // and the events of one upstream read enqueued one by one cost far more than their bytes
+      // (bench/translation.ts); a run's bytes go as their own chunk (SseChunk).
+      out.sendTo(controller);
       sent = true;
       if (done) controller.close();
     },

@@ -97,13 +97,12 @@ function copyInto(out: Uint8Array, at: number, source: Uint8Array, start: number
 }
 
 /**
- * A text run as wire events, one per delta: `head`, the delta's literal as the upstream wrote it, `tail`
- * (the dialect's event around a JSON string literal), in one buffer of the exact size.
+ * Wire events around spans of upstream bytes: for each span (start and end at 2i, 2i + 1 of `spans`),
+ * `head`, the span's bytes, `tail`, in one buffer of the exact size (`spanBytes`: the spans' length).
  */
-export function textRunBytes(head: Uint8Array, tail: Uint8Array, run: TextRun): Uint8Array {
-  const { bytes, spans, count } = run;
+export function splicedBytes(head: Uint8Array, tail: Uint8Array, bytes: Uint8Array, spans: Int32Array, count: number, spanBytes: number): Uint8Array {
   // Not zeroed: every byte is written below (a zeroed buffer of this size cost more than the copies).
-  const out = Buffer.allocUnsafe(count * (head.length + tail.length) + run.literalBytes);
+  const out = Buffer.allocUnsafe(count * (head.length + tail.length) + spanBytes);
   let at = 0;
   for (let index = 0; index < count; index++) {
     at = copyInto(out, at, head, 0, head.length);
@@ -111,6 +110,14 @@ export function textRunBytes(head: Uint8Array, tail: Uint8Array, run: TextRun): 
     at = copyInto(out, at, tail, 0, tail.length);
   }
   // A byte left unwritten would send the process's memory to a client.
-  if (at !== out.length) throw new Error("a text run's bytes do not fill its buffer");
+  if (at !== out.length) throw new Error("spliced bytes do not fill their buffer");
   return out;
+}
+
+/**
+ * A text run as wire events, one per delta: `head`, the delta's literal as the upstream wrote it, `tail`
+ * (the dialect's event around a JSON string literal).
+ */
+export function textRunBytes(head: Uint8Array, tail: Uint8Array, run: TextRun): Uint8Array {
+  return splicedBytes(head, tail, run.bytes, run.spans, run.count, run.literalBytes);
 }

@@ -52,11 +52,10 @@ describe("readSlottedRun", () => {
         expect(readSlottedRun(body, slot, items)).toBe(eventsStop);
         expect(eventsStop).toBe(body.length - stopper.length);
         const expected = events.map((item) => (item as SlottedSseEvent).text).filter((text) => text !== "");
-        if (expected.length === 0) {
-          expect(items).toEqual([]);
-          return;
-        }
         const run = runOf(items);
+        // Every event, the empty ones included: each one's data is the event's own.
+        expect(run.eventCount).toBe(events.length);
+        for (let index = 0; index < run.eventCount; index++) expect(run.dataOf(index)).toBe(events[index]?.data as string);
         expect(run.count).toBe(expected.length);
         expect(run.texts()).toEqual(expected);
         for (let index = 0; index < run.count; index++) expect(JSON.parse(literalAt(run, index))).toBe(expected[index] as string);

@@ -12,38 +12,89 @@ import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { SseEvent } from "./decode.ts";
 import { bytesOf, matchEvent, newMatch } from "./slotted-events.ts";
 
+/** Per event of a run: where it starts, its literal starts and ends, and it ends (after its blank line). */
+const EVENT_START = 0;
+const EVENT_LITERAL_START = 1;
+const EVENT_LITERAL_END = 2;
+const EVENT_END = 3;
+const EVENT_FIELDS = 4;
+
 /**
- * Consecutive events the lane read, as one text run: where their literals are in the read, nothing
- * decoded. A translation to a dialect that writes the same JSON string literals copies their bytes.
+ * Consecutive events the lane read, as one run: where their literals are in the read, nothing decoded.
+ * A translation to a dialect that writes the same JSON string literals copies their bytes (`spans`: the
+ * non-empty ones); a passthrough forwards every event's bytes after its envelope's head (`eventAt`).
  */
 export class SlottedRun implements TextRun {
   constructor(
     readonly slot: JsonStringSlot,
+    /** The SSE event name of its events ("" for data-only events). */
+    readonly event: string,
     readonly bytes: Buffer,
     readonly spans: Int32Array,
     readonly count: number,
     readonly literalBytes: number,
     readonly tokens: number,
+    /** Every event (empty texts included): EVENT_FIELDS numbers each. */
+    private readonly events: Int32Array,
+    /** How many events it holds (`count` and the empty ones). */
+    readonly eventCount: number,
   ) {}
 
   texts(): string[] {
     const texts: string[] = [];
-    for (let index = 0; index < this.count; index++) {
-      const start = this.spans[2 * index] as number;
-      const end = this.spans[2 * index + 1] as number;
-      const literal = this.bytes.toString("utf8", start, end);
-      // Checked when read: a literal with a backslash is valid JSON, one without is its text in quotes.
-      texts.push(literal.includes("\\") ? (JSON.parse(literal) as string) : literal.slice(1, -1));
-    }
+    for (let index = 0; index < this.count; index++) texts.push(this.textOf(this.spans[2 * index] as number, this.spans[2 * index + 1] as number));
     return texts;
+  }
+
+  /** Event `index` (< eventCount): its start, literal start and end, and end, in `bytes`. */
+  eventAt(index: number): { start: number; literalStart: number; literalEnd: number; end: number } {
+    const at = index * EVENT_FIELDS;
+    const events = this.events;
+    return {
+      start: events[at + EVENT_START] as number,
+      literalStart: events[at + EVENT_LITERAL_START] as number,
+      literalEnd: events[at + EVENT_LITERAL_END] as number,
+      end: events[at + EVENT_END] as number,
+    };
+  }
+
+  /** The data of event `index` as the SSE decoder would give it (its `data:` line's value). */
+  dataOf(index: number): string {
+    const { start, end } = this.eventAt(index);
+    const framing = this.event === "" ? "data: ".length : `event: ${this.event}\ndata: `.length;
+    return this.bytes.toString("utf8", start + framing, end - 2);
+  }
+
+  /**
+   * Each event from its literal to its end (its blank line included): what follows the envelope's head,
+   * as spans for `splicedBytes`, and their length.
+   */
+  fromLiterals(): { spans: Int32Array; spanBytes: number } {
+    const spans = new Int32Array(2 * this.eventCount);
+    let spanBytes = 0;
+    for (let index = 0; index < this.eventCount; index++) {
+      const at = index * EVENT_FIELDS;
+      const start = this.events[at + EVENT_LITERAL_START] as number;
+      const end = this.events[at + EVENT_END] as number;
+      spans[2 * index] = start;
+      spans[2 * index + 1] = end;
+      spanBytes += end - start;
+    }
+    return { spans, spanBytes };
+  }
+
+  /** A literal's text (checked when read: one with a backslash is valid JSON, one without is its text in quotes). */
+  private textOf(start: number, end: number): string {
+    const literal = this.bytes.toString("utf8", start, end);
+    return literal.includes("\\") ? (JSON.parse(literal) as string) : literal.slice(1, -1);
   }
 }
 
 /**
- * The lane for a translation: reads events of `slot`'s shape from the start of `chunk` (an event
- * boundary) and appends them to `out` as one SlottedRun; returns where it stopped. Beyond the envelope it
- * checks each literal (valid escapes, well-formed UTF-8) and estimates its tokens; a chunk with empty
- * content adds nothing, as its parse would.
+ * The lane as runs: reads events of `slot`'s shape from the start of `chunk` (an event boundary) and
+ * appends them to `out` as one SlottedRun; returns where it stopped. Beyond the envelope it checks each
+ * literal (valid escapes, well-formed UTF-8) and estimates its tokens; an empty literal is an event of
+ * the run with no text (as its parse gives no delta).
  */
 export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (SseEvent | SlottedRun)[], event = ""): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -51,8 +102,10 @@ export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (Ss
   const match = newMatch();
   // No event is shorter than its envelope, two quotes and the blank line (and the free member's quotes).
   const shortestEvent = envelope.head.length + envelope.suffix.length + 4 + (envelope.tail === null ? 0 : envelope.tail.length + 2);
-  /** Made at the first literal, for as many events as the rest of the read can hold (the lane stops often on some streams). */
+  /** Made at the first event, for as many as the rest of the read can hold (the lane stops often on some streams). */
+  let events: Int32Array | null = null;
   let spans: Int32Array | null = null;
+  let eventCount = 0;
   let count = 0;
   let literalBytes = 0;
   let tokens = 0;
@@ -77,8 +130,18 @@ export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (Ss
       literalBytes += literalEnd - literalStart;
       tokens += estimate;
     }
+    events ??= new Int32Array(EVENT_FIELDS * (Math.floor((bytes.length - position) / shortestEvent) + 1));
+    const at = eventCount * EVENT_FIELDS;
+    events[at + EVENT_START] = position;
+    events[at + EVENT_LITERAL_START] = literalStart;
+    events[at + EVENT_LITERAL_END] = literalEnd;
+    events[at + EVENT_END] = match.next;
+    eventCount++;
     position = match.next;
   }
-  if (spans !== null && count > 0) out.push(new SlottedRun(slot, bytes, spans.subarray(0, 2 * count), count, literalBytes, tokens));
+  if (events !== null) {
+    const literals = spans === null ? new Int32Array(0) : spans.subarray(0, 2 * count);
+    out.push(new SlottedRun(slot, event, bytes, literals, count, literalBytes, tokens, events.subarray(0, EVENT_FIELDS * eventCount), eventCount));
+  }
   return position;
 }

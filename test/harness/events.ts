@@ -28,7 +28,7 @@ export function asTextDeltas(events: readonly ChatEvent[]): ChatEvent[] {
 const RUN_ENVELOPE = { id: "chatcmpl-run", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-run" };
 const SLOT_MARK = "\u0000slot\u0000";
 const runChunk = (literal: string) =>
-  `data: ${JSON.stringify({ ...RUN_ENVELOPE, choices: [{ index: 0, delta: { content: SLOT_MARK }, finish_reason: null }] }).replace(JSON.stringify(SLOT_MARK), literal)}\n\n`;
+  `data: ${JSON.stringify({ ...RUN_ENVELOPE, choices: [{ index: 0, delta: { content: SLOT_MARK }, finish_reason: null }] }).replace(JSON.stringify(SLOT_MARK), () => literal)}\n\n`;
 
 /**
  * A text run as the translation's lane reads it from an OpenAI stream whose content chunks hold `texts`

@@ -250,7 +250,7 @@ export function createAnthropicUpstreamStreamDecoder(): AnthropicUpstreamStreamD
         for (const event of fail(`The upstream sent a delta for unknown content block ${upstreamIndex}.`)) out.push(event);
         return;
       }
-      out.push({ type: "text-run", index, run });
+      if (run.count > 0) out.push({ type: "text-run", index, run });
     },
     end() {
       if (state.phase === "done") return [];

@@ -230,7 +230,7 @@ export function createOpenAIUpstreamStreamDecoder(): OpenAIUpstreamStreamDecoder
     },
 
     pushTextRun(run, out) {
-      if (state.phase !== "streaming") return;
+      if (state.phase !== "streaming" || run.count === 0) return;
       out.push({ type: "text-run", index: textual(out, "text"), run });
     },
 
