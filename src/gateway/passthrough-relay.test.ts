@@ -110,6 +110,26 @@ describe("passthroughStream: chunks read through a slot", () => {
     }
   });
 
+  test("padded chunks, the model before or after the padding, forwarded from runs: the bytes and metered output of parsing", async () => {
+    const padded = (text: string, index: number, after: boolean) => {
+      const json = chunkJson(text, "gpt-upstream", after ? "model-last" : "model-first");
+      const pad = `"obfuscation":"${"Zq81LmN0pQx".slice(0, 1 + (index % 11))}"`;
+      return after ? json.replace(',"model":', () => `,${pad},"model":`) : json.replace(/}$/, () => `,${pad}}`);
+    };
+    for (const after of [false, true]) {
+      const chunks = [...TEXTS, ...TEXTS].map((text, index) => data(padded(text, index, after))).join("");
+      // Cut streams (billed by the gateway's count) and streams whose usage reports no output: the runs' tokens are billed.
+      for (const wire of [chunks, chunks + tail().replace('"completion_tokens":4', '"completion_tokens":0')]) {
+        const cut = new TextEncoder().encode(wire.split("\n\n").slice(0, 2).join("\n\n")).length + 2;
+        const fast = await relay(wire, new OpenAIEventDecoder(), "client-model", true, [cut]);
+        const parsed = await relay(wire, parsingTap(), "client-model", true);
+        expect(fast.text).toBe(parsed.text);
+        expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
+        expect(fast.settled[0]?.usage.output).toBeGreaterThan(0);
+      }
+    }
+  });
+
   test("split anywhere, the output is the same", async () => {
     const wire = stream(TEXTS, (text) => chunkJson(text));
     const expected = (await relay(wire, parsingTap(), "client-model", true)).text;

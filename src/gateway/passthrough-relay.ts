@@ -12,7 +12,6 @@ import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
-import { SlottedSseEvent } from "../sse/slotted-events.ts";
 import { readSlottedRun, SlottedRun } from "../sse/slotted-run.ts";
 import { encodeSseEvent, encodeSseEventLines, SSE_KEEPALIVE, SseChunk, splicedBytes } from "../sse/encode.ts";
 import { KeepaliveReader } from "../sse/keepalive.ts";
@@ -115,7 +114,6 @@ export function passthroughStream(
     if (forward?.slot !== slot || forward.eventName !== item.event.event) forward = slotForward(slot, item.event, wire, rewrite);
     const head = forward.head;
     if (head === null) return null;
-    if (item.event instanceof SlottedSseEvent) return forwardedText(forward, head, item.event.literal, item.event.free);
     return forwardedText(forward, head, slot.literalOf(item.event.data), slot.freeOf(item.event.data));
   };
 
@@ -142,8 +140,13 @@ export function passthroughStream(
   /** Handles one upstream event; returns the text (or bytes) to send now. */
   const handle = (item: TappedEvent): string | Uint8Array => {
     if (item.run !== undefined) {
-      // Content chunks only (the slot's envelope is a plain content chunk's): no finish, no error among them.
-      for (const canonical of item.canonical) meter.observe(canonical);
+      // Content chunks (the slot's envelope is a plain content chunk's): a tap gives no error or finish for
+      // them; one that did would end the stream settled, never forwarded past.
+      for (const canonical of item.canonical) {
+        meter.observe(canonical);
+        if (canonical.type === "error") return failWith(canonical.kind, canonical.message, null);
+        if (canonical.type === "finish") return failWith("upstream_error", "The upstream stream could not be read.", null);
+      }
       return forwardRun(item.run, item.event);
     }
     let finish: Extract<ChatEvent, { type: "finish" }> | null = null;

@@ -29,8 +29,8 @@ export interface UpstreamEventDecoder {
   /** The SSE event name those events carry ("" or absent for data-only events). */
   readonly expectedEvent?: string;
   /**
-   * Content events the fast lane read as one run (a translation's lane: slotted-events.ts). Only a
-   * decoder with this gets the lane on the translated path.
+   * Content events the fast lane read as one run (slotted-run.ts). Only a decoder with this gets the
+   * lane (on the translated path and in a passthrough's tap).
    */
   pushRun?(run: SlottedRun, out: ChatEvent[]): void;
 }

@@ -184,7 +184,9 @@ export function matchEvent(bytes: Buffer, position: number, envelope: SlotBytes,
 
 /**
  * Reads events of `slot`'s shape from the start of `chunk` (which must start at an event boundary),
- * appending them to `out`; returns where the lane stopped (the chunk's length when it read it all).
+ * appending them to `out`; returns where the lane stopped (the chunk's length when it read it all). The
+ * lane one event at a time: the relays read runs (slotted-run.ts); this is the reference their tests
+ * compare runs with, and bench/lane.ts's per-event path.
  */
 export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: SseEvent[], event = ""): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

@@ -1,8 +1,9 @@
 /**
- * The fast lane of a translation: the content events of an OpenAI stream (those of a learned
- * JsonStringSlot's shape, matched as in slotted-events.ts) read as one run per stretch of a read, where
- * each literal is only located, checked and estimated in tokens. Nothing is decoded to a string: an
- * encoder that writes the same JSON string literals (Anthropic's text_delta) copies their bytes.
+ * The fast lane as the relays use it: the content events of a stream (those of a learned JsonStringSlot's
+ * shape, matched as in slotted-events.ts: an OpenAI stream's content chunks, an Anthropic stream's text
+ * deltas) read as one run per stretch of a read, where each literal is only located, checked and
+ * estimated in tokens. Nothing is decoded to a string: a translation copies the literals into the
+ * client's events, a passthrough forwards each event's bytes after the envelope's head.
  */
 
 import { isUtf8 } from "node:buffer";
@@ -22,23 +23,43 @@ const EVENT_FIELDS = 4;
 /**
  * Consecutive events the lane read, as one run: where their literals are in the read, nothing decoded.
  * A translation to a dialect that writes the same JSON string literals copies their bytes (`spans`: the
- * non-empty ones); a passthrough forwards every event's bytes after its envelope's head (`eventAt`).
+ * non-empty ones); a passthrough forwards every event's bytes after its envelope's head (`fromLiterals`).
  */
 export class SlottedRun implements TextRun {
-  constructor(
-    readonly slot: JsonStringSlot,
-    /** The SSE event name of its events ("" for data-only events). */
-    readonly event: string,
-    readonly bytes: Buffer,
-    readonly spans: Int32Array,
-    readonly count: number,
-    readonly literalBytes: number,
-    readonly tokens: number,
-    /** Every event (empty texts included): EVENT_FIELDS numbers each. */
-    private readonly events: Int32Array,
-    /** How many events it holds (`count` and the empty ones). */
-    readonly eventCount: number,
-  ) {}
+  readonly slot: JsonStringSlot;
+  /** The SSE event name of its events ("" for data-only events). */
+  readonly event: string;
+  readonly bytes: Buffer;
+  readonly spans: Int32Array;
+  readonly count: number;
+  readonly literalBytes: number;
+  readonly tokens: number;
+  /** Every event (empty texts included): EVENT_FIELDS numbers each. */
+  private readonly events: Int32Array;
+  /** How many events it holds (`count` and the empty ones). */
+  readonly eventCount: number;
+
+  constructor(fields: {
+    slot: JsonStringSlot;
+    event: string;
+    bytes: Buffer;
+    spans: Int32Array;
+    count: number;
+    literalBytes: number;
+    tokens: number;
+    events: Int32Array;
+    eventCount: number;
+  }) {
+    this.slot = fields.slot;
+    this.event = fields.event;
+    this.bytes = fields.bytes;
+    this.spans = fields.spans;
+    this.count = fields.count;
+    this.literalBytes = fields.literalBytes;
+    this.tokens = fields.tokens;
+    this.events = fields.events;
+    this.eventCount = fields.eventCount;
+  }
 
   texts(): string[] {
     const texts: string[] = [];
@@ -61,7 +82,7 @@ export class SlottedRun implements TextRun {
   /** The data of event `index` as the SSE decoder would give it (its `data:` line's value). */
   dataOf(index: number): string {
     const { start, end } = this.eventAt(index);
-    const framing = this.event === "" ? "data: ".length : `event: ${this.event}\ndata: `.length;
+    const framing = Buffer.byteLength(this.event === "" ? "data: " : `event: ${this.event}\ndata: `);
     return this.bytes.toString("utf8", start + framing, end - 2);
   }
 
@@ -141,7 +162,7 @@ export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (Ss
   }
   if (events !== null) {
     const literals = spans === null ? new Int32Array(0) : spans.subarray(0, 2 * count);
-    out.push(new SlottedRun(slot, event, bytes, literals, count, literalBytes, tokens, events.subarray(0, EVENT_FIELDS * eventCount), eventCount));
+    out.push(new SlottedRun({ slot, event, bytes, spans: literals, count, literalBytes, tokens, events: events.subarray(0, EVENT_FIELDS * eventCount), eventCount }));
   }
   return position;
 }

@@ -128,6 +128,20 @@ describe("a long OpenAI stream over many reads (the translation's byte lane)", (
     expect(message.content.map((block) => (block.type === "text" ? block.text : block.type))).toEqual([words.join("")]);
     expect(message.usage.output_tokens).toBe(400);
     expect(message.stop_reason).toBe("end_turn");
+
+    // The OpenAI SDK on the same stream: the passthrough forwards the runs as the upstream's own chunks.
+    setup.openaiUpstream.script({ kind: "sse", text, chunkSize: 3001, chunkDelayMs: 2 });
+    const passthrough = openaiClient(setup.gateway).chat.completions.stream({ model: "via-openai", stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }] });
+    const chunks: string[] = [];
+    for await (const chunk of passthrough) {
+      const content = chunk.choices[0]?.delta.content;
+      if (typeof content === "string" && content !== "") chunks.push(content);
+      expect(chunk.model).toBe("via-openai");
+    }
+    const completion = await passthrough.finalChatCompletion();
+    expect(chunks).toEqual(words.filter((word) => word !== ""));
+    expect(completion.choices[0]?.message.content).toBe(words.join(""));
+    expect(completion.usage?.completion_tokens).toBe(400);
   });
 
   test("a long Anthropic stream reaches the OpenAI SDK as a content chunk per text delta, in order", async () => {

@@ -108,4 +108,24 @@ describe("AnthropicEventDecoder with the lane", () => {
     }
     expect(reference(head + blockStop(0) + deltas(5) + finish).at(-1)).toMatchObject({ type: "error" });
   });
+
+  test("framing the lane does not take (no space after the colon, id lines, comments, CRLF) and odd deltas decode as parsing them", async () => {
+    const texts = Array.from({ length: 8 }, (_, at) => `t${at} `);
+    const deltas = (index: number) => texts.map((text) => textDelta(index, text)).join("");
+    const variants = [
+      deltas(0).replaceAll("event: content_block_delta", "event:content_block_delta"),
+      deltas(0).replaceAll("event: content_block_delta\n", "event: content_block_delta\nid: 7\n"),
+      deltas(0).replaceAll("\n\n", "\n\n: keepalive\n\n"),
+      deltas(0).replaceAll("\n", "\r\n"),
+      deltas(0).replaceAll("event: content_block_delta", "event: message"),
+    ];
+    for (const middle of variants) {
+      const body = start + blockStart(0, "text") + textDelta(0, "first ") + middle + blockStop(0) + finish;
+      const cut = (start + blockStart(0, "text") + textDelta(0, "first ")).length;
+      expect(asTextDeltas(await throughReader(body, [cut], true))).toEqual(reference(body));
+    }
+    // Text deltas into a thinking block, and deltas after message_stop.
+    const odd = start + blockStart(0, "thinking") + textDelta(0, "x ") + deltas(0) + blockStop(0) + finish + deltas(0);
+    expect(asTextDeltas(await throughReader(odd, [(start + blockStart(0, "thinking") + textDelta(0, "x ")).length], true))).toEqual(reference(odd));
+  });
 });

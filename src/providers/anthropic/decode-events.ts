@@ -68,6 +68,8 @@ export class AnthropicEventDecoder implements UpstreamEventDecoder {
     // its envelope then decode the same way, whatever their text.
     const took = events.length === 1 && events[0]?.type === "block-delta" && events[0].delta.type === "text";
     if (delta === null || delta.text === "" || !took || (event.event !== "" && event.event !== "content_block_delta")) return;
+    // One the current slot reads (an event a read cut in two, parsed whole): nothing to learn.
+    if (this.slot !== null && event.event === this.slotEvent && this.slot.match(event.data) !== null) return;
     this.learnBudget--;
     const slot = JsonStringSlot.learn(event.data, data, delta.text, ANTHROPIC_TEXT_DELTA);
     if (slot === null) return;
@@ -79,7 +81,8 @@ export class AnthropicEventDecoder implements UpstreamEventDecoder {
   /** Text deltas read as one run: what `push` gives for each of them, without their texts. */
   pushRun(run: SlottedRun, out: ChatEvent[]): void {
     const index = this.slotIndex.get(run.slot);
-    if (index === undefined) return; // not a slot of this decoder's: the reader reads with the decoder's own
+    // The reader reads with this decoder's own slots only; failing the read beats dropping text.
+    if (index === undefined) throw new Error("a text run read through a slot this decoder did not learn");
     this.decoder.pushTextRun(index, run, out);
     this.learnBudget = LEARN_BUDGET;
     this.lastData = undefined;

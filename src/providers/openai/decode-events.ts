@@ -10,7 +10,6 @@ import type { ChatEvent } from "../../canonical/events.ts";
 import { JsonStringSlot, type MemberAccess } from "../../lib/json-string-slot.ts";
 import type { SseEvent } from "../../sse/decode.ts";
 import type { SlottedRun } from "../../sse/slotted-run.ts";
-import { SlottedSseEvent } from "../../sse/slotted-events.ts";
 import { parseSseData, type UpstreamEventDecoder } from "../sse-events.ts";
 import { createOpenAIUpstreamStreamDecoder, plainContentOf } from "./decode-stream.ts";
 
@@ -53,12 +52,6 @@ export class OpenAIEventDecoder implements UpstreamEventDecoder {
 
   push(event: SseEvent, out: ChatEvent[]): void {
     const slot = this.slot;
-    if (event instanceof SlottedSseEvent && event.slot === slot && !this.ended && this.decoder.pushText(event.text, out, event.literal)) {
-      this.learnBudget = LEARN_BUDGET;
-      this.lastData = undefined;
-      this.lastSlot = slot;
-      return;
-    }
     if (slot !== null && !this.ended) {
       const text = slot.match(event.data);
       if (text !== null && this.decoder.pushText(text, out, slot.literalOf(event.data))) {
