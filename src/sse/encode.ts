@@ -86,14 +86,16 @@ export const SSE_KEEPALIVE = encoder.encode(": keepalive\n\n");
 /** Pieces up to this long are copied byte by byte: cheaper than a native copy for a few bytes. */
 const SHORT_COPY = 24;
 
-function copyInto(out: Uint8Array, at: number, source: Uint8Array, start: number, end: number): number {
-  if (end - start > SHORT_COPY) {
-    out.set(start === 0 && end === source.length ? source : source.subarray(start, end), at);
-    return at + end - start;
-  }
+function copyInto(out: Buffer, at: number, source: Buffer, start: number, end: number): number {
+  // Buffer#copy: no view made per piece, cheaper than `set` of a subarray.
+  if (end - start > SHORT_COPY) return at + source.copy(out, at, start, end);
   let position = at;
   for (let index = start; index < end; index++) out[position++] = source[index] as number;
   return position;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -101,13 +103,16 @@ function copyInto(out: Uint8Array, at: number, source: Uint8Array, start: number
  * `head`, the span's bytes, `tail`, in one buffer of the exact size (`spanBytes`: the spans' length).
  */
 export function splicedBytes(head: Uint8Array, tail: Uint8Array, bytes: Uint8Array, spans: Int32Array, count: number, spanBytes: number): Uint8Array {
+  const headBytes = asBuffer(head);
+  const tailBytes = asBuffer(tail);
+  const source = asBuffer(bytes);
   // Not zeroed: every byte is written below (a zeroed buffer of this size cost more than the copies).
   const out = Buffer.allocUnsafe(count * (head.length + tail.length) + spanBytes);
   let at = 0;
   for (let index = 0; index < count; index++) {
-    at = copyInto(out, at, head, 0, head.length);
-    at = copyInto(out, at, bytes, spans[2 * index] as number, spans[2 * index + 1] as number);
-    at = copyInto(out, at, tail, 0, tail.length);
+    at = copyInto(out, at, headBytes, 0, headBytes.length);
+    at = copyInto(out, at, source, spans[2 * index] as number, spans[2 * index + 1] as number);
+    at = copyInto(out, at, tailBytes, 0, tailBytes.length);
   }
   // A byte left unwritten would send the process's memory to a client.
   if (at !== out.length) throw new Error("spliced bytes do not fill their buffer");
