@@ -215,7 +215,7 @@ export const WHY_MISSED: string[] = [
   "ceiling shown) is under 5× and no gateway can meet the target in this scenario. **RSS under load**: the executable's own pages",
   "are ~45 MB of it (the RssFile row; the floor's 27.5). The tokenizer behind message_start's input count now costs ~10 MB once",
   "loaded (probe: one count_tokens call took an idle gateway from 55 to 66 MB, against 43 to 75–81 MB with gpt-tokenizer's own",
-  "encoder; section \"Token counting\"), which took ~20 MB off this peak (158.5 MB in the full run before it, 137.8 in the first after). The JavaScript heap is not the bulk: at the translated",
+  "encoder; section \"Token counting\"), which took ~20 MB off this peak (158.5 MB in the full run before it, 137.8 in the first after). The peak moves by more than a tenth between runs: full runs on 2026-11-24 read 139.4, 137.6 and 154.0 MB (the last with the machine busy), and four interleaved runs of the 128-stream translated scenario alone read 132 and 114 MB on the build before text runs, 123 and 133 on the build after. The JavaScript heap is not the bulk: at the translated",
   "stream's peak (32 connections) a probe read 11–18 MB of heap, 20 MB reserved. The rest is native: each call's server and fetch",
   "buffers, released when the GC collects their JavaScript wrappers (with an upstream this fast, Bun's HTTP thread copies the",
   "answer into a growing buffer until JavaScript reads it: 44 % of the page faults in a `perf` probe), and the allocator's pages",
