@@ -205,6 +205,6 @@ describe("OpenAIEventDecoder", () => {
       { numRuns: 300 },
     );
     // The lane took part: runs came from reads after the slot was learned.
-    expect(runs).toBeGreaterThan(100);
+    expect(runs).toBeGreaterThan(30);
   });
 });
