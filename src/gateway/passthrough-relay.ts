@@ -42,7 +42,7 @@ const EMPTY = new Uint8Array(0);
 /** The upstream body as batches of tapped events, one batch per read (the body's end adds none). */
 export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: UpstreamEventDecoder): BatchReader<TappedEvent[]> {
   const pushRun = tap.pushRun?.bind(tap);
-  return new SseBatchReader<TappedEvent[], SlottedRun>(
+  return new SseBatchReader<TappedEvent, SlottedRun>(
     body.getReader(),
     (events) => {
       const batch: TappedEvent[] = [];

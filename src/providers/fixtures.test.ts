@@ -83,4 +83,14 @@ describe("an OpenAI stream read in two parts", () => {
     expect(runs[0]?.texts()).toEqual(contentChunks.slice(1).filter((content) => content !== ""));
     expect(asTextDeltas(raw)).toEqual(await decodeChunks([bytes], openAIEventDecoder()));
   });
+
+  test("read whole, the chunks after the one that teaches the slot come as one text run of the same read", async () => {
+    const bytes = new Uint8Array(readFileSync(join(FIXTURES, "openai", "text-with-usage.sse")));
+    const text = new TextDecoder().decode(bytes);
+    const raw = await decodeRaw([bytes], openAIEventDecoder());
+    const runs = raw.flatMap((event) => (event.type === "text-run" ? [event.run] : []));
+    const contentChunks = [...text.matchAll(/"delta":\{"content":("(?:[^"\\]|\\.)*")\}/g)].map((match) => JSON.parse(match[1] ?? "") as string);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.texts()).toEqual(contentChunks.slice(1).filter((content) => content !== ""));
+  });
 });

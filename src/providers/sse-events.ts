@@ -51,7 +51,7 @@ export function parseSseData(data: string): unknown {
  */
 export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: UpstreamEventDecoder): BatchReader<ChatEvent[]> {
   const pushRun = decoder.pushRun?.bind(decoder);
-  return new SseBatchReader<ChatEvent[], SlottedRun>(
+  return new SseBatchReader<ChatEvent, SlottedRun>(
     body.getReader(),
     (events, atEnd) => {
       const out: ChatEvent[] = [];

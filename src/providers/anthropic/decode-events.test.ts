@@ -60,6 +60,10 @@ describe("AnthropicEventDecoder with the lane", () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]?.texts()).toEqual(texts.slice(1));
     expect(asTextDeltas(events)).toEqual(reference(body));
+    // Read whole: the deltas after the first still come as one run (the first events are decoded one by one until the slot is learned).
+    const whole = await throughReader(body, [], true);
+    expect(whole.flatMap((event) => (event.type === "text-run" ? [event.run.texts()] : []))).toEqual([texts.slice(1)]);
+    expect(asTextDeltas(whole)).toEqual(reference(body));
     // The passthrough's tap learns nothing: no runs.
     expect((await throughReader(body, [cut], false)).some((event) => event.type === "text-run")).toBe(false);
   });
