@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
-import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { childEnv, cpuMs, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize, type Summary } from "./lib/stats.ts";
@@ -267,8 +267,4 @@ if (!existsSync(binary)) {
 }
 const results = await measure(binary);
 const markdown = renderMarkdown(results);
-console.log(markdown);
-if (flags.write) {
-  writeBenchSection(SECTION, markdown, COMMAND);
-  console.error(`wrote the "${SECTION}" section of docs/benchmarks.md`);
-}
+publishBenchSection(SECTION, markdown, COMMAND, flags.write);

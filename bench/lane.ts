@@ -21,7 +21,7 @@ import { createAnthropicStreamEncoder } from "../src/dialects/anthropic/encode-s
 import { estimateTextTokens } from "../src/canonical/token-estimate.ts";
 import { emptyUsage } from "../src/canonical/usage.ts";
 import type { StreamEncoder } from "../src/gateway/summary.ts";
-import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 import { benchWord } from "./lib/stream-upstream.ts";
@@ -165,8 +165,4 @@ const markdown = [
   `| padded, as api.openai.com writes them | ${fixed(median(7), 0)} | ${fixed(median(6), 0)} | ${fixed(median(7) / median(6), 2)} |`,
   "",
 ].join("\n");
-console.log(markdown);
-if (flags.write) {
-  writeBenchSection(SECTION, markdown, COMMAND);
-  console.error(`wrote the "${SECTION}" section of docs/benchmarks.md`);
-}
+publishBenchSection(SECTION, markdown, COMMAND, flags.write);

@@ -10,7 +10,7 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { ALLOCATOR_ENV, HEAP_GROWTH_ENV } from "../src/cli/runtime-tuning.ts";
-import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { peakRssMb, rssMb } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed } from "./lib/stats.ts";
@@ -169,8 +169,4 @@ function render(results: Awaited<ReturnType<typeof measure>>): string {
 }
 
 const markdown = render(await measure());
-console.log(markdown);
-if (flags.write) {
-  writeBenchSection(GROUP.section, markdown, COMMAND);
-  console.error(`wrote the "${GROUP.section}" section of docs/benchmarks.md`);
-}
+publishBenchSection(GROUP.section, markdown, COMMAND, flags.write);

@@ -15,7 +15,7 @@ import { countTokens as gptTokenizerCount } from "gpt-tokenizer/encoding/cl100k_
 import { loadCl100kCounter } from "../src/canonical/cl100k.ts";
 import { countRequestTokens } from "../src/canonical/token-count.ts";
 import type { ChatRequest } from "../src/canonical/request.ts";
-import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 
@@ -161,8 +161,4 @@ const markdown = [
   "long words, and the heap's merges equal the scan's; text with U+FEFF differs, where the compact counter follows tiktoken.",
   "",
 ].join("\n");
-console.log(markdown);
-if (flags.write) {
-  writeBenchSection(SECTION, markdown, COMMAND);
-  console.error(`wrote the "${SECTION}" section of docs/benchmarks.md`);
-}
+publishBenchSection(SECTION, markdown, COMMAND, flags.write);

@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { writeBenchSection } from "./lib/benchmarks-doc.ts";
+import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { summarizeProfile, type CpuProfile } from "./lib/cpu-profile.ts";
 import { binaryCommit, type GatewayChoice, type GatewayCommand } from "./lib/gateway-binary.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
@@ -319,13 +319,6 @@ function renderMarkdown(results: Results): string {
   ].join("\n");
 }
 
-/** Prints a section's markdown, and with --write puts it in docs/benchmarks.md. */
-function publish(section: string, markdown: string, command: string): void {
-  console.log(markdown);
-  if (!flags.write) return;
-  writeBenchSection(section, markdown, command);
-  console.error(`wrote the "${section}" section of docs/benchmarks.md`);
-}
 
 if (flags.baseline !== undefined) {
   await measureBaseline(flags.baseline);
@@ -345,4 +338,4 @@ if (PROFILED !== null) {
   process.exit(0);
 }
 rmSync(PROFILE_DIR, { recursive: true, force: true });
-publish(SECTION, renderMarkdown(results), COMMAND);
+publishBenchSection(SECTION, renderMarkdown(results), COMMAND, flags.write);

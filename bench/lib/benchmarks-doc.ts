@@ -46,3 +46,11 @@ export function writeBenchSection(title: string, body: string, command: string, 
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, replaceSection(current, title, body));
 }
+
+/** Prints a bench's section, and with `write` puts it in docs/benchmarks.md (saying so on stderr). */
+export function publishBenchSection(title: string, markdown: string, command: string, write: boolean): void {
+  console.log(markdown);
+  if (!write) return;
+  writeBenchSection(title, markdown, command);
+  console.error(`wrote the "${title}" section of docs/benchmarks.md`);
+}

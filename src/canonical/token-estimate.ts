@@ -19,22 +19,25 @@ function isSpace(code: number): boolean {
 }
 
 /**
+ * One UTF-16 code unit into a count: `inPiece` is how many letters or digits the current word-piece
+ * holds (a piece holds up to four). Returns the new `inPiece`, plus 4 when the unit starts a token.
+ */
+function pieceStep(code: number, inPiece: number): number {
+  if (isWordChar(code)) return (inPiece === 0 ? 4 : 0) + (inPiece === 3 ? 0 : inPiece + 1);
+  return isSpace(code) ? 0 : 4;
+}
+
+/**
  * The count of `/[A-Za-z0-9]{1,4}|[^\sA-Za-z0-9]/g` matches, by one scan of the UTF-16 code units
  * (no match objects: every streamed delta and every request passes through here).
  */
 export function estimateTextTokens(text: string): number {
   let count = 0;
-  // Letters and digits taken into the current word-piece (a piece holds up to four).
   let inPiece = 0;
   for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (isWordChar(code)) {
-      if (inPiece === 0) count++;
-      inPiece = inPiece === 3 ? 0 : inPiece + 1;
-    } else {
-      inPiece = 0;
-      if (!isSpace(code)) count++;
-    }
+    const step = pieceStep(text.charCodeAt(index), inPiece);
+    count += step >> 2;
+    inPiece = step & 3;
   }
   return count;
 }
@@ -47,14 +50,9 @@ export function estimateAsciiTokens(bytes: Uint8Array, start: number, end: numbe
   let count = 0;
   let inPiece = 0;
   for (let index = start; index < end; index++) {
-    const code = bytes[index] as number;
-    if (isWordChar(code)) {
-      if (inPiece === 0) count++;
-      inPiece = inPiece === 3 ? 0 : inPiece + 1;
-    } else {
-      inPiece = 0;
-      if (!isSpace(code)) count++;
-    }
+    const step = pieceStep(bytes[index] as number, inPiece);
+    count += step >> 2;
+    inPiece = step & 3;
   }
   return count;
 }

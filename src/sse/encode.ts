@@ -40,11 +40,6 @@ export function encodeSseEventLines(data: string, event?: string): string {
   return event === undefined ? lines : `event: ${event}\n${lines}`;
 }
 
-/** The bytes of a relay's output text. */
-export function sseBytes(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
 /**
  * What one relay pull sends: encoders' text (joined, encoded once) and the bytes they built from the
  * upstream's own (text runs), in order, as few chunks as that allows. Bytes are not copied into one

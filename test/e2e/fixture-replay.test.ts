@@ -106,6 +106,17 @@ describe.each(openaiFixtures)("OpenAI upstream fixture %s", (_file, text, reason
   });
 });
 
+/** The non-empty content deltas of an OpenAI SDK stream, each chunk checked to name `model`. */
+async function contentDeltas(stream: AsyncIterable<{ model: string; choices: Array<{ delta: { content?: string | null } }> }>, model: string): Promise<string[]> {
+  const deltas: string[] = [];
+  for await (const chunk of stream) {
+    expect(chunk.model).toBe(model);
+    const content = chunk.choices[0]?.delta.content;
+    if (typeof content === "string" && content !== "") deltas.push(content);
+  }
+  return deltas;
+}
+
 describe("a long OpenAI stream over many reads (the translation's byte lane)", () => {
   test("the Anthropic SDK gets every content chunk as its own text delta, in order, whatever its characters and padding", async () => {
     const words = Array.from({ length: 400 }, (_, index) => ["plain ", "café ", 'quote "x" ', "tab\t", "line\n", "😀 ", "\u2028", "", "back\\slash ", "日本語 "][index % 10] ?? "");
@@ -132,14 +143,8 @@ describe("a long OpenAI stream over many reads (the translation's byte lane)", (
     // The OpenAI SDK on the same stream: the passthrough forwards the runs as the upstream's own chunks.
     setup.openaiUpstream.script({ kind: "sse", text, chunkSize: 3001, chunkDelayMs: 2 });
     const passthrough = openaiClient(setup.gateway).chat.completions.stream({ model: "via-openai", stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }] });
-    const chunks: string[] = [];
-    for await (const chunk of passthrough) {
-      const content = chunk.choices[0]?.delta.content;
-      if (typeof content === "string" && content !== "") chunks.push(content);
-      expect(chunk.model).toBe("via-openai");
-    }
+    expect(await contentDeltas(passthrough, "via-openai")).toEqual(words.filter((word) => word !== ""));
     const completion = await passthrough.finalChatCompletion();
-    expect(chunks).toEqual(words.filter((word) => word !== ""));
     expect(completion.choices[0]?.message.content).toBe(words.join(""));
     expect(completion.usage?.completion_tokens).toBe(400);
   });
@@ -157,13 +162,8 @@ describe("a long OpenAI stream over many reads (the translation's byte lane)", (
     ]);
     setup.anthropicUpstream.script({ kind: "sse", text, chunkSize: 3001, chunkDelayMs: 2 });
     const stream = openaiClient(setup.gateway).chat.completions.stream({ model: "via-anthropic", stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }] });
-    const deltas: string[] = [];
-    for await (const chunk of stream) {
-      const content = chunk.choices[0]?.delta.content;
-      if (typeof content === "string" && content !== "") deltas.push(content);
-    }
+    expect(await contentDeltas(stream, "via-anthropic")).toEqual(words);
     const completion = await stream.finalChatCompletion();
-    expect(deltas).toEqual(words);
     expect(completion.choices[0]?.message.content).toBe(words.join(""));
     expect(completion.choices[0]?.finish_reason).toBe("stop");
     expect(completion.usage?.completion_tokens).toBe(400);
