@@ -140,7 +140,7 @@ const markdown = [
   `At turn ${last.turn} (${last.chars.toLocaleString("en-US")} characters) a count takes ${fixed(last.resent, 2)} ms instead of ${fixed(last.fresh, 2)} ms;`,
   `over the ${TURNS} turns ${fixed(total("resent"), 1)} ms instead of ${fixed(total("fresh"), 1)} ms. The memory holds up to 4 M characters of texts.`,
   "",
-  "The tokenizer (src/canonical/bpe-counter.ts: cl100k_base's ranks in three typed arrays, read from gpt-tokenizer's rank file)",
+  "The tokenizer (src/canonical/bpe-counter.ts: cl100k_base's ranks in three typed arrays, read from Tollgate's compact file of gpt-tokenizer's ranks)",
   "against gpt-tokenizer's own cl100k_base module (strings, maps and arrays of its ranks). Loading each and counting one",
   `sentence in a fresh process (\`bench/lib/tokenizer-probe.ts\`), ${LOADS} processes each taking turns, medians; RSS and heap after a`,
   `full collection. Counting speed: the repository's README, benchmark doc, two sources and the example config (${corpus.length.toLocaleString("en-US")}`,

@@ -7,7 +7,8 @@ import fc from "fast-check";
 import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { CL100K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
 import { BpeCounter, mergedPartsByHeap, mergedPartsByScan } from "./bpe-counter.ts";
-import { parseTiktokenRanks } from "./bpe-ranks.ts";
+import { parseTiktokenRanks, readRanks, serializeRanks } from "./bpe-ranks.ts";
+import { CL100K_RANKS_PATH, renderCl100kRanks } from "../../scripts/gen-bpe-ranks.ts";
 import { CL100K_SPLIT_PATTERN, loadCl100kCounter } from "./cl100k.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -44,6 +45,41 @@ describe("parseTiktokenRanks", () => {
     ["a rank past any encoding", [`${base64("a")} 4294967295`]],
   ])("refuses a file with %s", (_name, lines) => {
     expect(() => parseTiktokenRanks(rankFile(lines))).toThrow(/tiktoken ranks/);
+  });
+});
+
+describe("the compact ranks file", () => {
+  const parsed = parseTiktokenRanks(rankFile([`${base64("ab")} 2`, `${base64("a")} 0`, `${base64("\xff\x00")} 4`, `${base64("b")} 1`]));
+  const serialized = serializeRanks(parsed);
+  const bufferOf = (bytes: Uint8Array) => bytes.slice().buffer;
+
+  test("reads back what was parsed: the same tokens, offsets and hash table", () => {
+    const read = readRanks(bufferOf(serialized));
+    expect([...read.starts]).toEqual([...parsed.starts]);
+    expect([...read.bytes]).toEqual([...parsed.bytes]);
+    expect([...read.slots]).toEqual([...parsed.slots]);
+    expect(read.mask).toBe(parsed.mask);
+    expect(new BpeCounter(read, /\S+/gu).count("ab \xff")).toBe(new BpeCounter(parsed, /\S+/gu).count("ab \xff"));
+  });
+
+  test("src/canonical/cl100k_base.ranks is cl100k_base.tiktoken's ranks (run `bun run ranks:generate` if not)", () => {
+    expect(Buffer.compare(readFileSync(CL100K_RANKS_PATH), renderCl100kRanks())).toBe(0);
+  });
+
+  const corrupt = (edit: (bytes: Uint8Array, view: DataView) => Uint8Array): ArrayBuffer => {
+    const bytes = serialized.slice();
+    return bufferOf(edit(bytes, new DataView(bytes.buffer)));
+  };
+  test.each([
+    ["another magic", (bytes: Uint8Array) => (bytes.set([0x78], 0), bytes)],
+    ["a truncated header", (bytes: Uint8Array) => bytes.subarray(0, 10)],
+    ["a missing last byte", (bytes: Uint8Array) => bytes.subarray(0, bytes.length - 1)],
+    ["no offsets", (bytes: Uint8Array, view: DataView) => (view.setUint32(8, 0, true), bytes)],
+    ["a byte count its length does not match", (bytes: Uint8Array, view: DataView) => (view.setUint32(12, 99, true), bytes)],
+    ["offsets that go backwards", (bytes: Uint8Array, view: DataView) => (view.setUint32(16 + 2 * 4, 0, true), bytes)],
+    ["offsets that do not start at 0", (bytes: Uint8Array, view: DataView) => (view.setUint32(16, 1, true), bytes)],
+  ])("refuses a file with %s", (_name, edit) => {
+    expect(() => readRanks(corrupt(edit))).toThrow(/bpe ranks file/);
   });
 });
 

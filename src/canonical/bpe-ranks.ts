@@ -2,6 +2,7 @@
  * A tiktoken rank file (`base64-token rank` per line) in typed arrays: every token's bytes back to back,
  * indexed by rank and by an FNV-1a hash table, so a byte range's rank is one hash and one compare. cl100k_base's
  * 100,256 ranks take about 2.1 MB here (bench/token-count.ts measures the load against gpt-tokenizer's).
+ * The gateway reads them from Tollgate's own compact file (readRanks), written from the `.tiktoken` file.
  */
 
 /** Sentinel rank for "no such token". */
@@ -123,11 +124,16 @@ export function parseTiktokenRanks(file: Uint8Array): BpeRanks {
   const bytes = new Uint8Array(starts[maxRank + 1] as number);
   forEachRankLine(file, (base64Start, base64End, rank) => decodeBase64Into(file, base64Start, base64End, bytes, starts[rank] as number));
 
+  return indexRanks(bytes, starts, tokens);
+}
+
+/** The hash table over every non-empty token of `bytes` / `starts`: twice as many slots as tokens. */
+function indexRanks(bytes: Uint8Array, starts: Uint32Array, tokens: number): BpeRanks {
   let slotCount = 1;
   while (slotCount < tokens * 2) slotCount *= 2;
   const slots = new Int32Array(slotCount);
   const mask = slotCount - 1;
-  for (let rank = 0; rank <= maxRank; rank++) {
+  for (let rank = 0; rank + 1 < starts.length; rank++) {
     const start = starts[rank] as number;
     const end = starts[rank + 1] as number;
     if (end === start) continue;
@@ -136,6 +142,55 @@ export function parseTiktokenRanks(file: Uint8Array): BpeRanks {
     slots[slot] = rank + 1;
   }
   return { bytes, starts, slots, mask };
+}
+
+/**
+ * Ranks in Tollgate's own file (scripts/gen-bpe-ranks.ts writes it from a `.tiktoken` file): a 16-byte
+ * header (RANKS_MAGIC, the number of `starts` and of bytes, little-endian u32s), `starts` as
+ * little-endian u32s, then the tokens' bytes. Reading it is two views and the hash table, with none of
+ * the base64 and text parsing: parsing cl100k_base's rank file took ~5 MB of RSS more, most of it the
+ * JIT compiling the parser's loops for the one time they run (docs/benchmarks.md "Token counting").
+ */
+const RANKS_MAGIC = "tgbpe1\n\0";
+const RANKS_HEADER_BYTES = 16;
+
+export function serializeRanks(ranks: BpeRanks): Uint8Array {
+  const startsBytes = ranks.starts.length * 4;
+  const file = new Uint8Array(RANKS_HEADER_BYTES + startsBytes + ranks.bytes.length);
+  const view = new DataView(file.buffer);
+  file.set(new TextEncoder().encode(RANKS_MAGIC), 0);
+  view.setUint32(8, ranks.starts.length, true);
+  view.setUint32(12, ranks.bytes.length, true);
+  for (let index = 0; index < ranks.starts.length; index++) view.setUint32(RANKS_HEADER_BYTES + index * 4, ranks.starts[index] as number, true);
+  file.set(ranks.bytes, RANKS_HEADER_BYTES + startsBytes);
+  return file;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Reads a file serializeRanks wrote; throws on anything else. The views share `buffer`. */
+export function readRanks(buffer: ArrayBuffer): BpeRanks {
+  const fail = (why: string): never => {
+    throw new Error(`bpe ranks file: ${why}`);
+  };
+  if (!LITTLE_ENDIAN) fail("this platform is big-endian; the file's u32s are little-endian");
+  if (buffer.byteLength < RANKS_HEADER_BYTES) fail("shorter than its header");
+  if (new TextDecoder().decode(new Uint8Array(buffer, 0, 8)) !== RANKS_MAGIC) fail("not a ranks file");
+  const view = new DataView(buffer);
+  const startCount = view.getUint32(8, true);
+  const byteCount = view.getUint32(12, true);
+  if (startCount < 1 || startCount > MAX_RANK + 2) fail("a rank count out of range");
+  if (buffer.byteLength !== RANKS_HEADER_BYTES + startCount * 4 + byteCount) fail("its length differs from its header's");
+  const starts = new Uint32Array(buffer, RANKS_HEADER_BYTES, startCount);
+  const bytes = new Uint8Array(buffer, RANKS_HEADER_BYTES + startCount * 4, byteCount);
+  let tokens = 0;
+  for (let rank = 0; rank + 1 < startCount; rank++) {
+    const length = (starts[rank + 1] as number) - (starts[rank] as number);
+    if (length < 0) fail(`token offsets go backwards at rank ${rank}`);
+    if (length > 0) tokens++;
+  }
+  if (starts[0] !== 0 || starts[startCount - 1] !== byteCount) fail("token offsets do not span its bytes");
+  return indexRanks(bytes, starts, tokens);
 }
 
 /** The rank of `piece[start .. end)`, or NO_RANK. */

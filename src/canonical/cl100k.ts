@@ -1,11 +1,12 @@
 /**
- * The cl100k_base encoding: gpt-tokenizer's rank file (embedded as a file in the compiled binary, read
- * once on first use) and tiktoken's pre-tokenizer pattern for it, over the compact BpeCounter.
+ * The cl100k_base encoding: its ranks in Tollgate's compact file (written from gpt-tokenizer's rank file
+ * by scripts/gen-bpe-ranks.ts; embedded as a file in the compiled binary, read once on first use) and
+ * tiktoken's pre-tokenizer pattern for it, over the compact BpeCounter.
  */
 
-import ranksPath from "gpt-tokenizer/data/cl100k_base.tiktoken" with { type: "file" };
+import ranksPath from "./cl100k_base.ranks" with { type: "file" };
 import { BpeCounter } from "./bpe-counter.ts";
-import { parseTiktokenRanks } from "./bpe-ranks.ts";
+import { readRanks } from "./bpe-ranks.ts";
 
 /**
  * tiktoken's cl100k_base split pattern in JavaScript syntax (no possessive quantifiers), as gpt-tokenizer
@@ -14,6 +15,5 @@ import { parseTiktokenRanks } from "./bpe-ranks.ts";
 export const CL100K_SPLIT_PATTERN = String.raw`'(?:[sS]|[dD]|[mM]|[tT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s+$|\s*[\r\n]|\s+(?!\S)|\s`;
 
 export async function loadCl100kCounter(): Promise<BpeCounter> {
-  const file = await Bun.file(ranksPath).bytes();
-  return new BpeCounter(parseTiktokenRanks(file), new RegExp(CL100K_SPLIT_PATTERN, "gu"));
+  return new BpeCounter(readRanks(await Bun.file(ranksPath).arrayBuffer()), new RegExp(CL100K_SPLIT_PATTERN, "gu"));
 }

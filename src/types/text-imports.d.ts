@@ -8,7 +8,7 @@ declare module "*.toml" {
   export default text;
 }
 // Files embedded as files by `import path from "…" with { type: "file" }`: the import is a path to read.
-declare module "*.tiktoken" {
+declare module "*.ranks" {
   const path: string;
   export default path;
 }
