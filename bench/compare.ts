@@ -14,6 +14,7 @@
  * `--write` rewrites the "Comparison with the floor and a peer" section of docs/benchmarks.md.
  * Usage: bun bench/compare.ts [--write] [--rounds N] [--seconds S] [--latency-seconds S] [--ttfb-calls N]
  *        [--skip-portkey] [--skip-profile] [--profile-dir DIR] [--only-profile] [--binary PATH]
+ *        [--only IDS] [--gateway-env NAME=VALUE,…]
  */
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -27,6 +28,7 @@ import {
   COMMAND,
   CONNECTIONS,
   flags,
+  GATEWAY_ENV,
   LATENCY_SECONDS,
   MODEL_FAST,
   MODEL_SLOW,
@@ -180,7 +182,7 @@ async function measureScenario(dir: string, scenario: Scenario, endpoints: Endpo
 async function coldStarts(binary: string, dir: string, config: string): Promise<number[]> {
   const times: number[] = [];
   for (let run = 0; run < COLD_STARTS; run++) {
-    const gateway = await startGateway(binary, dir, config, join(dir, `cold-${run}.log`), { TOLLGATE_LOG_LEVEL: "error" });
+    const gateway = await startGateway(binary, dir, config, join(dir, `cold-${run}.log`), { TOLLGATE_LOG_LEVEL: "error", ...GATEWAY_ENV });
     started.push(gateway.child);
     try {
       times.push(await msUntilHealthy(gateway, 10_000));
@@ -217,7 +219,7 @@ async function measure(): Promise<Measured | null> {
     console.error("cold start of the binary");
     const coldStart = await coldStarts(binary, dir, config);
 
-    const gateway: Started = await startGateway(binary, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error" });
+    const gateway: Started = await startGateway(binary, dir, config, join(dir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error", ...GATEWAY_ENV });
     started.push(gateway.child);
     await msUntilHealthy(gateway, 15_000);
     await Bun.sleep(1_000);
@@ -312,7 +314,7 @@ async function profileTollgate(dir: string, config: string, endpoints: Endpoints
   for (const scenario of wanted) {
     const name = `${scenario.id}.cpuprofile`;
     const argv = ["bun", "--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}`, join(ROOT, "src", "main.ts")];
-    const gateway = await startGateway(argv, dir, config, join(dir, `profile-${scenario.id}.log`), { TOLLGATE_LOG_LEVEL: "error" });
+    const gateway = await startGateway(argv, dir, config, join(dir, `profile-${scenario.id}.log`), { TOLLGATE_LOG_LEVEL: "error", ...GATEWAY_ENV });
     started.push(gateway.child);
     let rps = 0;
     try {

@@ -36,10 +36,25 @@ export const { values: flags } = parseArgs({
     binary: { type: "string" },
     /** Only these scenarios (comma-separated ids, e.g. `openai,openai-stream`), to iterate; not with --write. */
     only: { type: "string" },
+    /** Extra environment for Tollgate only (`NAME=VALUE,NAME=VALUE`), to try a runtime option; not with --write. */
+    "gateway-env": { type: "string" },
   },
   strict: true,
 });
 if (flags.only !== undefined && flags.write) throw new Error("--only measures part of the table: it cannot --write");
+if (flags["gateway-env"] !== undefined && flags.write) throw new Error("--gateway-env measures another configuration: it cannot --write");
+
+/** Tollgate's extra environment from --gateway-env. */
+export const GATEWAY_ENV: Record<string, string> = Object.fromEntries(
+  (flags["gateway-env"] ?? "")
+    .split(",")
+    .filter((pair) => pair !== "")
+    .map((pair) => {
+      const equals = pair.indexOf("=");
+      if (equals <= 0) throw new Error(`--gateway-env expects NAME=VALUE pairs, got '${pair}'`);
+      return [pair.slice(0, equals), pair.slice(equals + 1)];
+    }),
+);
 
 function intFlag(name: keyof typeof flags, min: number, max: number): number {
   const text = String(flags[name]);

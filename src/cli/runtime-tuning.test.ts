@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ALLOCATOR_ENV, HEAP_GROWTH_BUN_VERSION, HEAP_GROWTH_ENV, reexecArgv, RUNTIME_ENV, runtimeTuning } from "./runtime-tuning.ts";
+import { ALLOCATOR_ENV, HEAP_GROWTH_ENV, JIT_ENV, JSC_OPTIONS_BUN_VERSION, reexecArgv, RUNTIME_ENV, runtimeTuning } from "./runtime-tuning.ts";
 
 describe("reexecArgv", () => {
   test("from source: bun, its flags, the script, then the command", () => {
@@ -20,7 +20,7 @@ describe("reexecArgv", () => {
 
 describe("runtimeTuning", () => {
   const argv = (command: string) => ["bun", "/app/src/main.ts", command];
-  const verified = HEAP_GROWTH_BUN_VERSION;
+  const verified = JSC_OPTIONS_BUN_VERSION;
 
   test("serve, with nothing chosen by the operator: every group", () => {
     expect(runtimeTuning(argv("serve"), {}, verified)).toEqual({ ...RUNTIME_ENV });
@@ -34,14 +34,15 @@ describe("runtimeTuning", () => {
     expect(runtimeTuning(argv("serve"), { ...RUNTIME_ENV }, verified)).toBeNull();
   });
 
-  test("an operator's variable keeps its whole group as the operator left it; the other group is still added", () => {
-    expect(runtimeTuning(argv("serve"), { MIMALLOC_PURGE_DELAY: "50" }, verified)).toEqual({ ...HEAP_GROWTH_ENV });
-    expect(runtimeTuning(argv("serve"), { MIMALLOC_PURGE_HOLES: "1" }, verified)).toEqual({ ...HEAP_GROWTH_ENV });
-    expect(runtimeTuning(argv("serve"), { BUN_JSC_heapGrowthFunctionThresholdInMB: "0" }, verified)).toEqual({ ...ALLOCATOR_ENV });
-    expect(runtimeTuning(argv("serve"), { MIMALLOC_PURGE_DELAY: "50", BUN_JSC_heapGrowthFunctionThresholdInMB: "0" }, verified)).toBeNull();
+  test("an operator's variable keeps its whole group as the operator left it; the other groups are still added", () => {
+    expect(runtimeTuning(argv("serve"), { MIMALLOC_PURGE_DELAY: "50" }, verified)).toEqual({ ...HEAP_GROWTH_ENV, ...JIT_ENV });
+    expect(runtimeTuning(argv("serve"), { MIMALLOC_PURGE_HOLES: "1" }, verified)).toEqual({ ...HEAP_GROWTH_ENV, ...JIT_ENV });
+    expect(runtimeTuning(argv("serve"), { BUN_JSC_heapGrowthFunctionThresholdInMB: "0" }, verified)).toEqual({ ...ALLOCATOR_ENV, ...JIT_ENV });
+    expect(runtimeTuning(argv("serve"), { BUN_JSC_useConcurrentJIT: "1" }, verified)).toEqual({ ...ALLOCATOR_ENV, ...HEAP_GROWTH_ENV });
+    expect(runtimeTuning(argv("serve"), { MIMALLOC_PURGE_DELAY: "50", BUN_JSC_heapGrowthFunctionThresholdInMB: "0", BUN_JSC_useFTLJIT: "1" }, verified)).toBeNull();
   });
 
-  test("the JSC option only on the Bun release it was verified on (an unknown BUN_JSC_ name stops the process)", () => {
+  test("the JSC options only on the Bun release they were verified on (an unknown BUN_JSC_ name stops the process)", () => {
     expect(runtimeTuning(argv("serve"), {}, "1.5.0")).toEqual({ ...ALLOCATOR_ENV });
     expect(runtimeTuning(argv("serve"), { ...ALLOCATOR_ENV }, "1.5.0")).toBeNull();
   });
@@ -52,10 +53,10 @@ describe("runtimeTuning", () => {
   });
 });
 
-test("package.json pins, and these tests run on, the Bun release the heap-growth option was verified on", async () => {
-  // A Bun upgrade must re-verify BUN_JSC_heapGrowthFunctionThresholdInMB (and re-measure) before moving the pin.
+test("package.json pins, and these tests run on, the Bun release the JSC options were verified on", async () => {
+  // A Bun upgrade must re-verify the BUN_JSC_ options (and re-measure) before moving the pin.
   const pkg = (await Bun.file(new URL("../../package.json", import.meta.url)).json()) as { engines: { bun: string }; packageManager: string };
-  expect(pkg.engines.bun).toBe(HEAP_GROWTH_BUN_VERSION);
-  expect(pkg.packageManager).toBe(`bun@${HEAP_GROWTH_BUN_VERSION}`);
-  expect(Bun.version).toBe(HEAP_GROWTH_BUN_VERSION);
+  expect(pkg.engines.bun).toBe(JSC_OPTIONS_BUN_VERSION);
+  expect(pkg.packageManager).toBe(`bun@${JSC_OPTIONS_BUN_VERSION}`);
+  expect(Bun.version).toBe(JSC_OPTIONS_BUN_VERSION);
 });

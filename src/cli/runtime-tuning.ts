@@ -1,7 +1,7 @@
 /**
  * Memory options for `tollgate serve` that Bun reads from the environment only when the process starts,
  * so `serve` executes itself again once (execve: same pid, no second process) with them set, before
- * anything else runs. Two groups, each measured in docs/benchmarks.md:
+ * anything else runs. Three groups, each measured in docs/benchmarks.md:
  *
  * - allocator: Bun's mimalloc (shared with JavaScriptCore) hands the free parts of its large pages
  *   (buffers of 96 KiB and up) back to the OS between requests and purges freed pages after 100 ms; a
@@ -14,9 +14,15 @@
  *   Raising the function's RAM threshold out of reach keeps JSC's classic growth factors (2× while the
  *   heap is under a quarter of RAM), and the first of them is lowered to 1.75×: about 85 MB less peak RSS
  *   under 32 streams, CPU per request −3 % to +9 %, within the noise (`bun bench/runtime-options.ts
- *   --heap-growth`; the threshold alone saved 45–63 MB; a factor of 1.5 cost CPU). JSC options are not a
- *   stable API and an unknown BUN_JSC_ name stops the process at start, so this group is set only on the
- *   Bun release it was verified on.
+ *   --heap-growth`; the threshold alone saved 45–63 MB; a factor of 1.5 cost CPU).
+ * - JIT: JavaScriptCore's top tier (FTL) off, and its second tier (DFG) compiling on the thread that runs
+ *   the code instead of on helper threads. An FTL compile allocates megabytes that the idle compiler
+ *   threads then keep, and it maps in the compiler's own code; a gateway's hot path is short calls
+ *   that DFG code serves as well. About 15 MB less peak RSS under the comparison's load, CPU per request
+ *   within the noise (`bun bench/runtime-options.ts --jit`).
+ *
+ * JSC options are not a stable API and an unknown BUN_JSC_ name stops the process at start, so the two
+ * JSC groups are set only on the Bun release they were verified on.
  *
  * An operator who sets any variable of a group keeps their own values for that group, untouched;
  * TOLLGATE_NO_REEXEC=1 skips the re-execution (a sandbox whose seccomp policy kills on execve).
@@ -38,11 +44,17 @@ export const HEAP_GROWTH_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_smallHeapGrowthFactor: "1.75",
 };
 
-/** The Bun release whose JavaScriptCore has the heap-growth options (package.json pins it; runtime-tuning.test.ts checks both agree). */
-export const HEAP_GROWTH_BUN_VERSION = "1.4.4";
+/** FTL off; DFG compiles on the JavaScript thread, so no compiler thread keeps what a compile allocated. */
+export const JIT_ENV: Readonly<Record<string, string>> = {
+  BUN_JSC_useFTLJIT: "0",
+  BUN_JSC_useConcurrentJIT: "0",
+};
+
+/** The Bun release whose JavaScriptCore has the JSC options above (package.json pins it; runtime-tuning.test.ts checks both agree). */
+export const JSC_OPTIONS_BUN_VERSION = "1.4.4";
 
 /** Every option `serve` gives itself on the verified Bun release (what a comparable process needs to be tuned alike). */
-export const RUNTIME_ENV: Readonly<Record<string, string>> = { ...ALLOCATOR_ENV, ...HEAP_GROWTH_ENV };
+export const RUNTIME_ENV: Readonly<Record<string, string>> = { ...ALLOCATOR_ENV, ...HEAP_GROWTH_ENV, ...JIT_ENV };
 
 /** The argv that runs this same command again: the compiled binary's own argv[1] is a virtual path it adds itself. */
 export function reexecArgv(execPath: string, execArgv: readonly string[], argv: readonly string[]): string[] {
@@ -56,7 +68,7 @@ export function reexecArgv(execPath: string, execArgv: readonly string[], argv: 
  */
 export function runtimeTuning(argv: readonly string[], env: NodeJS.ProcessEnv, bunVersion: string): Record<string, string> | null {
   if (argv[2] !== "serve" || env.TOLLGATE_NO_REEXEC === "1") return null;
-  const groups = bunVersion === HEAP_GROWTH_BUN_VERSION ? [ALLOCATOR_ENV, HEAP_GROWTH_ENV] : [ALLOCATOR_ENV];
+  const groups = bunVersion === JSC_OPTIONS_BUN_VERSION ? [ALLOCATOR_ENV, HEAP_GROWTH_ENV, JIT_ENV] : [ALLOCATOR_ENV];
   const added: Record<string, string> = {};
   for (const group of groups) {
     if (Object.keys(group).every((name) => env[name] === undefined)) Object.assign(added, group);

@@ -2,7 +2,7 @@
 
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { ALLOCATOR_ENV, HEAP_GROWTH_ENV, RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
+import { ALLOCATOR_ENV, HEAP_GROWTH_ENV, JIT_ENV, RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
 import { childEnv, serveOnFreePort, useProcessFolder } from "../harness/process.ts";
 
 const folder = useProcessFolder("tollgate-runtime-tuning-");
@@ -34,7 +34,7 @@ test.skipIf(process.platform !== "linux")("serve runs with the memory options, i
 
 test.skipIf(process.platform !== "linux")("an operator's own MIMALLOC_PURGE_DELAY is kept, the allocator group left alone, the heap option still added", async () => {
   const server = await serveOnFreePort([], folder.dir, folder.children, { ...envWithout(Object.keys(RUNTIME_ENV)), MIMALLOC_PURGE_DELAY: "50" });
-  expect(tuningEnvOf(server.child.pid)).toEqual({ MIMALLOC_PURGE_DELAY: "50", ...HEAP_GROWTH_ENV });
+  expect(tuningEnvOf(server.child.pid)).toEqual({ MIMALLOC_PURGE_DELAY: "50", ...HEAP_GROWTH_ENV, ...JIT_ENV });
 });
 
 test.skipIf(process.platform !== "linux")("TOLLGATE_NO_REEXEC=1: serve runs as started, with none of the options, and serves", async () => {
@@ -45,7 +45,7 @@ test.skipIf(process.platform !== "linux")("TOLLGATE_NO_REEXEC=1: serve runs as s
 
 test.skipIf(process.platform !== "linux")("an operator's own BUN_JSC_smallHeapGrowthFactor keeps the heap group as set; the allocator group is still added", async () => {
   const server = await serveOnFreePort([], folder.dir, folder.children, { ...envWithout(Object.keys(RUNTIME_ENV)), BUN_JSC_smallHeapGrowthFactor: "2" });
-  expect(tuningEnvOf(server.child.pid)).toEqual({ BUN_JSC_smallHeapGrowthFactor: "2", ...ALLOCATOR_ENV });
+  expect(tuningEnvOf(server.child.pid)).toEqual({ BUN_JSC_smallHeapGrowthFactor: "2", ...ALLOCATOR_ENV, ...JIT_ENV });
 });
 
 test.skipIf(process.platform !== "linux")("under Bun's sampling profiler serve does not re-execute itself (a pending SIGPWR would kill the new image), says so, and serves", async () => {
