@@ -74,13 +74,14 @@ const GROUPS: Record<GroupId, OptionGroup> = {
     why: [
       "JavaScriptCore compiles hot code in up to three tiers after its interpreter: baseline, DFG and FTL, the last two on",
       "helper threads. An FTL compile allocates megabytes on its thread, which keeps them once idle, and maps in the FTL",
-      "compiler's own code (a probe: the tokenizer's rank-file parse took 12.5 MB of RSS with FTL, 8.7 MB without, 2.7 MB in",
-      "the interpreter alone). With FTL off and DFG compiling on the thread that runs the code, what a compile allocates",
+      "compiler's own code (a probe: parsing cl100k_base's `.tiktoken` file, as the tokenizer did before its compact file,",
+      "took 12.5 MB of RSS with FTL, 8.7 MB without, 2.7 MB in the interpreter alone). With FTL off and DFG compiling on",
+      "the thread that runs the code, what a compile allocates",
       "goes back to that thread's heap, which is busy and reuses it.",
     ],
     price: [
-      "The gateway's hot path is many short calls, which the DFG tier serves: the CPU columns show what FTL's code would",
-      "have saved. A DFG compile now runs on the JavaScript thread, during the first seconds of traffic; the comparison's",
+      "The gateway's hot path is many short calls, which the DFG tier serves: the CPU columns are the price, within this",
+      "machine's noise. A DFG compile now runs on the JavaScript thread, during the first seconds of traffic; the comparison's",
       "latency columns (section \"Comparison with the floor and a peer\") are measured with these options. JSC options are",
       "not a stable API, so `serve` sets them only on the Bun release they were verified on (src/cli/runtime-tuning.ts).",
     ],
