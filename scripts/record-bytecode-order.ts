@@ -32,6 +32,8 @@ if (import.meta.main) {
     if (!profile.startsWith("v2\n")) throw new Error("the gateway wrote no bytecode order profile");
     writeFileSync(BYTECODE_ORDER_PATH, profile);
     console.log(`wrote ${BYTECODE_ORDER_PATH}`);
+    // dist/ was built with the previous profile: build it again with this one.
+    await buildBinary();
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -219,7 +219,7 @@ export const WHY_MISSED: string[] = [
   "+17 MB (the settlement worker's own JavaScript VM is ~8 MB of it; without it the non-stream ratio fell to 0.31–0.32× the floor,",
   "so it stays); the tokenizer ~6 MB; the load the rest. A bare Bun relay (`Bun.serve` + `fetch`, the body read in JavaScript and",
   "re-streamed) peaked at 61–76 MB from a 23 MB idle under the same load, so most of the growth under load is Bun's own for reading",
-  "and re-streaming bodies at these rates. What was done: JavaScriptCore's FTL tier off and DFG compiles on the JavaScript thread",
+  "and re-streaming bodies at these rates. What was done: JavaScriptCore's FTL tier off and its compiles on the JavaScript thread",
   "(section \"JIT tiers\": −19 MB peak in that bench, CPU within the noise; the peak over this comparison's three heaviest",
   "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the ranks read from a compact file. Tried and left: Bun's",
   "allocator purging freed large pages again (−5 to −8 MB for 48–66 % more CPU per streamed call); a 250 ms purge delay (no change);",

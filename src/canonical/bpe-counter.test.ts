@@ -78,6 +78,7 @@ describe("the compact ranks file", () => {
     ["a byte count its length does not match", (bytes: Uint8Array, view: DataView) => (view.setUint32(12, 99, true), bytes)],
     ["offsets that go backwards", (bytes: Uint8Array, view: DataView) => (view.setUint32(16 + 2 * 4, 0, true), bytes)],
     ["offsets that do not start at 0", (bytes: Uint8Array, view: DataView) => (view.setUint32(16, 1, true), bytes)],
+    ["offsets that end before its last byte", (bytes: Uint8Array, view: DataView) => (view.setUint32(16 + (parsed.starts.length - 1) * 4, parsed.bytes.length - 1, true), bytes)],
   ])("refuses a file with %s", (_name, edit) => {
     expect(() => readRanks(corrupt(edit))).toThrow(/bpe ranks file/);
   });

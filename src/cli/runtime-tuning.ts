@@ -15,11 +15,11 @@
  *   heap is under a quarter of RAM), and the first of them is lowered to 1.75×: about 85 MB less peak RSS
  *   under 32 streams, CPU per request −3 % to +9 %, within the noise (`bun bench/runtime-options.ts
  *   --heap-growth`; the threshold alone saved 45–63 MB; a factor of 1.5 cost CPU).
- * - JIT: JavaScriptCore's top tier (FTL) off, and its second tier (DFG) compiling on the thread that runs
- *   the code instead of on helper threads. An FTL compile allocates megabytes that the idle compiler
+ * - JIT: JavaScriptCore's top tier (FTL) off, and its baseline and DFG compiles run on the thread that
+ *   runs the code instead of on helper threads. An FTL compile allocates megabytes that the idle compiler
  *   threads then keep, and it maps in the compiler's own code; a gateway's hot path is short calls
- *   that DFG code serves as well. About 15 MB less peak RSS under the comparison's load, CPU per request
- *   within the noise (`bun bench/runtime-options.ts --jit`).
+ *   that DFG code serves as well. 19 MB less peak RSS in `bun bench/runtime-options.ts --jit`, and
+ *   135–141 → 115–120 MB over three of the comparison's scenarios (README), CPU per request within the noise.
  *
  * JSC options are not a stable API and an unknown BUN_JSC_ name stops the process at start, so the two
  * JSC groups are set only on the Bun release they were verified on.
@@ -44,7 +44,7 @@ export const HEAP_GROWTH_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_smallHeapGrowthFactor: "1.75",
 };
 
-/** FTL off; DFG compiles on the JavaScript thread, so no compiler thread keeps what a compile allocated. */
+/** FTL off; baseline and DFG compiles on the JavaScript thread, so no compiler thread keeps what a compile allocated. */
 export const JIT_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_useFTLJIT: "0",
   BUN_JSC_useConcurrentJIT: "0",

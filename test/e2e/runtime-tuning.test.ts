@@ -32,7 +32,7 @@ test.skipIf(process.platform !== "linux")("serve runs with the memory options, i
   expect(await server.stdout).toContain("tollgate stopped");
 });
 
-test.skipIf(process.platform !== "linux")("an operator's own MIMALLOC_PURGE_DELAY is kept, the allocator group left alone, the heap option still added", async () => {
+test.skipIf(process.platform !== "linux")("an operator's own MIMALLOC_PURGE_DELAY is kept, the allocator group left alone, the heap and JIT groups still added", async () => {
   const server = await serveOnFreePort([], folder.dir, folder.children, { ...envWithout(Object.keys(RUNTIME_ENV)), MIMALLOC_PURGE_DELAY: "50" });
   expect(tuningEnvOf(server.child.pid)).toEqual({ MIMALLOC_PURGE_DELAY: "50", ...HEAP_GROWTH_ENV, ...JIT_ENV });
 });
@@ -43,7 +43,7 @@ test.skipIf(process.platform !== "linux")("TOLLGATE_NO_REEXEC=1: serve runs as s
   expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
 });
 
-test.skipIf(process.platform !== "linux")("an operator's own BUN_JSC_smallHeapGrowthFactor keeps the heap group as set; the allocator group is still added", async () => {
+test.skipIf(process.platform !== "linux")("an operator's own BUN_JSC_smallHeapGrowthFactor keeps the heap group as set; the allocator and JIT groups still added", async () => {
   const server = await serveOnFreePort([], folder.dir, folder.children, { ...envWithout(Object.keys(RUNTIME_ENV)), BUN_JSC_smallHeapGrowthFactor: "2" });
   expect(tuningEnvOf(server.child.pid)).toEqual({ BUN_JSC_smallHeapGrowthFactor: "2", ...ALLOCATOR_ENV, ...JIT_ENV });
 });
