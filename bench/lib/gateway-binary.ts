@@ -51,7 +51,7 @@ function binaryIsStale(binary: string): string | null {
   }
   const head = gitShortHead();
   if (head !== "unknown" && built !== head) return `built from ${built}, HEAD is ${head}`;
-  const sourcesMs = Math.max(...["src", "migrations", "package.json", "bun.lock"].map((name) => join(ROOT, name)).filter(existsSync).map(newestMtimeMs));
+  const sourcesMs = Math.max(...["src", "migrations", "package.json", "bun.lock", join("scripts", "bytecode-order.txt")].map((name) => join(ROOT, name)).filter(existsSync).map(newestMtimeMs));
   return sourcesMs > statSync(binary).mtimeMs ? "sources changed after it was built" : null;
 }
 
