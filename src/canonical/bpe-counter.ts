@@ -1,6 +1,6 @@
 /**
  * A byte-pair-encoding token counter over tiktoken ranks (bpe-ranks.ts). Loading cl100k_base's ranks adds
- * about 17 MB of RSS against the 42 MB gpt-tokenizer's strings and maps of the same ranks add, counting
+ * about 14 MB of RSS against the 41 MB gpt-tokenizer's strings and maps of the same ranks add, counting
  * about as fast (bench/token-count.ts). Counts equal gpt-tokenizer's (bpe-counter.test.ts: corpora and
  * random text) but for text with U+FEFF: pieces are looked up by their bytes, as tiktoken does, where
  * gpt-tokenizer misses the byte-order-mark tokens (`"\uFEFFusing"` is one token, rank 4117, not three).
