@@ -221,7 +221,7 @@ export const WHY_MISSED: string[] = [
   "re-streamed) peaked at 61–76 MB from a 23 MB idle under the same load, so most of the growth under load is Bun's own for reading",
   "and re-streaming bodies at these rates. What was done: JavaScriptCore's FTL tier off and its compiles on the JavaScript thread",
   "(section \"JIT tiers\": −19 MB peak in that bench, CPU within the noise; the peak over this comparison's three heaviest",
-  "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the ranks read from a compact file. Tried and left: Bun's",
+  "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the tokenizer's ranks read from a compact file (about 1 MB less, within the noise). Tried and left: Bun's",
   "allocator purging freed large pages again (−5 to −8 MB for 48–66 % more CPU per streamed call); a 250 ms purge delay (no change);",
   "a raised JIT threshold (−4 MB); a full collection every 50 ms (−24 MB for twice the CPU); a heap growth factor of 1.5 instead of",
   "1.75 (about −20 MB at 32 streams for 25–33 % more CPU per call). The rest of the peak comes with the 128-stream scenarios (the",

@@ -109,10 +109,8 @@ function decodeBase64Into(file: Uint8Array, base64Start: number, base64End: numb
  */
 export function parseTiktokenRanks(file: Uint8Array): BpeRanks {
   let maxRank = -1;
-  let tokens = 0;
   forEachRankLine(file, (_start, _end, rank) => {
     if (rank > maxRank) maxRank = rank;
-    tokens++;
   });
   // starts[rank + 1] first holds the token's length, then the prefix sums turn lengths into offsets.
   const starts = new Uint32Array(maxRank + 2);
@@ -124,11 +122,16 @@ export function parseTiktokenRanks(file: Uint8Array): BpeRanks {
   const bytes = new Uint8Array(starts[maxRank + 1] as number);
   forEachRankLine(file, (base64Start, base64End, rank) => decodeBase64Into(file, base64Start, base64End, bytes, starts[rank] as number));
 
-  return indexRanks(bytes, starts, tokens);
+  return indexRanks(bytes, starts);
 }
 
-/** The hash table over every non-empty token of `bytes` / `starts`: twice as many slots as tokens. */
-function indexRanks(bytes: Uint8Array, starts: Uint32Array, tokens: number): BpeRanks {
+/**
+ * The hash table over every non-empty token of `bytes` / `starts` (offsets that never go backwards): at
+ * least twice as many slots as tokens, so a probe always meets an empty slot.
+ */
+function indexRanks(bytes: Uint8Array, starts: Uint32Array): BpeRanks {
+  let tokens = 0;
+  for (let rank = 0; rank + 1 < starts.length; rank++) if (starts[rank + 1] !== starts[rank]) tokens++;
   let slotCount = 1;
   while (slotCount < tokens * 2) slotCount *= 2;
   const slots = new Int32Array(slotCount);
@@ -182,14 +185,11 @@ export function readRanks(buffer: ArrayBuffer): BpeRanks {
   if (buffer.byteLength !== RANKS_HEADER_BYTES + startCount * 4 + byteCount) fail("its length differs from its header's");
   const starts = new Uint32Array(buffer, RANKS_HEADER_BYTES, startCount);
   const bytes = new Uint8Array(buffer, RANKS_HEADER_BYTES + startCount * 4, byteCount);
-  let tokens = 0;
   for (let rank = 0; rank + 1 < startCount; rank++) {
-    const length = (starts[rank + 1] as number) - (starts[rank] as number);
-    if (length < 0) fail(`token offsets go backwards at rank ${rank}`);
-    if (length > 0) tokens++;
+    if ((starts[rank + 1] as number) < (starts[rank] as number)) fail(`token offsets go backwards at rank ${rank}`);
   }
   if (starts[0] !== 0 || starts[startCount - 1] !== byteCount) fail("token offsets do not span its bytes");
-  return indexRanks(bytes, starts, tokens);
+  return indexRanks(bytes, starts);
 }
 
 /** The rank of `piece[start .. end)`, or NO_RANK. */
