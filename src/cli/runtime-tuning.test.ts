@@ -16,6 +16,10 @@ describe("reexecArgv", () => {
   test("the compiled binary: its own path, then the command (the virtual entry path is not an argument)", () => {
     expect(reexecArgv("/opt/tollgate", [], ["bun", "/$bunfs/root/tollgate", "serve", "--config", "t.toml"])).toEqual(["/opt/tollgate", "serve", "--config", "t.toml"]);
   });
+
+  test("the compiled binary under BUN_OPTIONS: its runtime flags stay in the environment, not among the arguments", () => {
+    expect(reexecArgv("/opt/tollgate", ["--smol"], ["bun", "/$bunfs/root/tollgate", "serve"])).toEqual(["/opt/tollgate", "serve"]);
+  });
 });
 
 describe("runtimeTuning", () => {

@@ -56,10 +56,14 @@ export const JSC_OPTIONS_BUN_VERSION = "1.4.4";
 /** Every option `serve` gives itself on the verified Bun release (what a comparable process needs to be tuned alike). */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = { ...ALLOCATOR_ENV, ...HEAP_GROWTH_ENV, ...JIT_ENV };
 
-/** The argv that runs this same command again: the compiled binary's own argv[1] is a virtual path it adds itself. */
+/**
+ * The argv that runs this same command again. The compiled binary adds its own argv[1] (a virtual path),
+ * and takes runtime flags only from `BUN_OPTIONS`, which the new image inherits: its execArgv (those
+ * flags) passed as arguments would be read as the command (`BUN_OPTIONS=--smol tollgate serve` failed).
+ */
 export function reexecArgv(execPath: string, execArgv: readonly string[], argv: readonly string[]): string[] {
-  const compiled = argv[1]?.startsWith("/$bunfs/") === true;
-  return [execPath, ...execArgv, ...(compiled ? [] : argv.slice(1, 2)), ...argv.slice(2)];
+  if (argv[1]?.startsWith("/$bunfs/") === true) return [execPath, ...argv.slice(2)];
+  return [execPath, ...execArgv, ...argv.slice(1)];
 }
 
 /**

@@ -186,4 +186,24 @@ describe("the compiled binary, alone in an empty directory", () => {
       if (server.exitCode === null) server.kill("SIGKILL");
     }
   });
+
+  test("serve under BUN_OPTIONS (Bun's runtime flags for a compiled binary) re-executes with them and serves", async () => {
+    const logPath = join(workDir, "serve-options.log");
+    const server = Bun.spawn([binary, "serve", "--listen", "127.0.0.1:0"], {
+      cwd: workDir,
+      env: { ...childEnv(), BUN_OPTIONS: "--smol" },
+      stdout: Bun.file(logPath),
+      stderr: Bun.file(join(workDir, "serve-options.err")),
+    });
+    try {
+      await waitForHealthy(logPath, server);
+      const environ = readFileSync(`/proc/${server.pid}/environ`, "utf8").split("\u0000");
+      expect(environ).toContain("BUN_OPTIONS=--smol");
+      for (const [name, value] of Object.entries(RUNTIME_ENV)) expect(environ).toContain(`${name}=${value}`);
+      server.kill("SIGTERM");
+      expect(await exitWithin(server, EXIT_TIMEOUT_MS)).toBe(0);
+    } finally {
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+  });
 });
