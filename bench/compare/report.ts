@@ -224,9 +224,14 @@ export const WHY_MISSED: string[] = [
   "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the tokenizer's ranks read from a compact file (about 1 MB less, within the noise). Tried and left: Bun's",
   "allocator purging freed large pages again (−5 to −8 MB for 48–66 % more CPU per streamed call); a 250 ms purge delay (no change);",
   "a raised JIT threshold (−4 MB); a full collection every 50 ms (−24 MB for twice the CPU); a heap growth factor of 1.5 instead of",
-  "1.75 (about −20 MB at 32 streams for 25–33 % more CPU per call). The rest of the peak comes with the 128-stream scenarios (the",
-  "per-scenario line above): with an upstream that sends a whole answer at once, each stream in flight holds its answer in Bun's",
-  "fetch buffer, in its JavaScript chunks and in the translated output until the GC collects them.",
+  "1.75 (about −20 MB at 32 streams for 25–33 % more CPU per call); (2026-11-24) the relays' bodies as Bun direct streams, text",
+  "written to the response sink with no chunk queue and no TextEncoder copy (peak 118.3 and 118.3 MB against 118.0 and 113.6 over",
+  "the three heaviest scenarios; CPU per streamed answer −2.9 % to +1.0 % in `bun bench/translation.ts --baseline`: no gain);",
+  "a full collection whenever RSS passes 80 MB, at most every 250 ms (peak 112.2 and 107.0 against 112.7 and 109.8 MB, for",
+  "981–1,280 instead of 739–746 µs of CPU per call at 50 ms over 128 streams). The rest of the peak comes with the 128-stream",
+  "scenarios (the per-scenario line above), and little of it is JavaScript: at the peak of `--only openai-stream-50ms` (probe,",
+  "107 MB) JavaScriptCore's heap was 10–14 MB and the buffers it accounts for 8–11 MB; the rest is native, the server's and",
+  "the fetch client's per-request state, which is freed when the GC collects the objects that own it.",
 ];
 
 /**
@@ -253,7 +258,8 @@ export const PROFILE_READING: string[] = [
   "",
   "**Suggestions**: answer time to first byte by sending the response headers as soon as the upstream's headers arrive when no other",
   "candidate could take over (no peek needed), and by trimming per-call timers and abort plumbing; at high concurrency, a larger batch",
-  "window for settlements; for the peak RSS, fewer copies of a stream's bytes in flight (a direct stream writing from one reused buffer).",
+  "window for settlements; for the peak RSS, the native per-request state that waits for the GC (the direct streams and forced",
+  "collections tried above did not pay; what is left to try is which Bun objects hold it, with a native heap profiler).",
 ];
 
 export function profileSection(measured: Measured): string[] {
