@@ -20,12 +20,12 @@ export interface UpstreamRequest {
   decodeError: UpstreamErrorDecoder;
 }
 
-/** Sends the request; resolves with a 2xx response (body unread), throws a GatewayError otherwise. */
 /** Why the call was aborted: the GatewayError the gateway gave as reason, else the client left. */
 function abortError(signal: AbortSignal): GatewayError {
   return signal.reason instanceof GatewayError ? signal.reason : new GatewayError("client_disconnected", "The client went away.");
 }
 
+/** Sends the request; resolves with a 2xx response (body unread), throws a GatewayError otherwise. */
 export async function fetchUpstream(request: UpstreamRequest): Promise<Response> {
   if (request.signal.aborted) throw abortError(request.signal);
   const deadline = new AbortController();

@@ -1,0 +1,91 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { GatewayError } from "../errors.ts";
+import { fetchUpstream, type UpstreamRequest } from "./http.ts";
+
+/** A loopback upstream: /slow-headers answers after 2 s, /stream sends one chunk then holds the body open, /ok answers at once. */
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async fetch(request) {
+    const path = new URL(request.url).pathname;
+    if (path === "/slow-headers") {
+      await Bun.sleep(2_000);
+      return new Response("late");
+    }
+    if (path === "/stream") {
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("data: first\n\n"));
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    }
+    return new Response("ok");
+  },
+});
+afterAll(() => server.stop(true));
+
+function upstream(path: string, signal: AbortSignal, headersTimeoutMs = 5_000): UpstreamRequest {
+  return {
+    provider: "p",
+    url: `http://127.0.0.1:${server.port}${path}`,
+    headers: { "content-type": "application/json" },
+    body: "{}",
+    signal,
+    headersTimeoutMs,
+    decodeError: (provider, status) => new GatewayError("upstream_error", `${provider} ${status}`),
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
+  const error = await promise.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(error)}`);
+  return error;
+}
+
+describe("fetchUpstream", () => {
+  test("an upstream silent past the headers deadline is a retryable upstream_timeout, and the call's signal stays live", async () => {
+    const call = new AbortController();
+    const error = await rejection(fetchUpstream(upstream("/slow-headers", call.signal, 100)));
+    expect(error.kind).toBe("upstream_timeout");
+    expect(error.retryable).toBe(true);
+    expect(call.signal.aborted).toBe(false);
+    // The next attempt of the same call still goes out.
+    expect(await (await fetchUpstream(upstream("/ok", call.signal))).text()).toBe("ok");
+  });
+
+  test("the call aborted while waiting for headers: the call's own reason", async () => {
+    const call = new AbortController();
+    const pending = fetchUpstream(upstream("/slow-headers", call.signal));
+    setTimeout(() => call.abort(new GatewayError("upstream_timeout", "request timeout")), 50);
+    const error = await rejection(pending);
+    expect(error.kind).toBe("upstream_timeout");
+    expect(error.message).toBe("request timeout");
+  });
+
+  test("the call aborted after the headers: the body read stops (a client that left cuts the upstream stream)", async () => {
+    const call = new AbortController();
+    const response = await fetchUpstream(upstream("/stream", call.signal));
+    const reader = response.body?.getReader();
+    if (!reader) throw new Error("no body");
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: first\n\n");
+    const next = reader.read();
+    call.abort(new GatewayError("client_disconnected", "gone"));
+    const outcome = await next.then(
+      (read) => (read.done ? "ended" : "more"),
+      () => "aborted",
+    );
+    expect(outcome).toBe("aborted");
+  });
+
+  test("a call already aborted sends nothing", async () => {
+    const call = new AbortController();
+    call.abort(new GatewayError("client_disconnected", "gone"));
+    expect((await rejection(fetchUpstream(upstream("/ok", call.signal)))).kind).toBe("client_disconnected");
+  });
+});
