@@ -1,12 +1,16 @@
+/** fetchUpstream's deadlines and aborts, against a real upstream on loopback. */
+
 import { afterAll, describe, expect, test } from "bun:test";
 import { GatewayError } from "../errors.ts";
 import { fetchUpstream, type UpstreamRequest } from "./http.ts";
 
 /** A loopback upstream: /slow-headers answers after 2 s, /stream sends one chunk then holds the body open, /ok answers at once. */
+let received = 0;
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   async fetch(request) {
+    received++;
     const path = new URL(request.url).pathname;
     if (path === "/slow-headers") {
       await Bun.sleep(2_000);
@@ -83,9 +87,12 @@ describe("fetchUpstream", () => {
     expect(outcome).toBe("aborted");
   });
 
-  test("a call already aborted sends nothing", async () => {
+  test("a call already aborted fails with its reason and sends nothing", async () => {
     const call = new AbortController();
     call.abort(new GatewayError("client_disconnected", "gone"));
+    const before = received;
     expect((await rejection(fetchUpstream(upstream("/ok", call.signal)))).kind).toBe("client_disconnected");
+    await Bun.sleep(50);
+    expect(received).toBe(before);
   });
 });
