@@ -217,11 +217,11 @@ export const WHY_MISSED: string[] = [
   "was the same in all) the ratio read 0.33–0.44× (median 0.39×) and the added p50 +0.12 to +0.40 ms (median +0.23; over 0.3 in 5),",
   "while the floor's own requests/s moved from 13.5k to 21.9k between runs. The event loop is the limit: a saturated one has ~138 µs",
   "a call at 7,233 requests/s, and 0.40× of that run's floor (20,177) needed ~124. 45 % of its busy samples fall inside the route's",
-  "handler (inclusive: the upstream `fetch` call 22 %, the settlement hand-over 9 %, the response 6 %); the rest is Bun's server and",
-  "fetch client; Elysia's routing is not what costs (probe, a JSON POST: 18.8–20.1 µs of CPU a request against a bare `Bun.serve`'s",
-  "17.5–28.4). Tried and left: a 10 ms settlement",
-  "window instead of 2 (0.38–0.40× against 0.38–0.41× in alternating runs); one abort controller per upstream attempt instead of",
-  "`AbortSignal.any` (CPU per fetch −1 % to +2 %, within the noise).",
+  "handler (probe, inclusive time over an `--only-profile` run: the upstream `fetch` call 22 %, the settlement hand-over 9 %, the",
+  "response 6 %); the rest is Bun's server and fetch client; Elysia's routing is not what costs (probe, a JSON POST: 18.8–20.1 µs of",
+  "CPU a request against a bare `Bun.serve`'s 17.5–28.4). Tried and left (builds not kept): a 10 ms settlement window instead of 2",
+  "(0.38–0.40× against 0.38–0.41× in alternating runs); one abort controller per upstream attempt instead of `AbortSignal.any`",
+  "(CPU per fetch −1 % to +2 %, within the noise).",
   "**RSS under load**: a probe of `/proc/<pid>/smaps` at the peak (2026-11-24, before the JIT options) read 44.6 MB of the",
   "executable's own pages (the RssFile row; the floor's 27.5) and 92.6 MB anonymous, nearly all of it one allocator arena that",
   "holds the JavaScript heap as well; JIT code was 3.6 MB. By phase (probe, binary): 44 MB idle; one call of each kind",
@@ -233,15 +233,15 @@ export const WHY_MISSED: string[] = [
   "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the tokenizer's ranks read from a compact file (about 1 MB less, within the noise). Tried and left: Bun's",
   "allocator purging freed large pages again (−5 to −8 MB for 48–66 % more CPU per streamed call); a 250 ms purge delay (no change);",
   "a raised JIT threshold (−4 MB); a full collection every 50 ms (−24 MB for twice the CPU); a heap growth factor of 1.5 instead of",
-  "1.75 (about −20 MB at 32 streams for 25–33 % more CPU per call); (2026-11-24) the relays' bodies as Bun direct streams, text",
+  "1.75 (about −20 MB at 32 streams for 25–33 % more CPU per call); (2026-11-24, builds and probes not kept) the relays' bodies as Bun direct streams, text",
   "written to the response sink with no chunk queue and no TextEncoder copy (peak 118.3 and 118.3 MB against 118.0 and 113.6 over",
   "the three heaviest scenarios; CPU per streamed answer −2.9 % to +1.0 % in `bun bench/translation.ts --baseline`: no gain);",
   "a full collection whenever RSS passes 80 MB, at most every 250 ms (peak 112.2 and 107.0 against 112.7 and 109.8 MB, for",
   "981–1,280 instead of 739–746 µs of CPU per call at 50 ms over 128 streams); a full collection each time the process fell idle",
   "(peak 119.7 MB; each freed 0–13 MB, and RSS stayed at 93–99 MB between scenarios). The rest of the peak comes with the 128-stream",
   "scenarios (the per-scenario line above), and little of it is JavaScript: at the peak of `--only openai-stream-50ms` (probe,",
-  "107 MB) JavaScriptCore's heap was 10–14 MB and the buffers it accounts for 8–11 MB; the rest is native, the server's and",
-  "the fetch client's per-request state, which is freed when the GC collects the objects that own it.",
+  "107 MB) JavaScriptCore's heap was 10–14 MB and the buffers it accounts for 8–11 MB; the rest is native (the server, the fetch",
+  "client, the settlement worker's VM, SQLite's caches, JIT code), and a full collection at idle gave little of it back (above).",
 ];
 
 /**
@@ -268,8 +268,8 @@ export const PROFILE_READING: string[] = [
   "",
   "**Suggestions**: answer time to first byte by sending the response headers as soon as the upstream's headers arrive when no other",
   "candidate could take over (no peek needed), and by trimming per-call timers and abort plumbing; at high concurrency, a larger batch",
-  "window for settlements; for the peak RSS, the native per-request state that waits for the GC (the direct streams and forced",
-  "collections tried above did not pay; what is left to try is which Bun objects hold it, with a native heap profiler).",
+  "window for settlements; for the peak RSS, the native memory that stays after the load (the direct streams and forced",
+  "collections tried above did not lower it; what is left to try is which Bun objects hold it, with a native heap profiler).",
 ];
 
 export function profileSection(measured: Measured): string[] {
