@@ -12,12 +12,13 @@ import { estimateTextTokens } from "../canonical/token-estimate.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import type { ChatEvent } from "../canonical/events.ts";
 import { GatewayError, type ErrorKind } from "../errors.ts";
-import { readUpstreamJson } from "../providers/http.ts";
+import { readUpstreamJsonText } from "../providers/http.ts";
 import type { BatchReader } from "../sse/batch-reader.ts";
 import { peekBatches } from "../sse/peek.ts";
 import type { PassthroughCapability, ProviderAdapter, ProviderCallContext } from "../providers/types.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
+import { ModelRewrite } from "./model-rewrite.ts";
 import { passthroughStream, tappedEventReader, type TappedEvent } from "./passthrough-relay.ts";
 import { relayStream } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
@@ -172,7 +173,7 @@ export async function dispatchTranslated(input: DispatchInput): Promise<Inferenc
   }
   const { value: result, dropped } = await adapter.complete(request, callContext);
   settlement.serve(input.profile, input.channel);
-  const summary = await settleResult(input, result);
+  const summary = settleResult(input, result);
   return outcome(input, codec.encodeResponse(result, meta), [...translatedDrops, ...dropped], summary);
 }
 
@@ -199,9 +200,12 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
     return outcome(input, body, dropped, null);
   }
   settlement.serve(profile, channel);
-  const json = await readUpstreamJson(channel.provider.id, response);
+  const { text, json } = await readUpstreamJsonText(channel.provider.id, response);
   const result = passthrough.decodeResponse(json);
-  const summary = await settleResult(input, result);
-  if (json !== null && typeof json === "object" && !Array.isArray(json)) codec.passthrough.setModel(json as Record<string, unknown>, meta.model);
-  return outcome(input, JSON.stringify(json), dropped, summary);
+  const summary = settleResult(input, result);
+  // The upstream's own text goes back with only its model id changed (SPEC §4: passthrough), which
+  // also spares re-serialising the whole answer on the event loop.
+  const body =
+    json !== null && typeof json === "object" && !Array.isArray(json) ? new ModelRewrite(codec.passthrough, meta.model).apply(text, json as Record<string, unknown>) : text;
+  return outcome(input, body, dropped, summary);
 }

@@ -1,8 +1,8 @@
 /**
- * The passthrough's one change to an upstream event: the model id. The member is replaced in the
- * event's own text when it occurs there exactly once as `"model":"<id>"` (what every upstream writes; a
- * JSON string's own quotes are escaped, so only a member matches); anything else is re-serialised from
- * the parsed object. For chunks read through a learned slot, the rewrite is worked out once per slot.
+ * The passthrough's one change to an upstream event or answer: the model id. The member is replaced in
+ * the text when it occurs there exactly once as `"model":"<id>"` or `"model": "<id>"` (what upstreams
+ * write; a JSON string's own quotes are escaped, so only a member matches); anything else is
+ * re-serialised from the parsed object. For chunks read through a learned slot, the rewrite is worked out once per slot.
  */
 
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
@@ -18,16 +18,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export class ModelRewrite {
-  /** The upstream's model id the needle was built for. */
+  /** The upstream's model id the needles were built for. */
   private current: string | null = null;
+  /** The member as `locate` last found it, and what replaces it (in the same spacing). */
   needle = "";
-  readonly replacement: string;
+  replacement: string;
+  private compactNeedle = "";
+  private spacedNeedle = "";
+  private readonly compactReplacement: string;
+  private readonly spacedReplacement: string;
 
   constructor(
     private readonly wire: PassthroughWire,
     private readonly model: string,
   ) {
-    this.replacement = `"model":${JSON.stringify(model)}`;
+    this.compactReplacement = `"model":${JSON.stringify(model)}`;
+    this.spacedReplacement = `"model": ${JSON.stringify(model)}`;
+    this.replacement = this.compactReplacement;
   }
 
   /** The event's data text as the client gets it. May set the model in `data` (when re-serialised). */
@@ -48,9 +55,19 @@ export class ModelRewrite {
     if (current === null || current === this.model) return SAME;
     if (current !== this.current) {
       this.current = current;
-      this.needle = `"model":${JSON.stringify(current)}`;
+      this.compactNeedle = `"model":${JSON.stringify(current)}`;
+      this.spacedNeedle = `"model": ${JSON.stringify(current)}`;
     }
-    const at = text.indexOf(this.needle);
+    // Stream chunks are compact; OpenAI's non-stream answers are indented, with a space after the colon.
+    let at = text.indexOf(this.compactNeedle);
+    if (at !== -1) {
+      this.needle = this.compactNeedle;
+      this.replacement = this.compactReplacement;
+    } else {
+      at = text.indexOf(this.spacedNeedle);
+      this.needle = this.spacedNeedle;
+      this.replacement = this.spacedReplacement;
+    }
     if (at === -1 || text.indexOf(this.needle, at + this.needle.length) !== -1) return RESERIALISE;
     return at;
   }

@@ -47,14 +47,25 @@ export async function fetchUpstream(request: UpstreamRequest): Promise<Response>
   throw request.decodeError(request.provider, response.status, bodyText, response.headers);
 }
 
+/** A whole JSON body: its text as the upstream wrote it, and that text parsed. */
+export interface UpstreamJson {
+  text: string;
+  json: unknown;
+}
+
 /** Reads a whole JSON body, with failures as upstream errors. */
-export async function readUpstreamJson(provider: string, response: Response): Promise<unknown> {
+export async function readUpstreamJsonText(provider: string, response: Response): Promise<UpstreamJson> {
   const text = await response.text().catch((error: unknown) => {
     throw new GatewayError("upstream_error", `The provider '${provider}' connection failed while answering.`, { cause: error });
   });
   try {
-    return JSON.parse(text);
+    return { text, json: JSON.parse(text) };
   } catch (error) {
     throw new GatewayError("upstream_error", `The provider '${provider}' answered with invalid JSON.`, { cause: error });
   }
+}
+
+/** Reads a whole JSON body, parsed; failures as upstream errors. */
+export async function readUpstreamJson(provider: string, response: Response): Promise<unknown> {
+  return (await readUpstreamJsonText(provider, response)).json;
 }

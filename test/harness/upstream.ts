@@ -12,7 +12,7 @@ export interface ReceivedRequest {
 }
 
 export type Script =
-  | { kind: "json"; status?: number; body: unknown; headers?: Record<string, string>; delayMs?: number }
+  | { kind: "json"; status?: number; body: unknown; headers?: Record<string, string>; delayMs?: number; /** Sent as it is, instead of `body` serialised. */ raw?: string }
   | { kind: "sse"; text: string; chunkSize?: number; chunkDelayMs?: number; delayMs?: number; cutAfterBytes?: number; status?: number }
   | { kind: "hang" };
 
@@ -121,7 +121,8 @@ function anthropicDefault(body: Record<string, unknown>): Script {
 
 function respond(script: Script, signal: AbortSignal): Response | Promise<Response> {
   if (script.kind === "json") {
-    const reply = () => Response.json(script.body, { status: script.status ?? 200, headers: script.headers ?? {} });
+    const init = { status: script.status ?? 200, headers: { "content-type": "application/json", ...script.headers } };
+    const reply = () => (script.raw === undefined ? Response.json(script.body, init) : new Response(script.raw, init));
     return script.delayMs ? sleep(script.delayMs).then(reply) : reply();
   }
   if (script.kind === "hang") return new Promise<Response>((resolve) => signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 }))));
