@@ -81,7 +81,7 @@ describe("SettlementBatchWriter", () => {
 });
 
 describe("Wallet group commit", () => {
-  test("settle resolves once the turn's batch has committed; the hold lasts until then", async () => {
+  test("settle resolves once the turn's batch has committed; until then the hold covers the cost, no more", async () => {
     grant(fx.wsA, USD, 365);
     const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000);
     const holds = [wallet.tryHold(fx.wsA, 1000, 0), wallet.tryHold(fx.wsA, 1000, 0)];
@@ -90,7 +90,9 @@ describe("Wallet group commit", () => {
       return wallet.settle(outcome.hold, settlement(fx.wsA, 100 * (index + 1)));
     });
     expect(entries()).toEqual([]);
-    expect(wallet.heldMicrocents(fx.wsA)).toBe(2000);
+    // The estimates (1,000 each) shrank to the costs (100 and 200), which stay held until the commit.
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(300);
+    expect(wallet.availableMicrocents(fx.wsA)).toBe(USD - 300);
     await Promise.all(written);
     expect(entries().map((entry) => entry.balance_after_microcents)).toEqual([USD - 100, USD - 300]);
     expect(wallet.heldMicrocents(fx.wsA)).toBe(0);

@@ -8,8 +8,8 @@
  * gateway): `settle` queues the call; the queue goes to the writer as one batch at the end of the
  * event-loop turn, or up to `batchWindowMs` after the previous batch went, and while a
  * batch is being written the next one gathers. `settle` resolves once the batch holding the call has
- * committed. The hold stays until then, so the balance a concurrent call sees never counts a charge
- * twice or misses one.
+ * committed. Until then the hold, narrowed to the call's cost, stands for the charge, so the balance a
+ * concurrent call sees never counts a charge twice or misses one.
  */
 
 import type { TollgateDb } from "../db/client.ts";
@@ -108,9 +108,17 @@ export class Wallet {
 
   /**
    * Queues the call (record + charge) for the next group commit; resolves once it is committed,
-   * rejects if it could not be written. The hold ends either way, when the batch is done.
+   * rejects if it could not be written. Until then the hold covers exactly the call's cost (it shrinks
+   * from the estimate now, so the batch window keeps no more than the charge out of the available
+   * balance); it ends either way, when the batch is done.
    */
   settle(hold: Hold, input: SettlementInput): Promise<void> {
+    const excess = hold.amountMicrocents - input.record.costMicrocents;
+    if (!hold.ended && excess > 0) {
+      const state = this.states.get(hold.workspaceId);
+      if (state) state.held -= excess;
+      hold.amountMicrocents -= excess;
+    }
     return this.enqueue(hold, input);
   }
 
