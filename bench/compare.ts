@@ -44,7 +44,7 @@ import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
-import { childEnv, cpuMs, fileRssMb, msUntilHealthy, peakRssMb, raceTimeout, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { childEnv, cpuMsByThread, fileRssMb, msUntilHealthy, peakRssMb, raceTimeout, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { ensurePortkey, PORTKEY_DIR, startPortkey, type PortkeyInstall } from "./lib/portkey.ts";
 import { fixed } from "./lib/stats.ts";
 import type { TtfbReport, TtfbSpec, TtfbTarget } from "./lib/ttfb-client.ts";
@@ -109,12 +109,18 @@ function tollgateConfigToml(mockPort: number): string {
 // ---------------------------------------------------------------------------------------------------
 // Measurement
 
-function cell(report: WrkReport, cpuBefore: number | null, cpuAfter: number | null): Cell {
+function cell(report: WrkReport, cpuBefore: Record<string, number> | null, cpuAfter: Record<string, number> | null): Cell {
+  let byThread: Record<string, number> | null = null;
+  if (cpuBefore && cpuAfter) {
+    byThread = {};
+    for (const [group, ms] of Object.entries(cpuAfter)) byThread[group] = ((ms - (cpuBefore[group] ?? 0)) * 1000) / report.requests;
+  }
   return {
     rps: report.rps,
     p50Ms: report.p50Us / 1000,
     p99Ms: report.p99Us / 1000,
-    cpuUsPerCall: cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / report.requests,
+    cpuUsPerCall: byThread === null ? null : Object.values(byThread).reduce((sum, us) => sum + us, 0),
+    cpuUsPerCallByThread: byThread,
   };
 }
 
@@ -150,9 +156,9 @@ async function measureScenario(dir: string, scenario: Scenario, endpoints: Endpo
     const script = scripts[target];
     if (!call || !script) throw new Error(`no call for ${target}`);
     const pid = target === "direct" ? undefined : pids[target];
-    const before = pid === undefined ? null : cpuMs(pid);
+    const before = pid === undefined ? null : cpuMsByThread(pid);
     const report = await runWrk({ baseUrl: call.baseUrl, script, connections, seconds });
-    const after = pid === undefined ? null : cpuMs(pid);
+    const after = pid === undefined ? null : cpuMsByThread(pid);
     if (target === "tollgate") onTollgateCalls(report.requests);
     return cell(report, before, after);
   };

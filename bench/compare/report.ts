@@ -4,6 +4,7 @@ import { relative } from "node:path";
 import { RUNTIME_ENV } from "../../src/cli/runtime-tuning.ts";
 import type { ProfileResult } from "../lib/cpu-profile.ts";
 import { describeMachine, machineLine } from "../lib/machine.ts";
+import { JS_THREAD } from "../lib/gateway-process.ts";
 import { PORTKEY_DIR, type PortkeyInstall } from "../lib/portkey.ts";
 import { fixed, summarize } from "../lib/stats.ts";
 import type { TtfbReport } from "../lib/ttfb-client.ts";
@@ -16,6 +17,8 @@ export interface Cell {
   p99Ms: number;
   /** The process's CPU time per completed call (all threads), µs; null for the mock (direct). */
   cpuUsPerCall: number | null;
+  /** The same per thread group (the JavaScript thread, the others by kernel name), µs; null for the mock. */
+  cpuUsPerCallByThread: Record<string, number> | null;
 }
 
 export interface TargetRounds {
@@ -57,6 +60,8 @@ export interface TargetFigures {
   c1p50: number | null;
   c1p99: number | null;
   cpuUs: number | null;
+  /** Median over rounds per thread group, µs a call (groups seen in any round). */
+  cpuUsByThread: Record<string, number> | null;
 }
 
 export function figuresOf(result: ScenarioResult, target: TargetId): TargetFigures | null {
@@ -70,7 +75,39 @@ export function figuresOf(result: ScenarioResult, target: TargetId): TargetFigur
     c1p50: rounds.concurrencyOne.length ? median(rounds.concurrencyOne.map((item) => item.p50Ms)) : null,
     c1p99: rounds.concurrencyOne.length ? median(rounds.concurrencyOne.map((item) => item.p99Ms)) : null,
     cpuUs: cpu.length ? median(cpu) : null,
+    cpuUsByThread: medianByThread(rounds.throughput),
   };
+}
+
+function medianByThread(cells: Cell[]): Record<string, number> | null {
+  const split = cells.map((item) => item.cpuUsPerCallByThread).filter((value): value is Record<string, number> => value !== null);
+  if (split.length === 0) return null;
+  const groups = new Set(split.flatMap((item) => Object.keys(item)));
+  return Object.fromEntries([...groups].map((group) => [group, median(split.map((item) => item[group] ?? 0))]));
+}
+
+/** Tollgate's threads as the kernel names them, and what each does. */
+const THREAD_ROLE: Record<string, string> = {
+  [JS_THREAD]: "JavaScript thread (server, handlers, relays)",
+  "HTTP Client": "Bun's fetch client (`HTTP Client`)",
+  Worker: "settlement writer (`Worker`)",
+  HeapHelper: "GC marking (`HeapHelper`)",
+};
+
+/** One line: Tollgate's CPU per call split by thread, largest first, the small ones summed. */
+export function threadSplitLine(figures: TargetFigures | null): string | null {
+  const split = figures?.cpuUsByThread;
+  if (!split) return null;
+  let other = 0;
+  const named: [string, number][] = [];
+  for (const [group, us] of Object.entries(split)) {
+    if (us >= 1 && THREAD_ROLE[group] !== undefined) named.push([THREAD_ROLE[group], us]);
+    else other += us;
+  }
+  named.sort((a, b) => b[1] - a[1]);
+  const parts = named.map(([role, us]) => `${role} ${fixed(us, 0)}`);
+  if (other >= 0.5) parts.push(`other threads ${fixed(other, 0)}`);
+  return `Tollgate's CPU per call by thread (µs, median over rounds): ${parts.join(", ")}.`;
 }
 
 /** Median over rounds of a/b of the same round's cells (measured seconds apart). */
@@ -141,8 +178,10 @@ export function scenarioTable(result: ScenarioResult): string[] {
     lines.push(row("added time to first byte p50 / p99 vs direct (ms)", (target) => (target === "direct" ? "—" : `${signedMs(ttfbAdded(result, target, "direct", "p50Us"), 3)} / ${signedMs(ttfbAdded(result, target, "direct", "p99Us"), 3)}`)));
   }
   lines.push(row("process CPU per call, all threads (µs)", (target) => (target === "direct" ? "(mock)" : fixed(figures[target]?.cpuUs ?? Number.NaN, 0))));
+  lines.push(row("of which the JavaScript thread (µs)", (target) => (target === "direct" ? "(mock)" : fixed(figures[target]?.cpuUsByThread?.[JS_THREAD] ?? Number.NaN, 0))));
   const perRound = result.targets.map((target) => `${TARGET_NAME[target]} ${(result.rounds[target]?.throughput ?? []).map((item) => fixed(item.rps, 0)).join("/")}`).join("; ");
-  lines.push("", `Per round, requests/s: ${perRound}.${result.ttfb ? ` Time to first byte: ${result.ttfb.direct?.count ?? 0} calls per target.` : ""}`, "");
+  const split = threadSplitLine(figures.tollgate);
+  lines.push("", `Per round, requests/s: ${perRound}.${result.ttfb ? ` Time to first byte: ${result.ttfb.direct?.count ?? 0} calls per target.` : ""}${split ? ` ${split}` : ""}`, "");
   return lines;
 }
 
@@ -210,18 +249,24 @@ export const WHY_MISSED: string[] = [
   "Why the misses (the profile below; figures marked \"probe\" come from temporary instrumentation, not kept in the repo).",
   "**Time to first byte**, where missed: the p50 of a few hundred 1–2 ms calls on this shared machine moves by tenths of a",
   "millisecond between runs (two runs of `--only anthropic-openai-stream` on one build: +1.2 ms with 120 calls, +0.32 ms with",
-  "200), which is why the bench now takes 300. **Portkey at 50 ms, non-stream**: the upstream caps everyone:",
+  "200), which is why the bench now takes 300. Where it goes (probe, stage timestamps in a build not kept, OpenAI stream at 1 connection,",
+  "medians): the body parse, schema check and decode ~27 µs; admission, plan and hold ~30; Bun's own `fetch` call ~60 before it",
+  "returns; the upstream's first read, decoded and peeked, ~80 after its headers; the first pull ~30; the response and its headers",
+  "~20. **Portkey at 50 ms, non-stream**: the upstream caps everyone:",
   "at 50 ms a call over 128 connections no proxy passes 2,560 requests/s, and Portkey reaches 450–900 of them, so direct ÷ Portkey",
   "(the ceiling shown) read 2.8× to 5.2× across runs: at or under the 5× target, which no gateway can then meet in this scenario.",
-  "**Non-stream requests/s and added p50**, where missed: over 24 runs on 2026-11-24 (full and `--only` runs; the non-stream path",
-  "was the same in all) the ratio read 0.33–0.44× (median 0.39×) and the added p50 +0.12 to +0.40 ms (median +0.23; over 0.3 in 5),",
-  "while the floor's own requests/s moved from 13.5k to 21.9k between runs. The event loop is the limit: a saturated one has ~138 µs",
-  "a call at 7,233 requests/s, and 0.40× of that run's floor (20,177) needed ~124. 45 % of its busy samples fall inside the route's",
-  "handler (probe, inclusive time over an `--only-profile` run: the upstream `fetch` call 22 %, the settlement hand-over 9 %, the",
-  "response 6 %); the rest is Bun's server and fetch client; Elysia's routing is not what costs (probe, a JSON POST: 18.8–20.1 µs of",
-  "CPU a request against a bare `Bun.serve`'s 17.5–28.4). Tried and left (builds not kept): a 10 ms settlement window instead of 2",
-  "(0.38–0.40× against 0.38–0.41× in alternating runs); one abort controller per upstream attempt instead of `AbortSignal.any`",
-  "(CPU per fetch −1 % to +2 %, within the noise).",
+  "**Non-stream requests/s and added p50**, where missed: over 24 runs on 2026-11-24 before this one (full and `--only` runs) the",
+  "ratio read 0.33–0.44× (median 0.39×) and the added p50 +0.12 to +0.40 ms (median +0.23; over 0.3 in 5), while the floor's own",
+  "requests/s moved from 13.5k to 21.9k between runs. The two CPUs are the limit, shared by wrk, the mock and the proxy: the",
+  "split by thread under each table shows where Tollgate's CPU goes; its JavaScript thread alone spends three to four times the",
+  "floor's per call, and the fetch client, the settlement writer and GC marking add the rest. 45 % of that thread's busy samples fall",
+  "inside the route's handler (probe, inclusive time over an `--only-profile` run: the upstream `fetch` call 22 %, the settlement",
+  "hand-over 9 %, the response 6 %); the rest is Bun's server and fetch client; Elysia's routing is not what costs (probe, a JSON POST:",
+  "18.8–20.1 µs of CPU a request against a bare `Bun.serve`'s 17.5–28.4). Done: settlements gathered over 10 ms instead of 2 (about 80",
+  "calls a commit instead of 20 at these rates, bench/settlement.ts; the settlement thread's CPU per call read 4–6 µs lower in four paired",
+  "probe runs), a settled call's hold narrowed to its cost meanwhile; a non-stream passthrough answer sent as the upstream's own text",
+  "with its model id replaced, instead of re-serialised. Tried and left: one abort controller per upstream attempt instead of",
+  "`AbortSignal.any` (CPU per fetch −1 % to +2 %, within the noise; the whole abort plumbing costs ~3 µs a call in isolation, probe).",
   "**RSS under load**: a probe of `/proc/<pid>/smaps` at the peak (2026-11-24, before the JIT options) read 44.6 MB of the",
   "executable's own pages (the RssFile row; the floor's 27.5) and 92.6 MB anonymous, nearly all of it one allocator arena that",
   "holds the JavaScript heap as well; JIT code was 3.6 MB. By phase (probe, binary): 44 MB idle; one call of each kind",
@@ -238,7 +283,13 @@ export const WHY_MISSED: string[] = [
   "the three heaviest scenarios; CPU per streamed answer −2.9 % to +1.0 % in `bun bench/translation.ts --baseline`: no gain);",
   "a full collection whenever RSS passes 80 MB, at most every 250 ms (peak 112.2 and 107.0 against 112.7 and 109.8 MB, for",
   "981–1,280 instead of 739–746 µs of CPU per call at 50 ms over 128 streams); a full collection each time the process fell idle",
-  "(peak 119.7 MB; each freed 0–13 MB, and RSS stayed at 93–99 MB between scenarios). The rest of the peak comes with the 128-stream",
+  "(peak 119.7 MB; each freed 0–13 MB, and RSS stayed at 93–99 MB between scenarios); (probes: the three heaviest scenarios back to",
+  "back with no other target's turn between them, where this build peaked at 125.9–134.7 MB over 12 runs) mimalloc keeping no empty",
+  "pages per size class (`MIMALLOC_PAGE_FULL_RETAIN=0`: 124.7–136.0 MB) and a 256 KiB SQLite page cache for the settlement thread",
+  "(130.3–134.3): within the spread; JavaScriptCore's DFG tier off too (117.1–122.5 MB) cost 50–65 % more CPU per call,",
+  "and much of that saving is the lower rate itself, since a slower gateway leaves less garbage between collections. The growth is",
+  "not per connection: one connection's sequential calls took the process from 36 to 75 MB over 20,000 calls (probe), the",
+  "JavaScript heap's share of it ~7 MB. The rest of the peak comes with the 128-stream",
   "scenarios (the per-scenario line above), and little of it is JavaScript: at the peak of `--only openai-stream-50ms` (probe,",
   "107 MB) JavaScriptCore's heap was 10–14 MB and the buffers it accounts for 8–11 MB; the rest is native (the server, the fetch",
   "client, the settlement worker's VM, SQLite's caches, JIT code), and a full collection at idle gave little of it back (above).",
@@ -253,7 +304,7 @@ export const PROFILE_READING: string[] = [
   "",
   "- Non-stream: `fetch` to the upstream and the HTTP server (the root-level `(anonymous)` frames, `Response`) cost what they cost the",
   "  floor. The settlement commit, a third of the busy thread before, is gone from it: a worker thread with its own SQLite connection",
-  "  writes the calls of each ~2 ms in one transaction (src/billing/settlement-thread.ts), and the answer no longer waits for that",
+  "  writes the calls of each ~10 ms in one transaction (src/billing/settlement-thread.ts), and the answer no longer waits for that",
   "  commit (the hold covers the charge until it lands). What stays on the event loop is handing the batch over (`postMessage` of one",
   "  JSON string per batch, cheaper than cloning the records: bench/settlement.ts) and the bookkeeping; the rest: key lookup,",
   "  body parse and schema check, plan, reserve, limiter, ids, two AbortControllers, `AbortSignal.any` and two timers per call.",
@@ -267,8 +318,8 @@ export const PROFILE_READING: string[] = [
   "  own encoder took ~300 ms and ~32 MB (section \"Token counting\").",
   "",
   "**Suggestions**: answer time to first byte by sending the response headers as soon as the upstream's headers arrive when no other",
-  "candidate could take over (no peek needed), and by trimming per-call timers and abort plumbing; at high concurrency, a larger batch",
-  "window for settlements; for the peak RSS, the native memory that stays after the load (the direct streams and forced",
+  "candidate could take over (no peek needed), and by trimming per-call timers and abort plumbing; for the peak RSS, the native",
+  "memory that stays after the load (the direct streams and forced",
   "collections tried above did not lower it; what is left to try is which Bun objects hold it, with a native heap profiler).",
 ];
 
@@ -359,8 +410,10 @@ export function report(measured: Measured): string {
     "  each round's own pair.",
     `- Time to first byte: \`bun bench/lib/ttfb-client.ts SPEC.json\`, its own process, 1 connection per target, ${TTFB_CALLS} calls per target`,
     `  (${TTFB_CALLS_SLOW} with the ${SLOW_MS} ms upstream), the targets taking turns call by call; from just before \`fetch\` to the first body chunk.`,
-    "- CPU per call: the process's `/proc/<pid>/task/*/schedstat` time over the throughput cells ÷ calls completed. RSS: `VmRSS` and `VmHWM`",
-    "  from `/proc/<pid>/status`. Cold start: a fresh `tollgate serve` on the initialised database, spawn → first 200 from `/healthz`.",
+    "- CPU per call: the process's `/proc/<pid>/task/*/schedstat` time over the throughput cells ÷ calls completed; the JavaScript thread is",
+    "  the one whose id is the pid (Bun's and Node's event loop), the others are grouped by their kernel name (`/proc/<pid>/task/<tid>/comm`).",
+    "  RSS: `VmRSS` and `VmHWM` from `/proc/<pid>/status`. Cold start: a fresh `tollgate serve` on the initialised database, spawn → first",
+    "  200 from `/healthz`.",
     "- The machine is shared and has 2 CPUs for mock, proxy and wrk together: every proxy here competes with its own upstream and load",
     "  generator, so absolute requests/s are lower than on a dedicated box and only same-run ratios are comparable.",
     "",

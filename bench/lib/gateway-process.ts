@@ -148,10 +148,13 @@ export function peakRssMb(pid: number): number {
 }
 
 /**
- * Per process (its pid and start time: a pid can be reused), each thread's ns on CPU at its last reading,
- * and the time of threads whose id was reused.
+ * Per process (its pid and start time: a pid can be reused), each thread's ns on CPU at its last reading
+ * and the group it is counted in, and, per group, the time of threads whose id was reused.
  */
-const threadClocks = new Map<string, { threads: Map<string, number>; retiredNs: number }>();
+const threadClocks = new Map<string, { threads: Map<string, { ns: number; group: string }>; retiredNs: Map<string, number> }>();
+
+/** The group of the thread whose id is the process's own: the one that runs JavaScript (Bun, Node). */
+export const JS_THREAD = "JavaScript thread";
 
 /** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat). */
 function startTicks(pid: number): string {
@@ -160,36 +163,54 @@ function startTicks(pid: number): string {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
 }
 
+/** A thread's group: the JavaScript thread, else its kernel name (`HTTP Client`, `Worker`, `HeapHelper`…). */
+function threadGroup(pid: number, tid: string): string {
+  if (tid === String(pid)) return JS_THREAD;
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() || "other";
+  } catch {
+    return "other";
+  }
+}
+
 /**
- * CPU time the process has used so far, all threads, in ms: the first field of each thread's
- * /proc/<pid>/task/<tid>/schedstat (ns on CPU). It varies less than wall time when other work shares
- * the CPUs (no waiting for a CPU is counted), though contention still slows the work itself. A thread
- * that has exited keeps the time last read for it, so the total never goes back (a sum of the live
- * threads alone dropped by a whole thread's time when one exited between two reads, which gave batches
- * negative CPU); what it ran after that last read is not counted.
+ * CPU time the process has used so far in ms, per thread group: the JavaScript thread and the others by
+ * their kernel name. Each thread's time is the first field of /proc/<pid>/task/<tid>/schedstat (ns on
+ * CPU). It varies less than wall time when other work shares the CPUs (no waiting for a CPU is counted),
+ * though contention still slows the work itself. A thread that has exited keeps the time last read for it,
+ * so a total never goes back (a sum of the live threads alone dropped by a whole thread's time when one
+ * exited between two reads, which gave batches negative CPU); what it ran after that last read is not counted.
  */
-export function cpuMs(pid: number): number {
+export function cpuMsByThread(pid: number): Record<string, number> {
   const processKey = `${pid}@${startTicks(pid)}`;
   let clock = threadClocks.get(processKey);
   if (!clock) {
-    clock = { threads: new Map(), retiredNs: 0 };
+    clock = { threads: new Map(), retiredNs: new Map() };
     threadClocks.set(processKey, clock);
   }
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/);
       const ns = Number(fields[0] ?? 0);
+      const previous = clock.threads.get(tid);
       // A smaller reading is a new thread that got a reused id: the old one's time is kept apart.
-      const previous = clock.threads.get(tid) ?? 0;
-      if (ns < previous) clock.retiredNs += previous;
-      clock.threads.set(tid, ns);
+      if (previous && ns < previous.ns) clock.retiredNs.set(previous.group, (clock.retiredNs.get(previous.group) ?? 0) + previous.ns);
+      const group = previous && ns >= previous.ns ? previous.group : threadGroup(pid, tid);
+      clock.threads.set(tid, { ns, group });
     } catch {
       // the thread exited: its last reading stands
     }
   }
-  let totalNs = clock.retiredNs;
-  for (const ns of clock.threads.values()) totalNs += ns;
-  return totalNs / 1e6;
+  const totals = new Map(clock.retiredNs);
+  for (const { ns, group } of clock.threads.values()) totals.set(group, (totals.get(group) ?? 0) + ns);
+  return Object.fromEntries([...totals].map(([group, ns]) => [group, ns / 1e6]));
+}
+
+/** CPU time the process has used so far, all threads, in ms (cpuMsByThread summed). */
+export function cpuMs(pid: number): number {
+  let total = 0;
+  for (const ms of Object.values(cpuMsByThread(pid))) total += ms;
+  return total;
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited within `timeoutMs`; returns the exit code. */

@@ -1,5 +1,5 @@
 /**
- * Group commit of settlements: the calls of one batch (those ending within ~2 ms, wallet.ts) are written
+ * Group commit of settlements: the calls of one batch (those ending within ~10 ms, wallet.ts) are written
  * in ONE immediate transaction, each exactly as `recordCall` would write it alone (its own request record,
  * its own charge entry with its own cost and running balance), while each workspace's balance, lifetime
  * spend and lot consumption move once, by the batch's sum (soonest-expiring first, as the calls one by
