@@ -50,6 +50,14 @@ function preparedInsert<T extends SQLiteTable>(db: TollgateDb, table: T): (row: 
   };
 }
 
+/**
+ * The page cache of the settlement thread's connection. Its writes append: what it reads again is the
+ * right-hand edge of each table's and index's B-tree (a few dozen pages), so SQLite's default 2 MB
+ * would mostly keep pages it never reads again, resident for the process's life. bench/settlement.ts
+ * writes through the same size.
+ */
+export const SETTLEMENT_PAGE_CACHE_KIB = 512;
+
 interface WorkspaceGroup {
   /** The latest settlement time in the batch: lots due by then expire before the charges. */
   nowMs: number;

@@ -6,7 +6,7 @@
  */
 
 import { openDatabase, type OpenedDatabase } from "../db/client.ts";
-import { SettlementBatchWriter } from "./group-commit.ts";
+import { SETTLEMENT_PAGE_CACHE_KIB, SettlementBatchWriter } from "./group-commit.ts";
 import type { SettlementInput } from "./ledger.ts";
 import type { FromSettlementWorker, ToSettlementWorker } from "./settlement-protocol.ts";
 import { writeSettlementBatch } from "./settlement-writer.ts";
@@ -26,7 +26,7 @@ self.onmessage = (event: MessageEvent<ToSettlementWorker>) => {
   switch (message.kind) {
     case "open":
       try {
-        opened = openDatabase(message.path);
+        opened = openDatabase(message.path, { pageCacheKiB: SETTLEMENT_PAGE_CACHE_KIB });
         batches = new SettlementBatchWriter(opened.db);
         reply({ kind: "opened" });
       } catch (error) {

@@ -23,7 +23,12 @@ export class DatabaseOpenError extends Error {
   }
 }
 
-export function openDatabase(path: string): OpenedDatabase {
+export interface OpenOptions {
+  /** SQLite's page cache for this connection, KiB (SQLite's default: 2,000). */
+  pageCacheKiB?: number;
+}
+
+export function openDatabase(path: string, options: OpenOptions = {}): OpenedDatabase {
   let sqlite: Database;
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -35,6 +40,7 @@ export function openDatabase(path: string): OpenedDatabase {
     sqlite.run("PRAGMA synchronous = NORMAL");
     // A WAL that grew under load is cut back to this size when it restarts, instead of keeping its peak.
     sqlite.run("PRAGMA journal_size_limit = 67108864");
+    if (options.pageCacheKiB !== undefined) sqlite.run(`PRAGMA cache_size = -${Math.max(1, Math.floor(options.pageCacheKiB))}`);
     // Probe that the file is writable now, not at the first money write.
     sqlite.run("BEGIN IMMEDIATE");
     sqlite.run("ROLLBACK");

@@ -175,6 +175,13 @@ describe("openDatabase", () => {
     expect(sqlite.query("PRAGMA busy_timeout").get()).toEqual({ timeout: 5000 });
   });
 
+  test("keeps SQLite's default page cache unless told a size, in KiB", () => {
+    expect(open("default.db").sqlite.query("PRAGMA cache_size").get()).toEqual({ cache_size: -2000 });
+    const small = openDatabase(join(dir, "small.db"), { pageCacheKiB: 512 });
+    expect(small.sqlite.query("PRAGMA cache_size").get()).toEqual({ cache_size: -512 });
+    small.close();
+  });
+
   test("creates missing parent directories", () => {
     const database = open("a/b/c/tollgate.db");
     expect(database.path).toBe(join(dir, "a/b/c/tollgate.db"));
