@@ -66,7 +66,11 @@ async function relay(wire: string, tap: UpstreamEventDecoder, model: string, inc
     settlement,
     { startedAtPerf: performance.now(), abort: new AbortController(), inputTokens: 3 },
   );
-  return { text: await new Response(stream).text(), settled };
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(decoder.decode(next.value));
+  return { text: chunks.join(""), chunks, settled };
 }
 
 /** What was settled, without the time to first token (a clock reading). */
@@ -128,6 +132,19 @@ describe("passthroughStream: chunks read through a slot", () => {
         expect(fast.settled[0]?.usage.output).toBeGreaterThan(0);
       }
     }
+  });
+
+  test("an upstream's first read holding the whole answer: the first chunk to the client ends with the first content", async () => {
+    const wire = stream(TEXTS, (text) => chunkJson(text));
+    // Through the slot (whose runs go as chunks of their own) and parsing every chunk (one chunk a pull).
+    const texts: string[] = [];
+    for (const tap of [new OpenAIEventDecoder(), parsingTap()]) {
+      const { chunks, text } = await relay(wire, tap, "client-model", true);
+      expect(chunks[0]).toBe(data(chunkJson("Hello", "client-model")));
+      texts.push(text);
+    }
+    expect(texts[0]).toBe(texts[1]);
+    expect(texts[0]).toEndWith("data: [DONE]\n\n");
   });
 
   test("split anywhere, the output is the same", async () => {

@@ -59,10 +59,14 @@ export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: Upstrea
       }
       return batch;
     },
-    // Runs only reach a tap that reads them.
-    () => (pushRun === undefined ? null : (tap.expectedSlot ?? null)),
-    readSlottedRun,
-    () => tap.expectedEvent ?? "",
+    {
+      // Runs only reach a tap that reads them.
+      slot: () => (pushRun === undefined ? null : (tap.expectedSlot ?? null)),
+      lane: readSlottedRun,
+      event: () => tap.expectedEvent ?? "",
+      // What the peek waits for (dispatch.ts): the first batch goes out as soon as it holds it.
+      firstBatchEndsAfter: (items) => items.some((item) => item.canonical.some((event) => event.type !== "start")),
+    },
   );
 }
 

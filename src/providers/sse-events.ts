@@ -62,9 +62,13 @@ export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: U
       if (atEnd) decoder.end(out);
       return out;
     },
-    // Runs only reach a decoder that reads them.
-    () => (pushRun === undefined ? null : (decoder.expectedSlot ?? null)),
-    readSlottedRun,
-    () => decoder.expectedEvent ?? "",
+    {
+      // Runs only reach a decoder that reads them.
+      slot: () => (pushRun === undefined ? null : (decoder.expectedSlot ?? null)),
+      lane: readSlottedRun,
+      event: () => decoder.expectedEvent ?? "",
+      // What a stream's peek waits for (the gateway's dispatch): the first batch goes out as soon as it holds it.
+      firstBatchEndsAfter: (events) => events.some((event) => event.type !== "start"),
+    },
   );
 }

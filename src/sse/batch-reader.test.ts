@@ -59,6 +59,34 @@ describe("SseBatchReader", () => {
     expect(await reader.read()).toEqual({ done: true });
   });
 
+  test("until the caller's event arrives, reads go an event at a time: the batch ends with it, the rest of its read comes next, at once", async () => {
+    const reader = new SseBatchReader(body(["data: a\n\ndata: b\n\ndata: c\n\ndata: d\n\n", "data: e\n\n"]).getReader(), (events: SseEvent[], atEnd) => [...events.map((event) => event.data), ...(atEnd ? ["END"] : [])], {
+      firstBatchEndsAfter: (items) => items.includes("b"),
+    });
+    expect(await reader.read()).toEqual({ done: false, value: ["a", "b"] });
+    const rest = reader.read();
+    expect(Bun.peek.status(rest)).toBe("fulfilled");
+    expect(await rest).toEqual({ done: false, value: ["c", "d"] });
+    // Once it came, reads are whole batches again.
+    expect(await readAll(reader)).toEqual([["e"], ["END"]]);
+  });
+
+  test("a read without the caller's event is one batch, and the next read is split where it comes", async () => {
+    const reader = new SseBatchReader(body(["data: a\n\n", "data: b\n\ndata: c\n\n"]).getReader(), (events: SseEvent[]) => events.map((event) => event.data), {
+      firstBatchEndsAfter: (items) => items.includes("b"),
+    });
+    expect(await readAll(reader)).toEqual([["a"], ["b"], ["c"], []]);
+  });
+
+  test("cancel drops the rest of a read held for the next", async () => {
+    const reader = new SseBatchReader(body(["data: a\n\ndata: b\n\n"]).getReader(), (events: SseEvent[]) => events.map((event) => event.data), {
+      firstBatchEndsAfter: () => true,
+    });
+    expect(await reader.read()).toEqual({ done: false, value: ["a"] });
+    await reader.cancel();
+    expect(await reader.read()).toEqual({ done: true });
+  });
+
   test("a body that fails fails the read", async () => {
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {

@@ -43,6 +43,21 @@ export type SlotLane<L> = (bytes: Uint8Array, slot: JsonStringSlot, out: (SseEve
 /** Events at a body's start that are decoded one at a time while no slot is learned (see `batch`). */
 const LEARNING_EVENTS = 8;
 
+export interface SseBatchOptions<O, L> {
+  /** The template the body's events are expected to repeat (the decoder's learned one), read through `lane` while they do. */
+  slot?: () => JsonStringSlot | null;
+  lane?: SlotLane<L>;
+  /** The SSE event name the slot's events carry ("" for data-only ones). */
+  event?: () => string;
+  /**
+   * For the time to first byte: until this holds for the items of one event (a stream's first content),
+   * reads are decoded an event at a time, and the batch ends with that event; the rest of its read comes
+   * with the next read, at once. A fast upstream's first read can hold much of a short answer, whose
+   * decoding (and relaying) would otherwise delay the first byte.
+   */
+  firstBatchEndsAfter?: (items: readonly O[]) => boolean;
+}
+
 /**
  * SSE bytes → one batch per read of the body; at its end, one last batch with what the end produced
  * (maybe nothing), then done. `decode` turns SSE events (and the lane's items) into the batch's items.
@@ -52,20 +67,30 @@ export class SseBatchReader<O, L = never> implements BatchReader<O[]> {
   private ended = false;
   /** Events decoded one at a time so far. */
   private eventsAlone = 0;
+  private readonly slot: () => JsonStringSlot | null;
+  private readonly lane: SlotLane<L> | null;
+  private readonly event: () => string;
+  private firstBatchEndsAfter: ((items: readonly O[]) => boolean) | null;
+  /** The rest of a read whose batch ended early (firstBatchEndsAfter): the next read's bytes. */
+  private held: Uint8Array | null = null;
 
-  /**
-   * `slot`: the template the body's events are expected to repeat (the decoder's learned one), read
-   * through `lane` while they do; `event`: the SSE event name those events carry ("" for data-only ones).
-   */
   constructor(
     private readonly body: ByteReader,
     private readonly decode: (events: (SseEvent | L)[], atEnd: boolean) => O[],
-    private readonly slot: () => JsonStringSlot | null = () => null,
-    private readonly lane: SlotLane<L> | null = null,
-    private readonly event: () => string = () => "",
-  ) {}
+    options: SseBatchOptions<O, L> = {},
+  ) {
+    this.slot = options.slot ?? (() => null);
+    this.lane = options.lane ?? null;
+    this.event = options.event ?? (() => "");
+    this.firstBatchEndsAfter = options.firstBatchEndsAfter ?? null;
+  }
 
   read(): Promise<BatchRead<O[]>> {
+    const held = this.held;
+    if (held !== null) {
+      this.held = null;
+      return Promise.resolve(this.batch({ done: false, value: held }));
+    }
     if (this.ended) return DONE;
     const next = this.body.read();
     // A read that is already complete is decoded now, so the caller sees it is (Bun.peek) and can take
@@ -76,6 +101,7 @@ export class SseBatchReader<O, L = never> implements BatchReader<O[]> {
 
   cancel(reason?: unknown): Promise<void> {
     this.ended = true;
+    this.held = null;
     return this.body.cancel(reason);
   }
 
@@ -118,27 +144,49 @@ export class SseBatchReader<O, L = never> implements BatchReader<O[]> {
       this.ended = true;
       return { done: false, value: this.decode(this.sse.end(), true) };
     }
+    if (this.firstBatchEndsAfter !== null) return { done: false, value: this.untilFirst(bytes, this.firstBatchEndsAfter) };
     // While the decoder may still learn a slot from the body's first events, they are decoded one at a
     // time, so that a slot learned from one reads the rest of this read through the lane: a fast
     // upstream's first read can hold much of a short answer (16 KB, 71 of 256 chunks: bench upstream).
-    let decoded: O[] | null = null;
+    const decoded: O[] = [];
     let position = 0;
     while (this.lane !== null && this.eventsAlone < LEARNING_EVENTS && position < bytes.length && this.slot() === null) {
-      const end = afterBlankLine(bytes, position);
-      const events: (SseEvent | L)[] = [];
-      this.sse.pushInto(bytes.subarray(position, end), events);
-      this.eventsAlone++;
-      const items = this.decode(events, false);
-      if (decoded === null) decoded = items;
-      else for (const item of items) decoded.push(item);
-      position = end;
+      position = this.decodeAlone(bytes, position, decoded).end;
     }
     const events: (SseEvent | L)[] = [];
     if (position < bytes.length) this.split(position === 0 ? bytes : bytes.subarray(position), events);
     const items = this.decode(events, false);
-    if (decoded === null) return { done: false, value: items };
+    if (decoded.length === 0) return { done: false, value: items };
     for (const item of items) decoded.push(item);
     return { done: false, value: decoded };
+  }
+
+  /** A read decoded an event at a time until `endsAfter` holds; what follows that event is held for the next read. */
+  private untilFirst(bytes: Uint8Array, endsAfter: (items: readonly O[]) => boolean): O[] {
+    const decoded: O[] = [];
+    let position = 0;
+    while (position < bytes.length) {
+      const { end, items } = this.decodeAlone(bytes, position, decoded);
+      position = end;
+      if (endsAfter(items)) {
+        this.firstBatchEndsAfter = null;
+        // A copy: the body may reuse its buffer for the next read.
+        if (position < bytes.length) this.held = bytes.slice(position);
+        break;
+      }
+    }
+    return decoded;
+  }
+
+  /** The event at `position` (through its blank line) decoded alone, its items added to `into`. */
+  private decodeAlone(bytes: Uint8Array, position: number, into: O[]): { end: number; items: O[] } {
+    const end = afterBlankLine(bytes, position);
+    const events: (SseEvent | L)[] = [];
+    this.sse.pushInto(bytes.subarray(position, end), events);
+    this.eventsAlone++;
+    const items = this.decode(events, false);
+    for (const item of items) into.push(item);
+    return { end, items };
   }
 }
 

@@ -94,8 +94,7 @@ async function readAll(body: Uint8Array, cuts: number[], slot: JsonStringSlot | 
       lane += events.filter((item) => item instanceof SlottedSseEvent).length;
       return events.map((item): [string, string] => [item.event, item.data]);
     },
-    () => slot,
-    readSlottedEvents,
+    { slot: () => slot, lane: readSlottedEvents },
   );
   const all: Array<[string, string]> = [];
   for (let read = await reader.read(); !read.done; read = await reader.read()) all.push(...read.value);
