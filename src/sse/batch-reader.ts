@@ -170,8 +170,8 @@ export class SseBatchReader<O, L = never> implements BatchReader<O[]> {
       position = end;
       if (endsAfter(items)) {
         this.firstBatchEndsAfter = null;
-        // A copy: the body may reuse its buffer for the next read.
-        if (position < bytes.length) this.held = bytes.slice(position);
+        // A view, not a copy: a default reader's chunks belong to the reader (the stream never writes them again).
+        if (position < bytes.length) this.held = bytes.subarray(position);
         break;
       }
     }
