@@ -99,6 +99,41 @@ describe("Wallet group commit", () => {
     expect(wallet.availableMicrocents(fx.wsA)).toBe(USD - 300);
   });
 
+  test("a pricier candidate's extra hold is folded in: while the batch waits, a cost above the first hold stays held", async () => {
+    grant(fx.wsA, 1500, 365);
+    const inline = new InlineSettlementWriter(fx.opened.db);
+    const gate = Promise.withResolvers<void>();
+    const waiting: SettlementWriter = { write: (inputs) => gate.promise.then(() => inline.writeNow(inputs)), close: () => Promise.resolve() };
+    const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000, waiting);
+    const first = wallet.tryHold(fx.wsA, 1000, 0);
+    const extra = wallet.tryHold(fx.wsA, 500, 0);
+    if (!first.ok || !extra.ok) throw new Error("hold refused");
+    const written = wallet.settle(first.hold, settlement(fx.wsA, 1400), [extra.hold]);
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(1400);
+    // What is left is the balance less the charge: a concurrent call can no longer overdraw it.
+    expect(wallet.tryHold(fx.wsA, 500, 0).ok).toBe(false);
+    expect(wallet.availableMicrocents(fx.wsA)).toBe(100);
+    gate.resolve();
+    await written;
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
+    expect(wallet.availableMicrocents(fx.wsA)).toBe(100);
+    expect(extra.hold.ended).toBe(true);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
+  });
+
+  test("a cost below the first hold: the extra hold ends and the first shrinks to the cost", async () => {
+    grant(fx.wsA, USD, 365);
+    const wallet = new Wallet(fx.opened.db, new ManualClock(T0), 60_000);
+    const first = wallet.tryHold(fx.wsA, 1000, 0);
+    const extra = wallet.tryHold(fx.wsA, 500, 0);
+    if (!first.ok || !extra.ok) throw new Error("hold refused");
+    const written = wallet.settle(first.hold, settlement(fx.wsA, 300), [extra.hold]);
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(300);
+    await written;
+    expect(wallet.heldMicrocents(fx.wsA)).toBe(0);
+    expect(wallet.availableMicrocents(fx.wsA)).toBe(USD - 300);
+  });
+
   test("one settlement that cannot be written fails alone; the rest of its batch is written", async () => {
     grant(fx.wsA, USD, 365);
     recordCall(fx.opened.db, settlement(fx.wsA, 5, T0, "req_taken"));

@@ -108,16 +108,25 @@ export class Wallet {
 
   /**
    * Queues the call (record + charge) for the next group commit; resolves once it is committed,
-   * rejects if it could not be written. Until then the hold covers exactly the call's cost (it shrinks
-   * from the estimate now, so the batch window keeps no more than the charge out of the available
-   * balance); it ends either way, when the batch is done.
+   * rejects if it could not be written. Until then one hold stands for the charge: the call's hold and
+   * the extra holds a pricier candidate added (`extraHolds`, ended here) are folded into it and it is
+   * set to the call's cost, or to all they held if the cost is more. So the batch window keeps no more
+   * than the charge out of the available balance, and no less while anything was held for it. The
+   * hold ends either way, when the batch is done.
    */
-  settle(hold: Hold, input: SettlementInput): Promise<void> {
-    const excess = hold.amountMicrocents - input.record.costMicrocents;
-    if (!hold.ended && excess > 0) {
-      const state = this.states.get(hold.workspaceId);
-      if (state) state.held -= excess;
-      hold.amountMicrocents -= excess;
+  settle(hold: Hold, input: SettlementInput, extraHolds: readonly Hold[] = []): Promise<void> {
+    const state = this.states.get(hold.workspaceId);
+    let held = hold.ended ? 0 : hold.amountMicrocents;
+    for (const extra of extraHolds) {
+      if (extra.ended) continue;
+      extra.ended = true;
+      held += extra.amountMicrocents;
+      if (state) state.held -= extra.amountMicrocents;
+    }
+    if (!hold.ended) {
+      const kept = Math.min(held, Math.max(0, input.record.costMicrocents));
+      if (state) state.held += kept - hold.amountMicrocents;
+      hold.amountMicrocents = kept;
     }
     return this.enqueue(hold, input);
   }

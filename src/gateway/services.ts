@@ -19,10 +19,11 @@ import type { ChannelPlanner } from "../routing/plan.ts";
 export interface WalletService {
   tryHold(workspaceId: string, amountMicrocents: number, minimumMicrocents: number): HoldOutcome;
   /**
-   * Writes the call (record + charge) and ends the hold; resolves once the write is committed (it may
-   * be group-committed with other calls), rejects if it could not be written.
+   * Writes the call (record + charge) and ends the hold, and the extra holds a pricier candidate added;
+   * resolves once the write is committed (it may be group-committed with other calls), rejects if it
+   * could not be written.
    */
-  settle(hold: Hold, input: SettlementInput): Promise<void>;
+  settle(hold: Hold, input: SettlementInput, extraHolds?: readonly Hold[]): Promise<void>;
   release(hold: Hold): void;
   /** Writes a call that held nothing (refused before a hold); resolves once committed. */
   recordOnly(input: SettlementInput): Promise<void>;

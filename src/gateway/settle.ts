@@ -151,9 +151,8 @@ export class CallSettlement {
     const hold = this.call.hold;
     if (hold) {
       services.spend.settle(ctx.principal.workspaceId, this.heldMicrocents, cost, ctx.startedAtMs);
-      for (const extra of this.extraHolds) services.wallet.release(extra);
       services.wallet
-        .settle(hold, { record, nowMs: now })
+        .settle(hold, { record, nowMs: now }, this.extraHolds)
         .catch((error: unknown) => services.log.error("settlement write failed", { request_id: ctx.requestId, error: String(error) }));
     } else {
       services.wallet
