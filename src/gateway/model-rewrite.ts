@@ -1,8 +1,10 @@
 /**
- * The passthrough's one change to an upstream event or answer: the model id. The member is replaced in
- * the text when it occurs there exactly once as `"model":"<id>"` or `"model": "<id>"` (what upstreams
- * write; a JSON string's own quotes are escaped, so only a member matches); anything else is
- * re-serialised from the parsed object. For chunks read through a learned slot, the rewrite is worked out once per slot.
+ * The passthrough's one change to an upstream event or answer: the model id. Its value is replaced in
+ * the text, whatever the spacing around the member's colon, when the id occurs there exactly once as a
+ * JSON string and that string is the value of a `"model"` key (a JSON string's own quotes are escaped,
+ * so another string cannot hold it, and a nested member with the same id makes two); anything else is
+ * re-serialised from the parsed object. For chunks read through a learned slot, the rewrite is worked
+ * out once per slot.
  */
 
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
@@ -17,24 +19,41 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+const MODEL_KEY = '"model"';
+const COLON = 58;
+const BACKSLASH = 92;
+
+function isJsonSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+/** Whether the JSON string at `at` is the value of a `"model"` member: `"model"`, spaces, `:`, spaces, then it. */
+function isModelValue(text: string, at: number): boolean {
+  let index = at - 1;
+  while (index >= 0 && isJsonSpace(text.charCodeAt(index))) index--;
+  if (text.charCodeAt(index) !== COLON) return false;
+  index--;
+  while (index >= 0 && isJsonSpace(text.charCodeAt(index))) index--;
+  const keyAt = index - MODEL_KEY.length + 1;
+  if (keyAt < 0 || !text.startsWith(MODEL_KEY, keyAt)) return false;
+  // An escaped quote (`\"model"`, inside another string) is no key; an escaped backslash before it is.
+  let backslashes = 0;
+  for (let before = keyAt - 1; before >= 0 && text.charCodeAt(before) === BACKSLASH; before--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
 export class ModelRewrite {
-  /** The upstream's model id the needles were built for. */
+  /** The upstream's model id `needle` was built for. */
   private current: string | null = null;
-  /** The member as `locate` last found it, and what replaces it (in the same spacing). */
+  /** The upstream's model id as a JSON string (what `locate` finds), and the client's (what replaces it). */
   needle = "";
-  replacement: string;
-  private compactNeedle = "";
-  private spacedNeedle = "";
-  private readonly compactReplacement: string;
-  private readonly spacedReplacement: string;
+  readonly replacement: string;
 
   constructor(
     private readonly wire: PassthroughWire,
     private readonly model: string,
   ) {
-    this.compactReplacement = `"model":${JSON.stringify(model)}`;
-    this.spacedReplacement = `"model": ${JSON.stringify(model)}`;
-    this.replacement = this.compactReplacement;
+    this.replacement = JSON.stringify(model);
   }
 
   /** The event's data text as the client gets it. May set the model in `data` (when re-serialised). */
@@ -48,27 +67,17 @@ export class ModelRewrite {
     return this.replaceAt(text, at);
   }
 
-  /** Where the model member to replace starts in `text`; SAME or RESERIALISE otherwise. */
+  /** Where the model id's value to replace starts in `text`; SAME or RESERIALISE otherwise. */
   locate(text: string, data: Record<string, unknown>): number {
     const message = data.message;
     const current = typeof data.model === "string" ? data.model : isRecord(message) && typeof message.model === "string" ? message.model : null;
     if (current === null || current === this.model) return SAME;
     if (current !== this.current) {
       this.current = current;
-      this.compactNeedle = `"model":${JSON.stringify(current)}`;
-      this.spacedNeedle = `"model": ${JSON.stringify(current)}`;
+      this.needle = JSON.stringify(current);
     }
-    // Stream chunks are compact; OpenAI's non-stream answers are indented, with a space after the colon.
-    let at = text.indexOf(this.compactNeedle);
-    if (at !== -1) {
-      this.needle = this.compactNeedle;
-      this.replacement = this.compactReplacement;
-    } else {
-      at = text.indexOf(this.spacedNeedle);
-      this.needle = this.spacedNeedle;
-      this.replacement = this.spacedReplacement;
-    }
-    if (at === -1 || text.indexOf(this.needle, at + this.needle.length) !== -1) return RESERIALISE;
+    const at = text.indexOf(this.needle);
+    if (at === -1 || text.indexOf(this.needle, at + this.needle.length) !== -1 || !isModelValue(text, at)) return RESERIALISE;
     return at;
   }
 

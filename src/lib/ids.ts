@@ -35,6 +35,6 @@ export function newId(prefix: string): string {
 
 /** Random base62-ish id without a time part, for wire ids (`chatcmpl-…`, `msg_…`, `toolu_…`). */
 export function randomToken(length = 24): string {
-  if (length > pool.length) throw new RangeError(`randomToken: at most ${pool.length} characters`);
+  if (!Number.isInteger(length) || length < 0 || length > pool.length) throw new RangeError(`randomToken: a whole number of characters up to ${pool.length}, got ${length}`);
   return randomChars(TOKEN_ALPHABET, length);
 }

@@ -206,6 +206,23 @@ describe("passthrough bytes", () => {
     expect(await anthropic.text()).toBe(compact.replace('"model":"claude-upstream"', '"model":"via-anthropic"'));
   });
 
+  test("a non-stream answer with the upstream's id in a nested member too: the top-level model is the client's, the nested one stays", async () => {
+    const raw = `{
+  "id": "chatcmpl-nested",
+  "object": "chat.completion",
+  "created": 1,
+  "model": "gpt-upstream",
+  "provider_metadata": {"route":{"model":"gpt-upstream"}},
+  "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+  "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}
+}`;
+    setup.openaiUpstream.script({ kind: "json", body: null, raw });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "x" }] });
+    const body = (await response.json()) as { model: string; provider_metadata: unknown };
+    expect(body.model).toBe("via-openai");
+    expect(body.provider_metadata).toEqual({ route: { model: "gpt-upstream" } });
+  });
+
   test("an event whose data the upstream split over several lines goes out over as many lines", async () => {
     const events = [
       'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-upstream","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}\n\n',
