@@ -55,3 +55,8 @@ export type ChatEvent =
   | { type: "finish"; stopReason: StopReason; stopSequence: string | null; usage: Usage }
   /** A failure after the stream started; the code and message are safe to show. */
   | { type: "error"; kind: string; message: string };
+
+/** What a stream's first chunk to the client waits for: its first content delta, or its end (finish, error). */
+export function endsFirstChunk(event: ChatEvent): boolean {
+  return event.type === "block-delta" || event.type === "text-run" || event.type === "finish" || event.type === "error";
+}

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import type { ChatEvent } from "../canonical/events.ts";
 import { createOpenAIStreamEncoder } from "../dialects/openai/encode-stream.ts";
 import { openAIPassthrough } from "../dialects/openai/passthrough.ts";
+import { anthropicEventDecoder } from "../providers/anthropic/decode-events.ts";
 import { OpenAIEventDecoder } from "../providers/openai/decode-events.ts";
 import { createOpenAIUpstreamStreamDecoder } from "../providers/openai/decode-stream.ts";
 import { parseSseData, type UpstreamEventDecoder } from "../providers/sse-events.ts";
@@ -145,6 +146,31 @@ describe("passthroughStream: chunks read through a slot", () => {
     }
     expect(texts[0]).toBe(texts[1]);
     expect(texts[0]).toEndWith("data: [DONE]\n\n");
+  });
+
+  test("an Anthropic upstream's first read: the first batch ends with the first text delta, not the block's start", async () => {
+    const event = (name: string, json: string) => `event: ${name}\ndata: ${json}\n\n`;
+    const wire = [
+      event("message_start", '{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"claude-up","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}'),
+      event("content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+      event("ping", '{"type":"ping"}'),
+      event("content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}'),
+      event("content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}}'),
+      event("content_block_stop", '{"type":"content_block_stop","index":0}'),
+    ].join("");
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(wire));
+        controller.close();
+      },
+    });
+    const reader = tappedEventReader(body, anthropicEventDecoder());
+    const names = async () => {
+      const next = await reader.read();
+      return next.done ? null : next.value.map((item) => item.event.event);
+    };
+    expect(await names()).toEqual(["message_start", "content_block_start", "ping", "content_block_delta"]);
+    expect(await names()).toEqual(["content_block_delta", "content_block_stop"]);
   });
 
   test("split anywhere, the output is the same", async () => {

@@ -7,7 +7,7 @@
  * handling are those of relay.ts.
  */
 
-import type { ChatEvent } from "../canonical/events.ts";
+import { endsFirstChunk, type ChatEvent } from "../canonical/events.ts";
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
@@ -64,8 +64,8 @@ export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: Upstrea
       slot: () => (pushRun === undefined ? null : (tap.expectedSlot ?? null)),
       lane: readSlottedRun,
       event: () => tap.expectedEvent ?? "",
-      // What the peek waits for (dispatch.ts): the first batch goes out as soon as it holds it.
-      firstBatchEndsAfter: (items) => items.some((item) => item.canonical.some((event) => event.type !== "start")),
+      // The first chunk to the client goes out as soon as the first content delta is read.
+      firstBatchEndsAfter: (items) => items.some((item) => item.canonical.some(endsFirstChunk)),
     },
   );
 }

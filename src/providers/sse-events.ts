@@ -5,7 +5,7 @@
  * cancelling cancels the body.
  */
 
-import type { ChatEvent } from "../canonical/events.ts";
+import { endsFirstChunk, type ChatEvent } from "../canonical/events.ts";
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
 import type { SseEvent } from "../sse/decode.ts";
@@ -67,8 +67,8 @@ export function upstreamEventReader(body: ReadableStream<Uint8Array>, decoder: U
       slot: () => (pushRun === undefined ? null : (decoder.expectedSlot ?? null)),
       lane: readSlottedRun,
       event: () => decoder.expectedEvent ?? "",
-      // What a stream's peek waits for (the gateway's dispatch): the first batch goes out as soon as it holds it.
-      firstBatchEndsAfter: (events) => events.some((event) => event.type !== "start"),
+      // The first chunk to the client goes out as soon as the first content delta is read.
+      firstBatchEndsAfter: (events) => events.some(endsFirstChunk),
     },
   );
 }
