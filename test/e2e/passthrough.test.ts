@@ -164,6 +164,10 @@ describe("Anthropic client → Anthropic upstream (passthrough)", () => {
   });
 });
 
+/** A chat.completion as api.openai.com writes it (indented, a space after each colon), from the upstream model `gpt-upstream`. */
+const indentedAnswer = (members: string[]) =>
+  `{\n${['"id": "chatcmpl-raw"', '"object": "chat.completion"', '"created": 1', '"model": "gpt-upstream"', ...members].map((member) => `  ${member}`).join(",\n")}\n}`;
+
 describe("passthrough bytes", () => {
   test("events reach the client as the upstream wrote them, only the model id changed", async () => {
     const events = [
@@ -187,14 +191,10 @@ describe("passthrough bytes", () => {
   test("a non-stream answer reaches the client as the upstream wrote it, only the model id changed", async () => {
     // OpenAI's indentation, a float written 1.0, an escape and the model id quoted in the text: what
     // re-serialising would have changed, or a careless rewrite replaced.
-    const raw = `{
-  "id": "chatcmpl-raw",
-  "object": "chat.completion",
-  "created": 1,
-  "model": "gpt-upstream",
-  "choices": [{"index": 0, "message": {"role": "assistant", "content": "caf\\u00e9 says \\"model\\": \\"gpt-upstream\\""}, "logprobs": null, "finish_reason": "stop"}],
-  "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9, "x_score": 1.0}
-}`;
+    const raw = indentedAnswer([
+      '"choices": [{"index": 0, "message": {"role": "assistant", "content": "caf\\u00e9 says \\"model\\": \\"gpt-upstream\\""}, "logprobs": null, "finish_reason": "stop"}]',
+      '"usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9, "x_score": 1.0}',
+    ]);
     const compact = '{"id":"msg_raw","type":"message","role":"assistant","model":"claude-upstream","content":[{"type":"text","text":"\\u2713"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":3}}';
     setup.openaiUpstream.script({ kind: "json", body: null, raw });
     setup.anthropicUpstream.script({ kind: "json", body: null, raw: compact });
@@ -207,15 +207,11 @@ describe("passthrough bytes", () => {
   });
 
   test("a non-stream answer with the upstream's id in a nested member too: the top-level model is the client's, the nested one stays", async () => {
-    const raw = `{
-  "id": "chatcmpl-nested",
-  "object": "chat.completion",
-  "created": 1,
-  "model": "gpt-upstream",
-  "provider_metadata": {"route":{"model":"gpt-upstream"}},
-  "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-  "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}
-}`;
+    const raw = indentedAnswer([
+      '"provider_metadata": {"route":{"model":"gpt-upstream"}}',
+      '"choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]',
+      '"usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}',
+    ]);
     setup.openaiUpstream.script({ kind: "json", body: null, raw });
     const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", messages: [{ role: "user", content: "x" }] });
     const body = (await response.json()) as { model: string; provider_metadata: unknown };
