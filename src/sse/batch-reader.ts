@@ -50,7 +50,7 @@ export interface SseBatchOptions<O, L> {
   /** The SSE event name the slot's events carry ("" for data-only ones). */
   event?: () => string;
   /**
-   * For the time to first byte: until this holds for the items of one event (a stream's first content),
+   * For the time to first byte: until this holds for the items of one event (a stream's first content delta),
    * reads are decoded an event at a time, and the batch ends with that event; the rest of its read comes
    * with the next read, at once. A fast upstream's first read can hold much of a short answer, whose
    * decoding (and relaying) would otherwise delay the first byte.
