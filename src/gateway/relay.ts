@@ -10,7 +10,7 @@
  * While the upstream is silent, keepalive comments hold the connection open.
  */
 
-import type { ChatEvent } from "../canonical/events.ts";
+import { endsFirstChunk, type ChatEvent } from "../canonical/events.ts";
 import { KeepaliveReader, type KeepaliveRead } from "../sse/keepalive.ts";
 import type { BatchReader } from "../sse/batch-reader.ts";
 import { SSE_KEEPALIVE, SseChunk } from "../sse/encode.ts";
@@ -71,7 +71,8 @@ export function relayStream(
         return false;
       }
       out.chunk.add(encodeStreamEvent(encoder, event));
-      if (toFirstContent && (event.type === "block-delta" || event.type === "text-run") && index + 1 < events.length) {
+      // Errors and the finish returned above: what is left of endsFirstChunk is the first content delta.
+      if (toFirstContent && endsFirstChunk(event) && index + 1 < events.length) {
         carried = events.slice(index + 1);
         return true;
       }
