@@ -1,0 +1,184 @@
+/**
+ * Peak memory under streamed load, by answer length: the floor (Bun passing the upstream's body through
+ * natively), a bare JavaScript relay (the same, with the body read chunk by chunk in JavaScript and
+ * re-streamed; bench/lib/floor-proxy.ts --relay) and Tollgate (the compiled binary, whole feature path), each a
+ * fresh process per cell, under the comparison's heaviest streamed load: OpenAI streams through a 50 ms
+ * upstream at 128 connections. All three run with the memory options `tollgate serve` gives itself
+ * (src/cli/runtime-tuning.ts), so the columns differ only in what each does with a stream. It splits the
+ * comparison's peak RSS into what Bun costs any relay that reads its bodies and what is Tollgate's own.
+ * Usage: bun bench/stream-memory.ts [--write] [--rounds N] [--seconds S] [--tokens 16,256,1024] [--binary PATH]
+ * `--write` rewrites the "Stream memory" section of docs/benchmarks.md.
+ */
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runtimeTuning } from "../src/cli/runtime-tuning.ts";
+import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
+import { publishBenchSection } from "./lib/benchmarks-doc.ts";
+import { gatewayCommand } from "./lib/gateway-binary.ts";
+import { childEnv, fileRssMb, msUntilHealthy, peakRssMb, raceTimeout, runCliOutput, startGateway, stopGateway } from "./lib/gateway-process.ts";
+import { describeMachine, machineLine } from "./lib/machine.ts";
+import { fixed, summarize } from "./lib/stats.ts";
+import { ensureWrk, runWrk, writeWrkScript, type WrkRequest } from "./lib/wrk.ts";
+
+const SECTION = "Stream memory";
+const COMMAND = "bun bench/stream-memory.ts --write";
+const UPSTREAM_LATENCY_MS = 50;
+const CONNECTIONS = 128;
+const MODEL = "m-stream";
+/** The options `tollgate serve` gives itself on this Bun, given to the floor and the relay too. */
+const SERVE_RUNTIME_ENV = runtimeTuning(["bun", "main.ts", "serve"], {}, Bun.version) ?? {};
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    write: { type: "boolean", default: false },
+    rounds: { type: "string", default: "2" },
+    seconds: { type: "string", default: "4" },
+    tokens: { type: "string", default: "16,256,1024" },
+    binary: { type: "string" },
+  },
+  strict: true,
+});
+
+function intIn(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} expects an integer from ${min} to ${max}, got '${text}'`);
+  return value;
+}
+
+const ROUNDS = intIn("rounds", flags.rounds, 1, 10);
+const SECONDS = intIn("seconds", flags.seconds, 1, 60);
+const TOKEN_COUNTS = flags.tokens.split(",").map((text) => intIn("tokens", text.trim(), 1, 100_000));
+
+type TargetId = "floor" | "relay" | "tollgate";
+const TARGETS: readonly TargetId[] = ["floor", "relay", "tollgate"];
+const TARGET_NAME: Record<TargetId, string> = { floor: "floor", relay: "JavaScript relay", tollgate: "Tollgate" };
+
+interface Cell {
+  peakMb: number;
+  fileMb: number;
+  rps: number;
+  failures: number;
+}
+
+/** Spawns a bench script that prints its port as its first stdout line; the process and its port. */
+async function spawnWithPort(argv: string[], env: Record<string, string>): Promise<{ child: Bun.Subprocess<"ignore", "pipe", "ignore">; port: number }> {
+  const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "ignore", env: childEnv(env) });
+  const first = await raceTimeout(child.stdout.getReader().read(), 10_000, null);
+  const port = first === null || first.done ? Number.NaN : Number(new TextDecoder().decode(first.value).trim().split("\n")[0]);
+  if (!Number.isInteger(port)) {
+    child.kill("SIGKILL");
+    throw new Error(`${argv.join(" ")} did not print its port`);
+  }
+  return { child, port };
+}
+
+function streamRequest(model: string, path: string, auth: string): WrkRequest {
+  const body = JSON.stringify({ model, max_tokens: 4096, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Write about a quick brown fox." }] });
+  return { method: "POST", path, body, headers: { "content-type": "application/json", authorization: `Bearer ${auth}` } };
+}
+
+/** One fresh process of `target` under the load: a second's warm-up, then the measured run. */
+async function measureCell(target: TargetId, tokens: number, mockPort: number, dir: string, tollgate: { argv: string[]; config: string; key: string }): Promise<Cell> {
+  const upstream = `http://127.0.0.1:${mockPort}/latency-${UPSTREAM_LATENCY_MS}`;
+  let pid: number;
+  let baseUrl: string;
+  let request: WrkRequest;
+  let stop: () => Promise<unknown>;
+  if (target === "tollgate") {
+    const started = await startGateway(tollgate.argv, dir, tollgate.config, join(dir, `serve-${tokens}.log`), { TOLLGATE_LOG_LEVEL: "error" });
+    await msUntilHealthy(started, 15_000);
+    pid = started.child.pid;
+    baseUrl = started.baseUrl;
+    request = streamRequest(MODEL, "/v1/chat/completions", tollgate.key);
+    stop = () => stopGateway(started.child);
+  } else {
+    const proxy = join(import.meta.dir, "lib", "floor-proxy.ts");
+    const { child, port } = await spawnWithPort(["bun", proxy, "--upstream", upstream, ...(target === "relay" ? ["--relay"] : [])], SERVE_RUNTIME_ENV);
+    pid = child.pid;
+    baseUrl = `http://127.0.0.1:${port}`;
+    request = streamRequest("mock-model", "/v1/chat/completions", "sk-bench");
+    stop = async () => {
+      child.kill("SIGTERM");
+      await raceTimeout(child.exited, 5_000, null);
+    };
+  }
+  try {
+    const script = writeWrkScript(dir, `${target}-${tokens}`, request);
+    await runWrk({ baseUrl, script, connections: CONNECTIONS, seconds: 1 });
+    const report = await runWrk({ baseUrl, script, connections: CONNECTIONS, seconds: SECONDS });
+    return { peakMb: peakRssMb(pid), fileMb: fileRssMb(pid), rps: report.rps, failures: report.non2xx + report.socketErrors };
+  } finally {
+    await stop();
+  }
+}
+
+const wrk = ensureWrk();
+if (!wrk.ok) throw new Error(`wrk is needed: ${wrk.why}`);
+const command = await gatewayCommand(flags.binary === undefined ? {} : { binary: flags.binary });
+const machine = describeMachine();
+const loadBefore = loadavg()[0] as number;
+const startedAt = performance.now();
+const cells = new Map<string, Cell[]>();
+const cellKey = (tokens: number, target: TargetId) => `${tokens}:${target}`;
+
+for (const tokens of TOKEN_COUNTS) {
+  const dir = mkdtempSync(join(tmpdir(), "tollgate-stream-memory-"));
+  const mock = await spawnWithPort(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], {});
+  try {
+    const config = join(dir, "tollgate.toml");
+    const provider = providerToml("up-openai", "openai", `http://127.0.0.1:${mock.port}/latency-${UPSTREAM_LATENCY_MS}/v1`);
+    writeFileSync(config, ['[server]\ndatabase = "./tollgate.db"\n', UNLIMITED_TIER_TOML, provider, modelToml({ id: MODEL, provider: "up-openai", upstreamModel: "mock-upstream-model", maxOutputTokens: 4096, outputUsdPerMtok: 2 })].join(""));
+    const key = (JSON.parse(runCliOutput([...command.argv, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
+    runCliOutput([...command.argv, "wallet", "credit", "--workspace", "default", "--usd", "1000000", "--config", config], dir);
+    for (let round = 0; round < ROUNDS; round++) {
+      // The order turns each round, so no target always follows the same one.
+      const order = TARGETS.map((_, index) => TARGETS[(index + round) % TARGETS.length] as TargetId);
+      for (const target of order) {
+        const cell = await measureCell(target, tokens, mock.port, dir, { argv: command.argv, config, key });
+        if (cell.failures > 0) throw new Error(`${TARGET_NAME[target]} failed ${cell.failures} calls at ${tokens} tokens`);
+        const list = cells.get(cellKey(tokens, target)) ?? [];
+        list.push(cell);
+        cells.set(cellKey(tokens, target), list);
+        console.error(`${tokens} tokens, ${TARGET_NAME[target]}: peak ${fixed(cell.peakMb, 1)} MB (file-backed ${fixed(cell.fileMb, 1)}), ${fixed(cell.rps, 0)} streams/s`);
+      }
+    }
+  } finally {
+    mock.child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (tokens: number, target: TargetId, field: keyof Cell): number => summarize((cells.get(cellKey(tokens, target)) ?? []).map((cell) => cell[field])).median;
+const each = (tokens: number, target: TargetId): string => (cells.get(cellKey(tokens, target)) ?? []).map((cell) => fixed(cell.peakMb, 1)).join(", ");
+
+const lines: string[] = [];
+lines.push(`Measured ${machineLine(machine)}; gateway ${command.label} (commit ${command.commit});`);
+lines.push(`1-minute load average ${fixed(loadBefore, 2)} before, ${fixed(loadavg()[0] as number, 2)} after; ${fixed((performance.now() - startedAt) / 1000, 0)} s in all.`);
+lines.push(`Reproduce: \`${COMMAND}\`.`);
+lines.push("");
+lines.push(`Peak RSS (VmHWM, MB; median of ${ROUNDS} fresh processes per cell, each listed) under OpenAI streams through a ${UPSTREAM_LATENCY_MS} ms upstream at ${CONNECTIONS} connections,`);
+lines.push("the comparison's heaviest streamed load, by the answer's length. Streams per second in brackets.");
+lines.push("");
+lines.push(`| tokens per answer | ${TARGETS.map((target) => TARGET_NAME[target]).join(" | ")} | relay − floor | Tollgate − relay |`);
+lines.push(`|---:|${TARGETS.map(() => "---:").join("|")}|---:|---:|`);
+for (const tokens of TOKEN_COUNTS) {
+  const row = TARGETS.map((target) => `${fixed(median(tokens, target, "peakMb"), 1)} (${each(tokens, target)}) [${fixed(median(tokens, target, "rps"), 0)}]`);
+  const relayCost = median(tokens, "relay", "peakMb") - median(tokens, "floor", "peakMb");
+  const ownCost = median(tokens, "tollgate", "peakMb") - median(tokens, "relay", "peakMb");
+  lines.push(`| ${tokens} | ${row.join(" | ")} | ${relayCost >= 0 ? "+" : ""}${fixed(relayCost, 1)} | ${ownCost >= 0 ? "+" : ""}${fixed(ownCost, 1)} |`);
+}
+lines.push("");
+lines.push("File-backed part of the peak process's RSS after its run (the executable's own pages; median MB): " +
+  TARGETS.map((target) => `${TARGET_NAME[target]} ${TOKEN_COUNTS.map((tokens) => fixed(median(tokens, target, "fileMb"), 1)).join(" / ")}`).join("; ") + ` (${TOKEN_COUNTS.join(" / ")} tokens).`);
+lines.push("");
+lines.push("The bench upstream writes each answer 16 events at a time as fast as the socket takes them, so a stream's");
+lines.push("bytes arrive within a few reads: the memory a relay holds per stream grows with the answer's length. The");
+lines.push("floor hands the body to Bun's server natively; the JavaScript relay reads each chunk and enqueues it again,");
+lines.push("which is the least a gateway that looks at its streams (usage, model id, errors) does; Tollgate adds its");
+lines.push("whole feature path. The floor and the relay run from source (`bun`), Tollgate as the compiled binary.");
+
+publishBenchSection(SECTION, lines.join("\n"), COMMAND, flags.write);
