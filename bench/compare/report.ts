@@ -277,9 +277,11 @@ export const WHY_MISSED: string[] = [
   "executable's own pages (the RssFile row; the floor's 27.5) and 92.6 MB anonymous, nearly all of it one allocator arena that",
   "holds the JavaScript heap as well; JIT code was 3.6 MB. By phase (probe, binary): 44 MB idle; one call of each kind",
   "+17 MB (the settlement worker's own JavaScript VM is ~8 MB of it; without it the non-stream ratio fell to 0.31–0.32× the floor,",
-  "so it stays); the tokenizer ~6 MB; the load the rest. A bare Bun relay (`Bun.serve` + `fetch`, the body read in JavaScript and",
-  "re-streamed) peaked at 61–76 MB from a 23 MB idle under the same load, so most of the growth under load is Bun's own for reading",
-  "and re-streaming bodies at these rates. What was done: JavaScriptCore's FTL tier off and its compiles on the JavaScript thread",
+  "so it stays); the tokenizer ~6 MB; the load the rest. Section \"Stream memory\" (`bun bench/stream-memory.ts`, 2026-11-24) sets",
+  "the peak against Bun's own: under 128 OpenAI streams through the 50 ms upstream the floor peaked at 41 MB, a bare JavaScript relay",
+  "(each chunk read and enqueued again, nothing else) at 60 MB and Tollgate at 103 MB, and all three grow with the answer's length",
+  "(1,024 tokens: 92, 136 and 200 MB), since the bench upstream writes a whole answer at once. Of Tollgate's ~44 MB over the relay,",
+  "~16 MB is the executable's own pages (41 against 26 MB file-backed). What was done: JavaScriptCore's FTL tier off and its compiles on the JavaScript thread",
   "(section \"JIT tiers\": −19 MB peak in that bench, CPU within the noise; the peak over this comparison's three heaviest",
   "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the tokenizer's ranks read from a compact file (about 1 MB less, within the noise). Tried and left: Bun's",
   "allocator purging freed large pages again (−5 to −8 MB for 48–66 % more CPU per streamed call); a 250 ms purge delay (no change);",
@@ -299,6 +301,11 @@ export const WHY_MISSED: string[] = [
   "scenarios (the per-scenario line above), and little of it is JavaScript: at the peak of `--only openai-stream-50ms` (probe,",
   "107 MB) JavaScriptCore's heap was 10–14 MB and the buffers it accounts for 8–11 MB; the rest is native (the server, the fetch",
   "client, the settlement worker's VM, SQLite's caches, JIT code), and a full collection at idle gave little of it back (above).",
+  "Tried and left on 2026-11-24 (probes, builds not kept; peaks over `--only openai,openai-stream-50ms,anthropic-openai-stream-50ms`",
+  "style runs, two each): Bun's 100 ms purge delay (−5 MB, streamed rate −20 %) or none (−11 MB, streamed rate −45 %); settlements",
+  "written on the event loop instead of the worker (121.5/127.1 MB with the worker, 125.0/120.8 without: the worker's VM is not what",
+  "sets the peak); each upstream read's buffer freed at once after its batch (`ArrayBuffer.prototype.transfer(0)`: +4 to +9 MB at",
+  "256 tokens, +45 MB at 1,024).",
 ];
 
 /**
