@@ -305,7 +305,13 @@ export const WHY_MISSED: string[] = [
   "style runs, two each): Bun's 100 ms purge delay (−5 MB, streamed rate −20 %) or none (−11 MB, streamed rate −45 %); settlements",
   "written on the event loop instead of the worker (121.5/127.1 MB with the worker, 125.0/120.8 without: the worker's VM is not what",
   "sets the peak); each upstream read's buffer freed at once after its batch (`ArrayBuffer.prototype.transfer(0)`: +4 to +9 MB at",
-  "256 tokens, +45 MB at 1,024).",
+  "256 tokens, +45 MB at 1,024); the allocator's hole purging back on (`MIMALLOC_PURGE_HOLES=1`) with sweeps at most every 1 s:",
+  "−4 to −9 MB peak for +5 to +12 % CPU per streamed request and +5 % per non-stream call (paired runs of bench/lib/stream-bench.ts",
+  "and of the non-stream scenario), every 3 s: −3.5 MB for +4 to +7 %, every 10 s: within the spread. Also seen: the executable's",
+  "clean pages in the peak depend on the page cache. A freshly built or copied binary, cached whole, read 37.9–38.4 MB file-backed",
+  "at the peak of `--only openai,openai-stream-50ms`; the same binary after its cached pages were dropped (`posix_fadvise`",
+  "DONTNEED) 33.4–33.5 MB, since the kernel maps the cached neighbours of each faulting page (fault-around). This comparison runs",
+  "the binary it has just built, so its peak includes the higher figure.",
 ];
 
 /**
