@@ -3,8 +3,10 @@
  * runtime's own default, on two gateways serving the streamed scenarios of bench/lib/stream-bench.ts batch
  * for batch: CPU per request and memory of each.
  * Usage: bun bench/runtime-options.ts --allocator | --heap-growth | --jit [--write] [--rounds N] [--batch N]
- *        [--concurrency N] [--tokens N] [--binary PATH]
+ *        [--concurrency N] [--tokens N] [--binary PATH] [--against NAME=VALUE,…]
  * `--write` rewrites the group's section of docs/benchmarks.md ("Allocator options", "Heap growth", "JIT tiers").
+ * `--against` sets the other gateway to an alternative of the group's (say, another purge setting) instead of the
+ * runtime's default, to weigh a candidate against Tollgate's choice; it cannot `--write`.
  */
 
 import { loadavg } from "node:os";
@@ -100,6 +102,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: "string" },
     tokens: { type: "string" },
     binary: { type: "string" },
+    against: { type: "string" },
   },
   strict: true,
 });
@@ -108,6 +111,23 @@ const chosen = (["allocator", "heap-growth", "jit"] as const).filter((id) => fla
 if (chosen.length !== 1) throw new Error("pass exactly one of --allocator, --heap-growth, --jit");
 const GROUP_ID: GroupId = chosen[0] as GroupId;
 const GROUP = GROUPS[GROUP_ID];
+
+/** The other gateway's options: the runtime's defaults, or `--against`'s alternative. */
+const OTHER: { name: string; env: Record<string, string> } = (() => {
+  if (flags.against === undefined) return { name: "runtime's default", env: GROUP.defaults };
+  if (flags.write) throw new Error("--against measures a candidate, not Tollgate's choice against the runtime: it cannot --write");
+  const env: Record<string, string> = {};
+  for (const pair of flags.against.split(",")) {
+    const equals = pair.indexOf("=");
+    if (equals <= 0) throw new Error(`--against expects NAME=VALUE pairs, got '${pair}'`);
+    env[pair.slice(0, equals).trim()] = pair.slice(equals + 1).trim();
+  }
+  // `serve` keeps an operator's values only for a group whose own variables they set; else it tunes itself.
+  if (!Object.keys(GROUP.tuned).some((name) => name in env)) {
+    throw new Error(`--against must set one of ${Object.keys(GROUP.tuned).join(", ")}: otherwise that gateway tunes itself like the other`);
+  }
+  return { name: "alternative", env };
+})();
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -124,7 +144,7 @@ const SETTINGS: StreamBenchSettings = {
   concurrency: positiveInt("concurrency", flags.concurrency, GROUP.load.concurrency),
 };
 const CHOICE: GatewayChoice = flags.binary !== undefined ? { binary: flags.binary } : {};
-const COMMAND = `bun bench/runtime-options.ts --${GROUP_ID} --write`;
+const COMMAND = `bun bench/runtime-options.ts --${GROUP_ID}${flags.against === undefined ? " --write" : ` --against ${flags.against}`}`;
 const IDLE_AFTER_LOAD_MS = 3000;
 
 /** MB: VmRSS at the end of the load, VmHWM, and VmRSS after IDLE_AFTER_LOAD_MS of idling. */
@@ -138,8 +158,8 @@ async function measure(): Promise<{ label: string; commit: string; rows: PairRow
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const startedAt = performance.now();
   // The tuned gateway must not inherit this group's options from the shell that runs the bench.
-  for (const name of Object.keys(GROUP.defaults)) delete process.env[name];
-  return measurePair(SETTINGS, CHOICE, ALL_SCENARIOS, ROUNDS, [{ env: GROUP.defaults }, { env: {} }], async ({ command, rows, gateways }) => {
+  for (const name of new Set([...Object.keys(GROUP.defaults), ...Object.keys(OTHER.env)])) delete process.env[name];
+  return measurePair(SETTINGS, CHOICE, ALL_SCENARIOS, ROUNDS, [{ env: OTHER.env }, { env: {} }], async ({ command, rows, gateways }) => {
     const memoryOf = (gateway: Gateway): Memory => ({ rss: rssMb(gateway.started.child.pid), peak: peakRssMb(gateway.started.child.pid), rssIdle: Number.NaN });
     const memory: [Memory, Memory] = [memoryOf(gateways[0]), memoryOf(gateways[1])];
     // Freed memory goes back to the OS after the purge delay: idle for a moment, then read again.
@@ -168,10 +188,10 @@ function render(results: Awaited<ReturnType<typeof measure>>): string {
     `\`tollgate serve\` executes itself once at start (execve: same pid) with \`${assignments(GROUP.tuned)}\` unless the operator set`,
     "any variable of this group (src/cli/runtime-tuning.ts).",
     ...GROUP.why,
-    `Two gateways, one given the runtime's default explicitly (\`${assignments(GROUP.defaults)}\`) and one left to tune itself,`,
+    `Two gateways, one given the ${OTHER.name === "alternative" ? "alternative" : "runtime's default explicitly"} (\`${assignments(OTHER.env)}\`) and one left to tune itself,`,
     "serve the streamed scenarios batch for batch (the first of each pair alternates by round):",
     "",
-    "| client | upstream | path | runtime's default, CPU ms/request | Tollgate's option | change (medians) | per round: median (min to max) |",
+    `| client | upstream | path | ${OTHER.name}, CPU ms/request | Tollgate's option | change (medians) | per round: median (min to max) |`,
     "|---|---|---|---:|---:|---:|---:|",
     ...results.rows.map((row) => {
       const path = row.scenario.translated ? "translated" : "passthrough";
@@ -179,7 +199,7 @@ function render(results: Awaited<ReturnType<typeof measure>>): string {
       return `| ${cells.join(" | ")} | **${percent(row.other.median / row.base.median - 1)}** | ${percent(row.paired.median)} (${percent(row.paired.min)} to ${percent(row.paired.max)}) |`;
     }),
     "",
-    "| memory (MB) | runtime's default | Tollgate's option | change |",
+    `| memory (MB) | ${OTHER.name} | Tollgate's option | change |`,
     "|---|---:|---:|---:|",
     `| VmRSS at the end of the load | ${fixed(defaults.rss, 1)} | ${fixed(tuned.rss, 1)} | ${change(defaults.rss, tuned.rss)} |`,
     `| VmHWM (peak) | ${fixed(defaults.peak, 1)} | ${fixed(tuned.peak, 1)} | ${change(defaults.peak, tuned.peak)} |`,
