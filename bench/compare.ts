@@ -44,7 +44,7 @@ import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
-import { childEnv, cpuMsByThread, fileRssMb, msUntilHealthy, peakRssMb, raceTimeout, rssMb, runCliOutput, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { childEnv, cpuMsByThread, fileRssMb, msUntilHealthy, peakRssMb, rssMb, runCliOutput, startGateway, startPortPrinter, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { ensurePortkey, PORTKEY_DIR, startPortkey, type PortkeyInstall } from "./lib/portkey.ts";
 import { fixed } from "./lib/stats.ts";
 import type { TtfbReport, TtfbSpec, TtfbTarget } from "./lib/ttfb-client.ts";
@@ -57,34 +57,11 @@ import { ensureWrk, runWrk, wrkVersion, writeWrkScript, type WrkReport } from ".
 const started: Bun.Subprocess[] = [];
 
 /** Spawns a bench helper that prints its port as its first stdout line. */
-async function startPortPrinter(argv: string[], label: string, env: Record<string, string> = childEnv()): Promise<{ child: Bun.Subprocess; port: number }> {
-  const child = Bun.spawn(argv, { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  started.push(child);
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = performance.now() + 15_000;
-  while (!text.includes("\n")) {
-    if (performance.now() > deadline) throw new Error(`${label} printed no port within 15 s`);
-    const next = await raceTimeout(reader.read(), 1_000, null);
-    if (next === null) continue;
-    if (next.done) throw new Error(`${label} exited (code ${await child.exited}) before printing its port`);
-    text += decoder.decode(next.value, { stream: true });
-  }
-  reader.releaseLock();
-  const port = Number(text.trim().split("\n")[0]);
-  if (!Number.isInteger(port) || port <= 0) throw new Error(`${label} printed '${text.trim()}', not a port`);
-  return { child, port };
-}
-
-async function stopChild(child: Bun.Subprocess, timeoutMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const exited = await raceTimeout(child.exited.then(() => true), timeoutMs, false);
-  if (!exited) {
-    child.kill("SIGKILL");
-    await child.exited;
-  }
+/** A bench process that prints its port (bench/lib/gateway-process.ts), stopped with the run whatever happens. */
+async function startTracked(argv: string[], label: string, env?: Record<string, string>): Promise<{ child: Bun.Subprocess; port: number }> {
+  const running = await startPortPrinter(argv, label, { cwd: ROOT, ...(env === undefined ? {} : { env }) });
+  started.push(running.child);
+  return running;
 }
 
 /** dist/tollgate (built when stale), or --binary, and the commit it was built from. */
@@ -207,10 +184,10 @@ async function measure(): Promise<Measured | null> {
   const { binary, commit } = await tollgateBinary();
   const dir = mkdtempSync(join(tmpdir(), "tollgate-bench-compare-"));
   try {
-    const mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");
+    const mock = await startTracked(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");
     // The floor runs with the memory options Tollgate gives itself (src/cli/runtime-tuning.ts), so that
     // it stays what nothing built on Bun beats.
-    const floor = await startPortPrinter(["bun", join(import.meta.dir, "lib", "floor-proxy.ts"), "--upstream", `http://127.0.0.1:${mock.port}`], "the floor proxy", childEnv({ ...RUNTIME_ENV }));
+    const floor = await startTracked(["bun", join(import.meta.dir, "lib", "floor-proxy.ts"), "--upstream", `http://127.0.0.1:${mock.port}`], "the floor proxy", childEnv({ ...RUNTIME_ENV }));
 
     const config = join(dir, "tollgate.toml");
     writeFileSync(config, tollgateConfigToml(mock.port));
@@ -270,7 +247,7 @@ async function measure(): Promise<Measured | null> {
     const floorPeak = peakRssMb(floor.child.pid);
     const floorFileRssMb = fileRssMb(floor.child.pid);
     const portkeyPeak = portkeyChild ? peakRssMb(portkeyChild.pid) : null;
-    if (portkeyChild) await stopChild(portkeyChild);
+    if (portkeyChild) await stopGateway(portkeyChild);
     const code = await stopGateway(gateway.child);
     if (code !== 0) console.error(`warning: the gateway exited with ${code ?? "SIGKILL after a timeout"} on SIGTERM`);
     const verify = Bun.spawnSync([binary, "ledger", "verify", "--config", config], { cwd: dir, env: childEnv(), stdout: "pipe", stderr: "pipe", timeout: 60_000 });
@@ -287,8 +264,8 @@ async function measure(): Promise<Measured | null> {
         console.error(`profile ${profileSkipped}`);
       }
     }
-    await stopChild(floor.child);
-    await stopChild(mock.child);
+    await stopGateway(floor.child);
+    await stopGateway(mock.child);
     return {
       wrk: wrkVersion(),
       results,

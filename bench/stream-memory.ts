@@ -18,7 +18,7 @@ import { runtimeTuning } from "../src/cli/runtime-tuning.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
-import { childEnv, fileRssMb, msUntilHealthy, peakRssMb, raceTimeout, runCliOutput, startGateway, stopGateway } from "./lib/gateway-process.ts";
+import { childEnv, fileRssMb, msUntilHealthy, peakRssMb, runCliOutput, startGateway, startPortPrinter, stopGateway } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 import { ensureWrk, runWrk, writeWrkScript, type WrkRequest } from "./lib/wrk.ts";
@@ -64,18 +64,6 @@ interface Cell {
   failures: number;
 }
 
-/** Spawns a bench script that prints its port as its first stdout line; the process and its port. */
-async function spawnWithPort(argv: string[], env: Record<string, string>): Promise<{ child: Bun.Subprocess<"ignore", "pipe", "ignore">; port: number }> {
-  const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "ignore", env: childEnv(env) });
-  const first = await raceTimeout(child.stdout.getReader().read(), 10_000, null);
-  const port = first === null || first.done ? Number.NaN : Number(new TextDecoder().decode(first.value).trim().split("\n")[0]);
-  if (!Number.isInteger(port)) {
-    child.kill("SIGKILL");
-    throw new Error(`${argv.join(" ")} did not print its port`);
-  }
-  return { child, port };
-}
-
 function streamRequest(model: string, path: string, auth: string): WrkRequest {
   const body = JSON.stringify({ model, max_tokens: 4096, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Write about a quick brown fox." }] });
   return { method: "POST", path, body, headers: { "content-type": "application/json", authorization: `Bearer ${auth}` } };
@@ -97,14 +85,11 @@ async function measureCell(target: TargetId, tokens: number, mockPort: number, d
     stop = () => stopGateway(started.child);
   } else {
     const proxy = join(import.meta.dir, "lib", "floor-proxy.ts");
-    const { child, port } = await spawnWithPort(["bun", proxy, "--upstream", upstream, ...(target === "relay" ? ["--relay"] : [])], SERVE_RUNTIME_ENV);
+    const { child, port } = await startPortPrinter(["bun", proxy, "--upstream", upstream, ...(target === "relay" ? ["--relay"] : [])], TARGET_NAME[target], { env: childEnv(SERVE_RUNTIME_ENV) });
     pid = child.pid;
     baseUrl = `http://127.0.0.1:${port}`;
     request = streamRequest("mock-model", "/v1/chat/completions", "sk-bench");
-    stop = async () => {
-      child.kill("SIGTERM");
-      await raceTimeout(child.exited, 5_000, null);
-    };
+    stop = () => stopGateway(child);
   }
   try {
     const script = writeWrkScript(dir, `${target}-${tokens}`, request);
@@ -127,7 +112,7 @@ const cellKey = (tokens: number, target: TargetId) => `${tokens}:${target}`;
 
 for (const tokens of TOKEN_COUNTS) {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-stream-memory-"));
-  const mock = await spawnWithPort(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], {});
+  const mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], "the mock upstream");
   try {
     const config = join(dir, "tollgate.toml");
     const provider = providerToml("up-openai", "openai", `http://127.0.0.1:${mock.port}/latency-${UPSTREAM_LATENCY_MS}/v1`);
@@ -147,7 +132,7 @@ for (const tokens of TOKEN_COUNTS) {
       }
     }
   } finally {
-    mock.child.kill("SIGTERM");
+    await stopGateway(mock.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -213,9 +213,37 @@ export function cpuMs(pid: number): number {
   return total;
 }
 
+/**
+ * Spawns a bench process that prints its port as its first stdout line (the mock upstreams, the floor proxy)
+ * and resolves with it and that port; kills it and throws if none comes within 15 s.
+ */
+export async function startPortPrinter(argv: string[], label: string, options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ child: Bun.Subprocess; port: number }> {
+  const child = Bun.spawn(argv, { cwd: options.cwd ?? process.cwd(), env: options.env ?? childEnv(), stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = performance.now() + 15_000;
+  try {
+    while (!text.includes("\n")) {
+      if (performance.now() > deadline) throw new Error(`${label} printed no port within 15 s`);
+      const next = await raceTimeout(reader.read(), 1_000, null);
+      if (next === null) continue;
+      if (next.done) throw new Error(`${label} exited (code ${await child.exited}) before printing its port`);
+      text += decoder.decode(next.value, { stream: true });
+    }
+    const port = Number(text.trim().split("\n")[0]);
+    if (!Number.isInteger(port) || port <= 0) throw new Error(`${label} printed '${text.trim()}', not a port`);
+    reader.releaseLock();
+    return { child, port };
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+}
+
 /** SIGTERM, then SIGKILL if the process has not exited within `timeoutMs`; returns the exit code. */
 export async function stopGateway(child: Bun.Subprocess, timeoutMs = 5_000): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   child.kill("SIGTERM");
   const code = await raceTimeout(child.exited, timeoutMs, null);
   if (code === null) {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SseDecoder, type SseEvent } from "../../src/sse/decode.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./bench-config.ts";
 import { gatewayCommand, type GatewayChoice, type GatewayCommand } from "./gateway-binary.ts";
-import { childEnv, cpuMs, msUntilHealthy, raceTimeout, runCliOutput, startGateway, stopGateway, type Started } from "./gateway-process.ts";
+import { cpuMs, msUntilHealthy, runCliOutput, startGateway, startPortPrinter, stopGateway, type Started } from "./gateway-process.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { benchAnswer } from "./stream-upstream.ts";
 
@@ -72,39 +72,10 @@ export interface BatchResult {
 // ---------------------------------------------------------------------------------------------------
 // Processes: the bench upstream, the gateway command, the CLI
 
-interface Upstream {
-  child: Bun.Subprocess<"ignore", "pipe", "inherit">;
-  port: number;
-}
-
 /** Spawns bench/lib/stream-upstream.ts and reads the port it prints as its first line. */
-async function startUpstream(settings: StreamBenchSettings): Promise<Upstream> {
+function startUpstream(settings: StreamBenchSettings): Promise<{ child: Bun.Subprocess; port: number }> {
   const args = ["--tokens", String(settings.tokens), "--pace-ms", String(settings.paceMs), ...(settings.obfuscation ? ["--obfuscation"] : [])];
-  const child = Bun.spawn(["bun", join(import.meta.dir, "stream-upstream.ts"), ...args], {
-    cwd: ROOT,
-    env: childEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = performance.now() + 10_000;
-  while (!text.includes("\n")) {
-    const remainingMs = deadline - performance.now();
-    const next = remainingMs > 0 ? await raceTimeout(reader.read(), remainingMs, null) : null;
-    if (next === null) {
-      child.kill();
-      throw new Error("the bench upstream printed no port within 10 s");
-    }
-    if (next.done) throw new Error(`the bench upstream exited (code ${await child.exited}) before printing its port`);
-    text += decoder.decode(next.value, { stream: true });
-  }
-  reader.releaseLock();
-  const port = Number(text.trim().split("\n")[0]);
-  if (!Number.isInteger(port) || port <= 0) throw new Error(`the bench upstream printed '${text.trim()}', not a port`);
-  return { child, port };
+  return startPortPrinter(["bun", join(import.meta.dir, "stream-upstream.ts"), ...args], "the bench upstream", { cwd: ROOT });
 }
 
 /** Two providers on the bench upstream, one model on each; limits far above what the bench sends. */
