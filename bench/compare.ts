@@ -56,7 +56,6 @@ import { ensureWrk, runWrk, wrkVersion, writeWrkScript, type WrkReport } from ".
 
 const started: Bun.Subprocess[] = [];
 
-/** Spawns a bench helper that prints its port as its first stdout line. */
 /** A bench process that prints its port (bench/lib/gateway-process.ts), stopped with the run whatever happens. */
 async function startTracked(argv: string[], label: string, env?: Record<string, string>): Promise<{ child: Bun.Subprocess; port: number }> {
   const running = await startPortPrinter(argv, label, { cwd: ROOT, ...(env === undefined ? {} : { env }) });

@@ -13,7 +13,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { ALLOCATOR_ENV, HEAP_GROWTH_ENV, JIT_ENV } from "../src/cli/runtime-tuning.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
-import { peakRssMb, rssMb } from "./lib/gateway-process.ts";
+import { parseEnvAssignments, peakRssMb, rssMb } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed } from "./lib/stats.ts";
 import type { GatewayChoice } from "./lib/gateway-binary.ts";
@@ -116,12 +116,7 @@ const GROUP = GROUPS[GROUP_ID];
 const OTHER: { name: string; env: Record<string, string> } = (() => {
   if (flags.against === undefined) return { name: "runtime's default", env: GROUP.defaults };
   if (flags.write) throw new Error("--against measures a candidate, not Tollgate's choice against the runtime: it cannot --write");
-  const env: Record<string, string> = {};
-  for (const pair of flags.against.split(",")) {
-    const equals = pair.indexOf("=");
-    if (equals <= 0) throw new Error(`--against expects NAME=VALUE pairs, got '${pair}'`);
-    env[pair.slice(0, equals).trim()] = pair.slice(equals + 1).trim();
-  }
+  const env = parseEnvAssignments("against", flags.against);
   // `serve` keeps an operator's values only for a group whose own variables they set; else it tunes itself.
   if (!Object.keys(GROUP.tuned).some((name) => name in env)) {
     throw new Error(`--against must set one of ${Object.keys(GROUP.tuned).join(", ")}: otherwise that gateway tunes itself like the other`);

@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parseEnvAssignments } from "../lib/gateway-process.ts";
 import { mockAnswer } from "../lib/mock-upstream.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -45,16 +46,7 @@ if (flags.only !== undefined && flags.write) throw new Error("--only measures pa
 if (flags["gateway-env"] !== undefined && flags.write) throw new Error("--gateway-env measures another configuration: it cannot --write");
 
 /** Tollgate's extra environment from --gateway-env. */
-export const GATEWAY_ENV: Record<string, string> = Object.fromEntries(
-  (flags["gateway-env"] ?? "")
-    .split(",")
-    .filter((pair) => pair !== "")
-    .map((pair) => {
-      const equals = pair.indexOf("=");
-      if (equals <= 0) throw new Error(`--gateway-env expects NAME=VALUE pairs, got '${pair}'`);
-      return [pair.slice(0, equals), pair.slice(equals + 1)];
-    }),
-);
+export const GATEWAY_ENV: Record<string, string> = parseEnvAssignments("gateway-env", flags["gateway-env"] ?? "");
 
 function intFlag(name: keyof typeof flags, min: number, max: number): number {
   const text = String(flags[name]);

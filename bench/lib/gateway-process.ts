@@ -33,6 +33,18 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
+/** `NAME=VALUE,NAME=VALUE` from a bench flag (an environment to try), as a record; `flag` names it in errors. */
+export function parseEnvAssignments(flag: string, text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    if (equals <= 0) throw new Error(`--${flag} expects NAME=VALUE pairs, got '${pair}'`);
+    env[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return env;
+}
+
 export interface Started {
   child: Bun.Subprocess;
   /** http://127.0.0.1:PORT, from the gateway's own "listening on" line. */
