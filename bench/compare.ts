@@ -248,7 +248,7 @@ async function measure(): Promise<Measured | null> {
     const portkeyPeak = portkeyChild ? peakRssMb(portkeyChild.pid) : null;
     if (portkeyChild) await stopGateway(portkeyChild);
     const code = await stopGateway(gateway.child);
-    if (code !== 0) console.error(`warning: the gateway exited with ${code ?? "SIGKILL after a timeout"} on SIGTERM`);
+    if (code !== 0) console.error(`warning: the gateway ended with ${code ?? `signal ${gateway.child.signalCode ?? "unknown"}`} on SIGTERM`);
     const verify = Bun.spawnSync([binary, "ledger", "verify", "--config", config], { cwd: dir, env: childEnv(), stdout: "pipe", stderr: "pipe", timeout: 60_000 });
     if (verify.exitCode !== 0) throw new Error(`tollgate ledger verify failed after the load: ${verify.stderr.toString()}${verify.stdout.toString()}`);
 

@@ -6,7 +6,9 @@
  *        [--concurrency N] [--tokens N] [--binary PATH] [--against NAME=VALUE,…]
  * `--write` rewrites the group's section of docs/benchmarks.md ("Allocator options", "Heap growth", "JIT tiers").
  * `--against` sets the other gateway to an alternative of the group's (say, another purge setting) instead of the
- * runtime's default, to weigh a candidate against Tollgate's choice; it cannot `--write`.
+ * runtime's default, to weigh a candidate against Tollgate's choice (the group's variables it leaves out take the
+ * runtime's defaults); with `--write` it goes to its own section ("Allocator options: an alternative", …), whose
+ * command repeats every flag given.
  */
 
 import { loadavg } from "node:os";
@@ -115,7 +117,6 @@ const GROUP = GROUPS[GROUP_ID];
 /** The other gateway's options: the runtime's defaults, or `--against`'s alternative. */
 const OTHER: { name: string; env: Record<string, string> } = (() => {
   if (flags.against === undefined) return { name: "runtime's default", env: GROUP.defaults };
-  if (flags.write) throw new Error("--against measures a candidate, not Tollgate's choice against the runtime: it cannot --write");
   const env = parseEnvAssignments("against", flags.against);
   // `serve` keeps an operator's values only for a group whose own variables they set; else it tunes itself.
   if (!Object.keys(GROUP.tuned).some((name) => name in env)) {
@@ -139,7 +140,12 @@ const SETTINGS: StreamBenchSettings = {
   concurrency: positiveInt("concurrency", flags.concurrency, GROUP.load.concurrency),
 };
 const CHOICE: GatewayChoice = flags.binary !== undefined ? { binary: flags.binary } : {};
-const COMMAND = `bun bench/runtime-options.ts --${GROUP_ID}${flags.against === undefined ? " --write" : ` --against ${flags.against}`}`;
+const SECTION = flags.against === undefined ? GROUP.section : `${GROUP.section}: an alternative`;
+/** What reproduces the section: the group's plain command, or every flag an alternative's run was given. */
+const COMMAND =
+  flags.against === undefined
+    ? `bun bench/runtime-options.ts --${GROUP_ID} --write`
+    : `bun bench/runtime-options.ts ${[...process.argv.slice(2).filter((arg) => arg !== "--write"), "--write"].join(" ")}`;
 const IDLE_AFTER_LOAD_MS = 3000;
 
 /** MB: VmRSS at the end of the load, VmHWM, and VmRSS after IDLE_AFTER_LOAD_MS of idling. */
@@ -172,7 +178,7 @@ function percent(ratio: number): string {
 const assignments = (env: Readonly<Record<string, string>>) => Object.entries(env).map(([name, value]) => `${name}=${value}`).join(" ");
 
 function render(results: Awaited<ReturnType<typeof measure>>): string {
-  const [defaults, tuned] = results.memory;
+  const [other, tuned] = results.memory;
   const rounds = results.rows[0]?.other.count ?? 0;
   const change = (from: number, to: number) => `${to - from >= 0 ? "+" : "−"}${fixed(Math.abs(to - from), 1)}`;
   return [
@@ -196,9 +202,9 @@ function render(results: Awaited<ReturnType<typeof measure>>): string {
     "",
     `| memory (MB) | ${OTHER.name} | Tollgate's option | change |`,
     "|---|---:|---:|---:|",
-    `| VmRSS at the end of the load | ${fixed(defaults.rss, 1)} | ${fixed(tuned.rss, 1)} | ${change(defaults.rss, tuned.rss)} |`,
-    `| VmHWM (peak) | ${fixed(defaults.peak, 1)} | ${fixed(tuned.peak, 1)} | ${change(defaults.peak, tuned.peak)} |`,
-    `| VmRSS after ${IDLE_AFTER_LOAD_MS / 1000} s idle | ${fixed(defaults.rssIdle, 1)} | ${fixed(tuned.rssIdle, 1)} | ${change(defaults.rssIdle, tuned.rssIdle)} |`,
+    `| VmRSS at the end of the load | ${fixed(other.rss, 1)} | ${fixed(tuned.rss, 1)} | ${change(other.rss, tuned.rss)} |`,
+    `| VmHWM (peak) | ${fixed(other.peak, 1)} | ${fixed(tuned.peak, 1)} | ${change(other.peak, tuned.peak)} |`,
+    `| VmRSS after ${IDLE_AFTER_LOAD_MS / 1000} s idle | ${fixed(other.rssIdle, 1)} | ${fixed(tuned.rssIdle, 1)} | ${change(other.rssIdle, tuned.rssIdle)} |`,
     "",
     ...GROUP.price,
     `${rounds} rounds after a warm-up round; ${SETTINGS.tokens}-token answers from \`bench/lib/stream-upstream.ts\` as fast as the sockets take them;`,
@@ -208,4 +214,4 @@ function render(results: Awaited<ReturnType<typeof measure>>): string {
 }
 
 const markdown = render(await measure());
-publishBenchSection(GROUP.section, markdown, COMMAND, flags.write);
+publishBenchSection(SECTION, markdown, COMMAND, flags.write);

@@ -52,6 +52,7 @@ function intIn(name: string, text: string, min: number, max: number): number {
 const ROUNDS = intIn("rounds", flags.rounds, 1, 10);
 const SECONDS = intIn("seconds", flags.seconds, 1, 60);
 const TOKEN_COUNTS = flags.tokens.split(",").map((text) => intIn("tokens", text.trim(), 1, 100_000));
+if (new Set(TOKEN_COUNTS).size !== TOKEN_COUNTS.length) throw new Error(`--tokens lists a length twice: ${flags.tokens}`);
 
 type TargetId = "floor" | "relay" | "tollgate";
 const TARGETS: readonly TargetId[] = ["floor", "relay", "tollgate"];
@@ -69,20 +70,33 @@ function streamRequest(model: string, path: string, auth: string): WrkRequest {
   return { method: "POST", path, body, headers: { "content-type": "application/json", authorization: `Bearer ${auth}` } };
 }
 
-/** One fresh process of `target` under the load: a second's warm-up, then the measured run. */
-async function measureCell(target: TargetId, tokens: number, mockPort: number, dir: string, tollgate: { argv: string[]; config: string; key: string }): Promise<Cell> {
+/** A fresh database for Tollgate in `dir` (its own config, workspace and credit): its config path and inference key. */
+function initTollgate(argv: string[], dir: string, mockPort: number): { config: string; key: string } {
+  const config = join(dir, "tollgate.toml");
+  const provider = providerToml("up-openai", "openai", `http://127.0.0.1:${mockPort}/latency-${UPSTREAM_LATENCY_MS}/v1`);
+  writeFileSync(config, ['[server]\ndatabase = "./tollgate.db"\n', UNLIMITED_TIER_TOML, provider, modelToml({ id: MODEL, provider: "up-openai", upstreamModel: "mock-upstream-model", maxOutputTokens: 4096, outputUsdPerMtok: 2 })].join(""));
+  const key = (JSON.parse(runCliOutput([...argv, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
+  runCliOutput([...argv, "wallet", "credit", "--workspace", "default", "--usd", "1000000", "--config", config], dir);
+  return { config, key };
+}
+
+/** One fresh process of `target` (Tollgate on a fresh database) under the load: a second's warm-up, then the measured run. */
+async function measureCell(target: TargetId, tokens: number, mockPort: number, dir: string, tollgateArgv: string[]): Promise<Cell> {
   const upstream = `http://127.0.0.1:${mockPort}/latency-${UPSTREAM_LATENCY_MS}`;
   let pid: number;
   let baseUrl: string;
   let request: WrkRequest;
   let stop: () => Promise<unknown>;
+  let ready: Promise<unknown> = Promise.resolve();
   if (target === "tollgate") {
-    const started = await startGateway(tollgate.argv, dir, tollgate.config, join(dir, `serve-${tokens}.log`), { TOLLGATE_LOG_LEVEL: "error" });
-    await msUntilHealthy(started, 15_000);
+    const cellDir = mkdtempSync(join(dir, "tollgate-"));
+    const { config, key } = initTollgate(tollgateArgv, cellDir, mockPort);
+    const started = await startGateway(tollgateArgv, cellDir, config, join(cellDir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error" });
     pid = started.child.pid;
     baseUrl = started.baseUrl;
-    request = streamRequest(MODEL, "/v1/chat/completions", tollgate.key);
+    request = streamRequest(MODEL, "/v1/chat/completions", key);
     stop = () => stopGateway(started.child);
+    ready = msUntilHealthy(started, 15_000);
   } else {
     const proxy = join(import.meta.dir, "lib", "floor-proxy.ts");
     const { child, port } = await startPortPrinter(["bun", proxy, "--upstream", upstream, ...(target === "relay" ? ["--relay"] : [])], TARGET_NAME[target], { env: childEnv(SERVE_RUNTIME_ENV) });
@@ -92,6 +106,7 @@ async function measureCell(target: TargetId, tokens: number, mockPort: number, d
     stop = () => stopGateway(child);
   }
   try {
+    await ready;
     const script = writeWrkScript(dir, `${target}-${tokens}`, request);
     await runWrk({ baseUrl, script, connections: CONNECTIONS, seconds: 1 });
     const report = await runWrk({ baseUrl, script, connections: CONNECTIONS, seconds: SECONDS });
@@ -112,18 +127,14 @@ const cellKey = (tokens: number, target: TargetId) => `${tokens}:${target}`;
 
 for (const tokens of TOKEN_COUNTS) {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-stream-memory-"));
-  const mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], "the mock upstream");
+  let mock: { child: Bun.Subprocess; port: number } | null = null;
   try {
-    const config = join(dir, "tollgate.toml");
-    const provider = providerToml("up-openai", "openai", `http://127.0.0.1:${mock.port}/latency-${UPSTREAM_LATENCY_MS}/v1`);
-    writeFileSync(config, ['[server]\ndatabase = "./tollgate.db"\n', UNLIMITED_TIER_TOML, provider, modelToml({ id: MODEL, provider: "up-openai", upstreamModel: "mock-upstream-model", maxOutputTokens: 4096, outputUsdPerMtok: 2 })].join(""));
-    const key = (JSON.parse(runCliOutput([...command.argv, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
-    runCliOutput([...command.argv, "wallet", "credit", "--workspace", "default", "--usd", "1000000", "--config", config], dir);
+    mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], "the mock upstream");
     for (let round = 0; round < ROUNDS; round++) {
-      // The order turns each round, so no target always follows the same one.
+      // The first target turns each round, so no target is always measured first.
       const order = TARGETS.map((_, index) => TARGETS[(index + round) % TARGETS.length] as TargetId);
       for (const target of order) {
-        const cell = await measureCell(target, tokens, mock.port, dir, { argv: command.argv, config, key });
+        const cell = await measureCell(target, tokens, mock.port, dir, command.argv);
         if (cell.failures > 0) throw new Error(`${TARGET_NAME[target]} failed ${cell.failures} calls at ${tokens} tokens`);
         const list = cells.get(cellKey(tokens, target)) ?? [];
         list.push(cell);
@@ -132,7 +143,7 @@ for (const tokens of TOKEN_COUNTS) {
       }
     }
   } finally {
-    await stopGateway(mock.child);
+    if (mock) await stopGateway(mock.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -157,7 +168,7 @@ for (const tokens of TOKEN_COUNTS) {
   lines.push(`| ${tokens} | ${row.join(" | ")} | ${relayCost >= 0 ? "+" : ""}${fixed(relayCost, 1)} | ${ownCost >= 0 ? "+" : ""}${fixed(ownCost, 1)} |`);
 }
 lines.push("");
-lines.push("File-backed part of the peak process's RSS after its run (the executable's own pages; median MB): " +
+lines.push("File-backed RSS at the end of each run (the executable's and libraries' own pages; median MB): " +
   TARGETS.map((target) => `${TARGET_NAME[target]} ${TOKEN_COUNTS.map((tokens) => fixed(median(tokens, target, "fileMb"), 1)).join(" / ")}`).join("; ") + ` (${TOKEN_COUNTS.join(" / ")} tokens).`);
 lines.push("");
 lines.push("The bench upstream writes each answer 16 events at a time as fast as the socket takes them, so a stream's");

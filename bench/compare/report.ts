@@ -280,7 +280,7 @@ export const WHY_MISSED: string[] = [
   "so it stays); the tokenizer ~6 MB; the load the rest. Section \"Stream memory\" (`bun bench/stream-memory.ts`, 2026-11-24) sets",
   "the peak against Bun's own: under 128 OpenAI streams through the 50 ms upstream the floor peaked at 41 MB, a bare JavaScript relay",
   "(each chunk read and enqueued again, nothing else) at 60 MB and Tollgate at 103 MB, and all three grow with the answer's length",
-  "(1,024 tokens: 92, 136 and 200 MB), since the bench upstream writes a whole answer at once. Of Tollgate's ~44 MB over the relay,",
+  "(1,024 tokens: 92, 136 and 200 MB), since the bench upstream writes each answer as fast as the socket takes it. Of Tollgate's ~44 MB over the relay,",
   "~16 MB is the executable's own pages (41 against 26 MB file-backed). What was done: JavaScriptCore's FTL tier off and its compiles on the JavaScript thread",
   "(section \"JIT tiers\": −19 MB peak in that bench, CPU within the noise; the peak over this comparison's three heaviest",
   "scenarios went from 135–141 MB to 115–120 MB in interleaved runs); the tokenizer's ranks read from a compact file (about 1 MB less, within the noise). Tried and left: Bun's",

@@ -237,9 +237,10 @@ export async function startPortPrinter(argv: string[], label: string, options: {
   const deadline = performance.now() + 15_000;
   try {
     while (!text.includes("\n")) {
-      if (performance.now() > deadline) throw new Error(`${label} printed no port within 15 s`);
-      const next = await raceTimeout(reader.read(), 1_000, null);
-      if (next === null) continue;
+      // One read at a time, raced against the time left: a read abandoned to a timeout would take the port.
+      const leftMs = deadline - performance.now();
+      const next = leftMs > 0 ? await raceTimeout(reader.read(), leftMs, null) : null;
+      if (next === null) throw new Error(`${label} printed no port within 15 s`);
       if (next.done) throw new Error(`${label} exited (code ${await child.exited}) before printing its port`);
       text += decoder.decode(next.value, { stream: true });
     }
