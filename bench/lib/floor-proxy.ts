@@ -12,64 +12,56 @@
 
 import { parseArgs } from "node:util";
 
-export function startFloorProxy(upstream: string): ReturnType<typeof Bun.serve> {
-  const base = upstream.replace(/\/+$/, "");
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 60,
-    async fetch(request) {
-      const url = request.url;
-      // The path and query start after "http://host:port".
-      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
-      return fetch(base + (pathStart === -1 ? "/" : url.slice(pathStart)), {
-        method: request.method,
-        headers: request.headers,
-        body,
-        decompress: false,
-      });
-    },
+/** The upstream's answer to `request`: its method, path and query, headers and whole body, forwarded as they are. */
+async function forward(base: string, request: Request): Promise<Response> {
+  const url = request.url;
+  // The path and query start after "http://host:port".
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+  return fetch(base + (pathStart === -1 ? "/" : url.slice(pathStart)), {
+    method: request.method,
+    headers: request.headers,
+    body,
+    decompress: false,
   });
 }
 
+/** The answer with its body pulled chunk by chunk in JavaScript and re-streamed, each chunk as it came. */
+function relayed(answer: Response): Response {
+  if (answer.body === null) return answer;
+  const reader = answer.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const read = await reader.read();
+      if (read.done) controller.close();
+      else controller.enqueue(read.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: answer.status, headers: answer.headers });
+}
+
 /**
- * The floor with the answer read in JavaScript (`--relay`): the upstream body pulled chunk by chunk and
- * re-streamed through a ReadableStream, as any gateway that looks at a stream must; nothing else. What
- * Bun itself costs a relay that reads bodies, against which bench/stream-memory.ts sets Tollgate's memory.
+ * The floor, or with `relay` the floor with the answer read in JavaScript (`--relay`): its body re-streamed
+ * through a ReadableStream, as any gateway that looks at a stream must, and nothing else. The relay is what
+ * Bun itself costs a proxy that reads bodies, against which bench/stream-memory.ts sets Tollgate's memory.
  */
-export function startJsRelayProxy(upstream: string): ReturnType<typeof Bun.serve> {
+export function startFloorProxy(upstream: string, options: { relay?: boolean } = {}): ReturnType<typeof Bun.serve> {
   const base = upstream.replace(/\/+$/, "");
   return Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     idleTimeout: 60,
-    async fetch(request) {
-      const url = request.url;
-      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
-      const answer = await fetch(base + (pathStart === -1 ? "/" : url.slice(pathStart)), { method: request.method, headers: request.headers, body, decompress: false });
-      if (answer.body === null) return answer;
-      const reader = answer.body.getReader();
-      const relayed = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const read = await reader.read();
-          if (read.done) controller.close();
-          else controller.enqueue(read.value);
-        },
-        cancel(reason) {
-          return reader.cancel(reason);
-        },
-      });
-      return new Response(relayed, { status: answer.status, headers: answer.headers });
-    },
+    fetch: options.relay === true ? async (request) => relayed(await forward(base, request)) : (request) => forward(base, request),
   });
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({ args: process.argv.slice(2), options: { upstream: { type: "string" }, relay: { type: "boolean", default: false } }, strict: true });
   if (!values.upstream) throw new Error("--upstream URL is required");
-  const server = values.relay ? startJsRelayProxy(values.upstream) : startFloorProxy(values.upstream);
+  const server = startFloorProxy(values.upstream, { relay: values.relay });
   process.stdout.write(`${server.port}\n`);
   const stop = () => {
     void server.stop(true);
