@@ -10,26 +10,20 @@
  * `--write` rewrites the "Stream memory" section of docs/benchmarks.md.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runtimeTuning } from "../src/cli/runtime-tuning.ts";
-import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
-import { childEnv, fileRssMb, msUntilHealthy, peakRssMb, runCliOutput, startGateway, startPortPrinter, stopGateway } from "./lib/gateway-process.ts";
+import { fileRssMb, peakRssMb, startPortPrinter, stopGateway } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
-import { ensureWrk, runWrk, writeWrkScript, type WrkRequest } from "./lib/wrk.ts";
+import { CONNECTIONS, STREAM_TARGET_NAME, STREAM_TARGETS, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS } from "./lib/stream-targets.ts";
+import { ensureWrk, runWrk, writeWrkScript } from "./lib/wrk.ts";
 
 const SECTION = "Stream memory";
 const COMMAND = "bun bench/stream-memory.ts --write";
-const UPSTREAM_LATENCY_MS = 50;
-const CONNECTIONS = 128;
-const MODEL = "m-stream";
-/** The options `tollgate serve` gives itself on this Bun, given to the floor and the relay too. */
-const SERVE_RUNTIME_ENV = runtimeTuning(["bun", "main.ts", "serve"], {}, Bun.version) ?? {};
 
 const { values: flags } = parseArgs({
   args: process.argv.slice(2),
@@ -54,10 +48,6 @@ const SECONDS = intIn("seconds", flags.seconds, 1, 60);
 const TOKEN_COUNTS = flags.tokens.split(",").map((text) => intIn("tokens", text.trim(), 1, 100_000));
 if (new Set(TOKEN_COUNTS).size !== TOKEN_COUNTS.length) throw new Error(`--tokens lists a length twice: ${flags.tokens}`);
 
-type TargetId = "floor" | "relay" | "tollgate";
-const TARGETS: readonly TargetId[] = ["floor", "relay", "tollgate"];
-const TARGET_NAME: Record<TargetId, string> = { floor: "floor", relay: "JavaScript relay", tollgate: "Tollgate" };
-
 interface Cell {
   peakMb: number;
   fileMb: number;
@@ -65,54 +55,16 @@ interface Cell {
   failures: number;
 }
 
-function streamRequest(model: string, path: string, auth: string): WrkRequest {
-  const body = JSON.stringify({ model, max_tokens: 4096, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Write about a quick brown fox." }] });
-  return { method: "POST", path, body, headers: { "content-type": "application/json", authorization: `Bearer ${auth}` } };
-}
-
-/** A fresh database for Tollgate in `dir` (its own config, workspace and credit): its config path and inference key. */
-function initTollgate(argv: string[], dir: string, mockPort: number): { config: string; key: string } {
-  const config = join(dir, "tollgate.toml");
-  const provider = providerToml("up-openai", "openai", `http://127.0.0.1:${mockPort}/latency-${UPSTREAM_LATENCY_MS}/v1`);
-  writeFileSync(config, ['[server]\ndatabase = "./tollgate.db"\n', UNLIMITED_TIER_TOML, provider, modelToml({ id: MODEL, provider: "up-openai", upstreamModel: "mock-upstream-model", maxOutputTokens: 4096, outputUsdPerMtok: 2 })].join(""));
-  const key = (JSON.parse(runCliOutput([...argv, "init", "--config", config, "--json"], dir)) as { inference_key: string }).inference_key;
-  runCliOutput([...argv, "wallet", "credit", "--workspace", "default", "--usd", "1000000", "--config", config], dir);
-  return { config, key };
-}
-
 /** One fresh process of `target` (Tollgate on a fresh database) under the load: a second's warm-up, then the measured run. */
-async function measureCell(target: TargetId, tokens: number, mockPort: number, dir: string, tollgateArgv: string[]): Promise<Cell> {
-  const upstream = `http://127.0.0.1:${mockPort}/latency-${UPSTREAM_LATENCY_MS}`;
-  let pid: number;
-  let baseUrl: string;
-  let request: WrkRequest;
-  let stop: () => Promise<unknown>;
-  let ready: Promise<unknown> = Promise.resolve();
-  if (target === "tollgate") {
-    const cellDir = mkdtempSync(join(dir, "tollgate-"));
-    const { config, key } = initTollgate(tollgateArgv, cellDir, mockPort);
-    const started = await startGateway(tollgateArgv, cellDir, config, join(cellDir, "serve.log"), { TOLLGATE_LOG_LEVEL: "error" });
-    pid = started.child.pid;
-    baseUrl = started.baseUrl;
-    request = streamRequest(MODEL, "/v1/chat/completions", key);
-    stop = () => stopGateway(started.child);
-    ready = msUntilHealthy(started, 15_000);
-  } else {
-    const proxy = join(import.meta.dir, "lib", "floor-proxy.ts");
-    const { child, port } = await startPortPrinter(["bun", proxy, "--upstream", upstream, ...(target === "relay" ? ["--relay"] : [])], TARGET_NAME[target], { env: childEnv(SERVE_RUNTIME_ENV) });
-    pid = child.pid;
-    baseUrl = `http://127.0.0.1:${port}`;
-    request = streamRequest("mock-model", "/v1/chat/completions", "sk-bench");
-    stop = () => stopGateway(child);
-  }
+async function measureCell(target: StreamTargetId, tokens: number, mockPort: number, dir: string, tollgateArgv: string[]): Promise<Cell> {
+  const started = await startStreamTarget(target, mockPort, dir, tollgateArgv);
   try {
-    await ready;
-    const script = writeWrkScript(dir, `${target}-${tokens}`, request);
-    await runWrk({ baseUrl, script, connections: CONNECTIONS, seconds: 1 });
-    const report = await runWrk({ baseUrl, script, connections: CONNECTIONS, seconds: SECONDS });
-    return { peakMb: peakRssMb(pid), fileMb: fileRssMb(pid), rps: report.rps, failures: report.non2xx + report.socketErrors };
+    const script = writeWrkScript(dir, `${target}-${tokens}`, started.request);
+    await runWrk({ baseUrl: started.baseUrl, script, connections: CONNECTIONS, seconds: 1 });
+    const report = await runWrk({ baseUrl: started.baseUrl, script, connections: CONNECTIONS, seconds: SECONDS });
+    return { peakMb: peakRssMb(started.pid), fileMb: fileRssMb(started.pid), rps: report.rps, failures: report.non2xx + report.socketErrors };
   } finally {
-    await stop();
+    await started.stop();
   }
 }
 
@@ -123,7 +75,7 @@ const machine = describeMachine();
 const loadBefore = loadavg()[0] as number;
 const startedAt = performance.now();
 const cells = new Map<string, Cell[]>();
-const cellKey = (tokens: number, target: TargetId) => `${tokens}:${target}`;
+const cellKey = (tokens: number, target: StreamTargetId) => `${tokens}:${target}`;
 
 for (const tokens of TOKEN_COUNTS) {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-stream-memory-"));
@@ -132,14 +84,14 @@ for (const tokens of TOKEN_COUNTS) {
     mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], "the mock upstream");
     for (let round = 0; round < ROUNDS; round++) {
       // The first target turns each round, so no target is always measured first.
-      const order = TARGETS.map((_, index) => TARGETS[(index + round) % TARGETS.length] as TargetId);
+      const order = STREAM_TARGETS.map((_, index) => STREAM_TARGETS[(index + round) % STREAM_TARGETS.length] as StreamTargetId);
       for (const target of order) {
         const cell = await measureCell(target, tokens, mock.port, dir, command.argv);
-        if (cell.failures > 0) throw new Error(`${TARGET_NAME[target]} failed ${cell.failures} calls at ${tokens} tokens`);
+        if (cell.failures > 0) throw new Error(`${STREAM_TARGET_NAME[target]} failed ${cell.failures} calls at ${tokens} tokens`);
         const list = cells.get(cellKey(tokens, target)) ?? [];
         list.push(cell);
         cells.set(cellKey(tokens, target), list);
-        console.error(`${tokens} tokens, ${TARGET_NAME[target]}: peak ${fixed(cell.peakMb, 1)} MB (file-backed ${fixed(cell.fileMb, 1)}), ${fixed(cell.rps, 0)} streams/s`);
+        console.error(`${tokens} tokens, ${STREAM_TARGET_NAME[target]}: peak ${fixed(cell.peakMb, 1)} MB (file-backed ${fixed(cell.fileMb, 1)}), ${fixed(cell.rps, 0)} streams/s`);
       }
     }
   } finally {
@@ -148,8 +100,8 @@ for (const tokens of TOKEN_COUNTS) {
   }
 }
 
-const median = (tokens: number, target: TargetId, field: keyof Cell): number => summarize((cells.get(cellKey(tokens, target)) ?? []).map((cell) => cell[field])).median;
-const each = (tokens: number, target: TargetId): string => (cells.get(cellKey(tokens, target)) ?? []).map((cell) => fixed(cell.peakMb, 1)).join(", ");
+const median = (tokens: number, target: StreamTargetId, field: keyof Cell): number => summarize((cells.get(cellKey(tokens, target)) ?? []).map((cell) => cell[field])).median;
+const each = (tokens: number, target: StreamTargetId): string => (cells.get(cellKey(tokens, target)) ?? []).map((cell) => fixed(cell.peakMb, 1)).join(", ");
 
 const lines: string[] = [];
 lines.push(`Measured ${machineLine(machine)}; gateway ${command.label} (commit ${command.commit});`);
@@ -159,17 +111,17 @@ lines.push("");
 lines.push(`Peak RSS (VmHWM, MB; median of ${ROUNDS} fresh processes per cell, each listed) under OpenAI streams through a ${UPSTREAM_LATENCY_MS} ms upstream at ${CONNECTIONS} connections,`);
 lines.push("the comparison's heaviest streamed load, by the answer's length. Streams per second in brackets.");
 lines.push("");
-lines.push(`| tokens per answer | ${TARGETS.map((target) => TARGET_NAME[target]).join(" | ")} | relay − floor | Tollgate − relay |`);
-lines.push(`|---:|${TARGETS.map(() => "---:").join("|")}|---:|---:|`);
+lines.push(`| tokens per answer | ${STREAM_TARGETS.map((target) => STREAM_TARGET_NAME[target]).join(" | ")} | relay − floor | Tollgate − relay |`);
+lines.push(`|---:|${STREAM_TARGETS.map(() => "---:").join("|")}|---:|---:|`);
 for (const tokens of TOKEN_COUNTS) {
-  const row = TARGETS.map((target) => `${fixed(median(tokens, target, "peakMb"), 1)} (${each(tokens, target)}) [${fixed(median(tokens, target, "rps"), 0)}]`);
+  const row = STREAM_TARGETS.map((target) => `${fixed(median(tokens, target, "peakMb"), 1)} (${each(tokens, target)}) [${fixed(median(tokens, target, "rps"), 0)}]`);
   const relayCost = median(tokens, "relay", "peakMb") - median(tokens, "floor", "peakMb");
   const ownCost = median(tokens, "tollgate", "peakMb") - median(tokens, "relay", "peakMb");
   lines.push(`| ${tokens} | ${row.join(" | ")} | ${relayCost >= 0 ? "+" : ""}${fixed(relayCost, 1)} | ${ownCost >= 0 ? "+" : ""}${fixed(ownCost, 1)} |`);
 }
 lines.push("");
 lines.push("File-backed RSS at the end of each run (the executable's and libraries' own pages; median MB): " +
-  TARGETS.map((target) => `${TARGET_NAME[target]} ${TOKEN_COUNTS.map((tokens) => fixed(median(tokens, target, "fileMb"), 1)).join(" / ")}`).join("; ") + ` (${TOKEN_COUNTS.join(" / ")} tokens).`);
+  STREAM_TARGETS.map((target) => `${STREAM_TARGET_NAME[target]} ${TOKEN_COUNTS.map((tokens) => fixed(median(tokens, target, "fileMb"), 1)).join(" / ")}`).join("; ") + ` (${TOKEN_COUNTS.join(" / ")} tokens).`);
 lines.push("");
 lines.push("The bench upstream writes each answer 16 events at a time as fast as the socket takes them, so a stream's");
 lines.push("bytes arrive within a few reads: the memory a relay holds per stream grows with the answer's length. The");

@@ -227,10 +227,16 @@ export function cpuMs(pid: number): number {
 
 /**
  * Spawns a bench process that prints its port as its first stdout line (the mock upstreams, the floor proxy)
- * and resolves with it and that port; kills it and throws if none comes within 15 s.
+ * and resolves with it and that port; kills it and throws if none comes within 15 s. Its stderr goes to
+ * `stderrPath`, else to this process's.
  */
-export async function startPortPrinter(argv: string[], label: string, options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ child: Bun.Subprocess; port: number }> {
-  const child = Bun.spawn(argv, { cwd: options.cwd ?? process.cwd(), env: options.env ?? childEnv(), stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+export async function startPortPrinter(
+  argv: string[],
+  label: string,
+  options: { env?: Record<string, string>; cwd?: string; stderrPath?: string } = {},
+): Promise<{ child: Bun.Subprocess; port: number }> {
+  const stderr = options.stderrPath === undefined ? "inherit" : Bun.file(options.stderrPath);
+  const child = Bun.spawn(argv, { cwd: options.cwd ?? process.cwd(), env: options.env ?? childEnv(), stdin: "ignore", stdout: "pipe", stderr });
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let text = "";
