@@ -1,11 +1,11 @@
 /**
  * Where the memory of a streaming gateway is, by allocator size class: the floor, a bare JavaScript relay
- * and Tollgate (bench/lib/stream-targets.ts), each a fresh process under the comparison's heaviest
- * streamed load (OpenAI streams of 256 tokens through a 50 ms upstream at 128 connections), dump Bun's
- * allocator statistics halfway through the measured run (bench/lib/mimalloc-dump.ts). Bun allocates
- * through mimalloc, JavaScriptCore's heap included, so the table splits what each process holds into
- * JavaScript heap blocks, small objects and the per-call buffers, and leaves the rest of the anonymous
- * RSS (free pages the allocator keeps, JIT code, thread stacks) as the gap between the two.
+ * and Tollgate (bench/lib/stream-targets.ts; Tollgate also called by an Anthropic client, translating),
+ * each a fresh process under the comparison's heaviest streamed load (streams of 256 tokens from an
+ * OpenAI upstream with 50 ms latency, at 128 connections), dump Bun's allocator statistics halfway
+ * through the measured run (bench/lib/mimalloc-dump.ts). Bun allocates
+ * through mimalloc, JavaScriptCore's heap blocks included, so the table gives how much of each process's
+ * anonymous RSS is in heap-sized blocks and small objects, and how many blocks of each larger size a call costs.
  * Usage: bun bench/allocator-profile.ts [--write] [--rounds N] [--seconds S] [--binary PATH]
  * `--write` rewrites the "Allocator profile" section of docs/benchmarks.md.
  */
@@ -20,7 +20,7 @@ import { startPortPrinter, stopGateway } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { ALLOCATOR_DUMP_PRELOAD, dumpsIn, type MimallocBin, type MimallocDump, parseMimallocDump } from "./lib/mimalloc-dump.ts";
 import { fixed, summarize } from "./lib/stats.ts";
-import { CONNECTIONS, STREAM_TARGET_NAME, STREAM_TARGETS, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS } from "./lib/stream-targets.ts";
+import { CONNECTIONS, STREAM_TARGET_NAME, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS } from "./lib/stream-targets.ts";
 import { ensureWrk, runWrk, writeWrkScript } from "./lib/wrk.ts";
 
 const SECTION = "Allocator profile";
@@ -28,6 +28,15 @@ const COMMAND = "bun bench/allocator-profile.ts --write";
 /** The comparison's answer length. */
 const TOKENS = 256;
 const MIB = 1024 * 1024;
+
+/** The table's columns: each target, and Tollgate again as an Anthropic client's gateway (translating the streams). */
+const COLUMNS = [
+  { id: "floor", target: "floor", anthropicClient: false, name: STREAM_TARGET_NAME.floor },
+  { id: "relay", target: "relay", anthropicClient: false, name: STREAM_TARGET_NAME.relay },
+  { id: "tollgate", target: "tollgate", anthropicClient: false, name: STREAM_TARGET_NAME.tollgate },
+  { id: "translated", target: "tollgate", anthropicClient: true, name: "Tollgate, Anthropic client (translated)" },
+] as const satisfies readonly { id: string; target: StreamTargetId; anthropicClient: boolean; name: string }[];
+type Column = (typeof COLUMNS)[number];
 
 const { values: flags } = parseArgs({
   args: process.argv.slice(2),
@@ -49,22 +58,24 @@ function intIn(name: string, text: string, min: number, max: number): number {
 const ROUNDS = intIn("rounds", flags.rounds, 1, 10);
 const SECONDS = intIn("seconds", flags.seconds, 2, 60);
 
-/** Size classes grouped by what holds them in these processes. */
+/**
+ * Size classes the JavaScript thread allocates and frees, whose bytes held the table gives. mimalloc adds
+ * each thread's counts to the process's at intervals, so sizes that several threads share (a call's
+ * buffers: Bun's fetch thread fills what the JavaScript thread frees) can read far off, even below zero:
+ * those are counted per call instead (BUFFER_KIB).
+ */
 const CATEGORIES = [
-  { id: "jsHeap", label: "JavaScriptCore's heap blocks (16 KiB)", holds: (bin: MimallocBin) => bin.blockBytes === 16 * 1024 },
-  { id: "small", label: "small objects, up to 1 KiB (strings, native objects)", holds: (bin: MimallocBin) => bin.blockBytes <= 1024 },
-  { id: "mid", label: "1 to 14 KiB", holds: (bin: MimallocBin) => bin.blockBytes > 1024 && bin.blockBytes < 16 * 1024 },
-  { id: "buffers", label: "32 to 64 KiB (a call's read and write buffers)", holds: (bin: MimallocBin) => bin.blockBytes >= 32 * 1024 && bin.blockBytes < 65 * 1024 },
+  { id: "heapBlocks", label: "blocks of 16 KiB (the size of JavaScriptCore's heap blocks)", holds: (bin: MimallocBin) => bin.blockBytes === 16 * 1024 },
+  { id: "small", label: "objects up to 1 KiB (strings' characters, native objects)", holds: (bin: MimallocBin) => bin.blockBytes <= 1024 },
+  { id: "mid", label: "objects of 1 to 14 KiB", holds: (bin: MimallocBin) => bin.blockBytes > 1024 && bin.blockBytes < 16 * 1024 },
 ] as const;
-/** Buffer sizes whose blocks per call the table gives (mimalloc's bins of 32, 40, 48 and 64 KiB). */
-const BUFFER_KIB = [32, 40, 48, 64] as const;
+/** Block sizes whose allocations per call the table gives (mimalloc's bins, rounded down): heap blocks, a call's read and write buffers. */
+const BUFFER_KIB = [16, 24, 32, 40, 48, 64] as const;
 
 interface Cell {
   anonMb: number;
   fileMb: number;
-  /** MB held in binned and huge blocks. */
-  allocatedMb: number;
-  /** MB by CATEGORIES id, and "other" for the rest. */
+  /** MB held, by CATEGORIES id. */
   byCategory: Record<string, number>;
   /** Blocks of each BUFFER_KIB size allocated per call served. */
   buffersPerCall: number[];
@@ -83,16 +94,13 @@ function binOf(dump: MimallocDump, kib: number): MimallocBin | undefined {
   return dump.bins.find((bin) => bin.blockBytes >= kib * 1024 && bin.blockBytes < kib * 1024 * 1.02);
 }
 
-function summarizeDump(dump: MimallocDump, calls: number): Pick<Cell, "allocatedMb" | "byCategory" | "buffersPerCall"> {
-  const byCategory: Record<string, number> = { other: 0 };
-  for (const category of CATEGORIES) byCategory[category.id] = 0;
-  for (const bin of dump.bins) {
-    const category = CATEGORIES.find((candidate) => candidate.holds(bin));
-    byCategory[category?.id ?? "other"] = (byCategory[category?.id ?? "other"] as number) + bin.currentBytes / MIB;
+function summarizeDump(dump: MimallocDump, calls: number): Pick<Cell, "byCategory" | "buffersPerCall"> {
+  const byCategory: Record<string, number> = {};
+  for (const category of CATEGORIES) {
+    byCategory[category.id] = dump.bins.filter((bin) => category.holds(bin)).reduce((sum, bin) => sum + bin.currentBytes, 0) / MIB;
   }
-  byCategory.other = (byCategory.other as number) + dump.hugeBytes / MIB;
   const buffersPerCall = BUFFER_KIB.map((kib) => (binOf(dump, kib)?.allocations ?? 0) / calls);
-  return { allocatedMb: (dump.binnedBytes + dump.hugeBytes) / MIB, byCategory, buffersPerCall };
+  return { byCategory, buffersPerCall };
 }
 
 /** Waits for the target's stderr to hold a whole dump (its table ends with the "huge" total row). */
@@ -113,12 +121,16 @@ async function awaitDump(stderrPath: string): Promise<MimallocDump> {
   throw new Error(`no allocator dump in ${stderrPath} within 5 s${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
 }
 
-/** One fresh process of `target`: a second's warm-up, then the measured run, dumped halfway through it. */
-async function measureCell(target: StreamTargetId, mockPort: number, dir: string, tollgateArgv: string[]): Promise<Cell> {
-  const started = await startStreamTarget(target, mockPort, dir, tollgateArgv, { extraEnv: { BUN_OPTIONS: `--preload ${ALLOCATOR_DUMP_PRELOAD}` }, captureStderr: true });
+/** One fresh process of the column's target: a second's warm-up, then the measured run, dumped halfway through it. */
+async function measureCell(column: Column, mockPort: number, dir: string, tollgateArgv: string[]): Promise<Cell> {
+  const started = await startStreamTarget(column.target, mockPort, dir, tollgateArgv, {
+    extraEnv: { BUN_OPTIONS: `--preload ${ALLOCATOR_DUMP_PRELOAD}` },
+    captureStderr: true,
+    anthropicClient: column.anthropicClient,
+  });
   try {
-    if (started.stderrPath === null) throw new Error(`${STREAM_TARGET_NAME[target]}'s stderr is not kept`);
-    const script = writeWrkScript(dir, target, started.request);
+    if (started.stderrPath === null) throw new Error(`${column.name}'s stderr is not kept`);
+    const script = writeWrkScript(dir, column.id, started.request);
     const warm = await runWrk({ baseUrl: started.baseUrl, script, connections: CONNECTIONS, seconds: 1 });
     const measured = runWrk({ baseUrl: started.baseUrl, script, connections: CONNECTIONS, seconds: SECONDS });
     await Bun.sleep((SECONDS * 1000) / 2);
@@ -141,20 +153,20 @@ const command = await gatewayCommand(flags.binary === undefined ? {} : { binary:
 const machine = describeMachine();
 const loadBefore = loadavg()[0] as number;
 const startedAt = performance.now();
-const cells = new Map<StreamTargetId, Cell[]>();
+const cells = new Map<Column["id"], Cell[]>();
 
 const dir = mkdtempSync(join(tmpdir(), "tollgate-allocator-profile-"));
 let mock: { child: Bun.Subprocess; port: number } | null = null;
 try {
   mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");
   for (let round = 0; round < ROUNDS; round++) {
-    // The first target turns each round, so no target is always measured first.
-    const order = STREAM_TARGETS.map((_, index) => STREAM_TARGETS[(index + round) % STREAM_TARGETS.length] as StreamTargetId);
-    for (const target of order) {
-      const cell = await measureCell(target, mock.port, dir, command.argv);
-      if (cell.failures > 0) throw new Error(`${STREAM_TARGET_NAME[target]} failed ${cell.failures} calls`);
-      cells.set(target, [...(cells.get(target) ?? []), cell]);
-      console.error(`${STREAM_TARGET_NAME[target]}: anonymous ${fixed(cell.anonMb, 1)} MB, allocated ${fixed(cell.allocatedMb, 1)} MB, ${fixed(cell.rps, 0)} streams/s`);
+    // The first column turns each round, so none is always measured first.
+    const order = COLUMNS.map((_, index) => COLUMNS[(index + round) % COLUMNS.length] as Column);
+    for (const column of order) {
+      const cell = await measureCell(column, mock.port, dir, command.argv);
+      if (cell.failures > 0) throw new Error(`${column.name} failed ${cell.failures} calls`);
+      cells.set(column.id, [...(cells.get(column.id) ?? []), cell]);
+      console.error(`${column.name}: anonymous ${fixed(cell.anonMb, 1)} MB, in 16 KiB blocks ${fixed(cell.byCategory.heapBlocks as number, 1)} MB, ${fixed(cell.rps, 0)} streams/s`);
     }
   }
 } finally {
@@ -162,11 +174,10 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const median = (target: StreamTargetId, pick: (cell: Cell) => number): number => summarize((cells.get(target) ?? []).map(pick)).median;
+const median = (id: Column["id"], pick: (cell: Cell) => number): number => summarize((cells.get(id) ?? []).map(pick)).median;
 const row = (label: string, pick: (cell: Cell) => number, digits = 1): string => {
-  const values = STREAM_TARGETS.map((target) => median(target, pick));
-  const own = (values[2] as number) - (values[1] as number);
-  return `| ${label} | ${values.map((value) => fixed(value, digits)).join(" | ")} | ${own >= 0 ? "+" : ""}${fixed(own, digits)} |`;
+  const own = median("tollgate", pick) - median("relay", pick);
+  return `| ${label} | ${COLUMNS.map((column) => fixed(median(column.id, pick), digits)).join(" | ")} | ${own >= 0 ? "+" : ""}${fixed(own, digits)} |`;
 };
 
 const lines: string[] = [];
@@ -174,23 +185,25 @@ lines.push(`Measured ${machineLine(machine)}; gateway ${command.label} (commit $
 lines.push(`1-minute load average ${fixed(loadBefore, 2)} before, ${fixed(loadavg()[0] as number, 2)} after; ${fixed((performance.now() - startedAt) / 1000, 0)} s in all.`);
 lines.push(`Reproduce: \`${COMMAND}\`.`);
 lines.push("");
-lines.push(`What each process holds halfway through ${SECONDS} s of OpenAI streams (${TOKENS} tokens) through a ${UPSTREAM_LATENCY_MS} ms upstream at ${CONNECTIONS} connections`);
+lines.push(`What each process holds halfway through ${SECONDS} s of streams of ${TOKENS} tokens from an OpenAI upstream with ${UPSTREAM_LATENCY_MS} ms latency, at ${CONNECTIONS} connections`);
 lines.push(`(MB; median of ${ROUNDS} fresh processes each), from Bun's allocator statistics (\`Bun.unsafe.mimallocDump()\`, which JavaScriptCore's`);
 lines.push("heap goes through too) and `/proc/<pid>/status` read at the same moment.");
 lines.push("");
-lines.push(`| | ${STREAM_TARGETS.map((target) => STREAM_TARGET_NAME[target]).join(" | ")} | Tollgate − relay |`);
-lines.push(`|---|${STREAM_TARGETS.map(() => "---:").join("|")}|---:|`);
+lines.push(`| | ${COLUMNS.map((column) => column.name).join(" | ")} | Tollgate − relay |`);
+lines.push(`|---|${COLUMNS.map(() => "---:").join("|")}|---:|`);
 lines.push(row("anonymous RSS", (cell) => cell.anonMb));
-lines.push(row("held in allocated blocks", (cell) => cell.allocatedMb));
 for (const category of CATEGORIES) lines.push(row(`… ${category.label}`, (cell) => cell.byCategory[category.id] as number));
-lines.push(row("… other sizes", (cell) => cell.byCategory.other as number));
-lines.push(row("anonymous RSS not in allocated blocks (free pages the allocator keeps, JIT code, stacks)", (cell) => cell.anonMb - cell.allocatedMb));
+const attributed = (cell: Cell): number => CATEGORIES.reduce((sum, category) => sum + (cell.byCategory[category.id] as number), 0);
+lines.push(row("… the rest: a call's buffers, other sizes, free pages the allocator keeps, JIT code, stacks", (cell) => cell.anonMb - attributed(cell)));
 lines.push(row("file-backed RSS (the executable's pages)", (cell) => cell.fileMb));
 BUFFER_KIB.forEach((kib, index) => lines.push(row(`${kib} KiB blocks allocated per call`, (cell) => cell.buffersPerCall[index] as number, 2)));
 lines.push(row("streams per second", (cell) => cell.rps, 0));
 lines.push("");
-lines.push("mimalloc merges each thread's counts into the totals at intervals, so a size class read alone can be a little off;");
-lines.push("the per-call counts include the warm-up's calls and the start-up's allocations. The floor and the relay run from");
-lines.push("source (`bun`), Tollgate as the compiled binary; all three with the memory options `tollgate serve` gives itself.");
+lines.push("mimalloc adds each thread's counts to the process's at intervals, so the bytes held are given only for sizes the");
+lines.push("JavaScript thread allocates and frees itself; a call's buffers (Bun's fetch thread fills what the JavaScript thread");
+lines.push("frees) are counted per call, the warm-up's calls and the start-up's allocations included. The floor and the relay run from");
+lines.push("source (`bun`), Tollgate as the compiled binary; all with the memory options `tollgate serve` gives itself. The");
+lines.push("translated column is Tollgate again, called through the Messages API: it turns the same OpenAI streams into");
+lines.push("Anthropic events, and counts the input with its tokenizer for `message_start`.");
 
 publishBenchSection(SECTION, lines.join("\n"), COMMAND, flags.write);

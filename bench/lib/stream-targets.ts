@@ -39,11 +39,20 @@ export interface StreamTargetOptions {
   extraEnv?: Record<string, string>;
   /** Keep the floor's and the relay's stderr in a file (Tollgate's always goes to its log folder). */
   captureStderr?: boolean;
+  /** Tollgate only: call it as an Anthropic client (Messages API), so it translates the OpenAI upstream's streams. */
+  anthropicClient?: boolean;
 }
 
+const MESSAGES = [{ role: "user", content: "Write about a quick brown fox." }];
+
 function streamRequest(model: string, auth: string): WrkRequest {
-  const body = JSON.stringify({ model, max_tokens: 4096, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Write about a quick brown fox." }] });
+  const body = JSON.stringify({ model, max_tokens: 4096, stream: true, stream_options: { include_usage: true }, messages: MESSAGES });
   return { method: "POST", path: "/v1/chat/completions", body, headers: { "content-type": "application/json", authorization: `Bearer ${auth}` } };
+}
+
+function anthropicStreamRequest(model: string, key: string): WrkRequest {
+  const body = JSON.stringify({ model, max_tokens: 4096, stream: true, messages: MESSAGES });
+  return { method: "POST", path: "/v1/messages", body, headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": key } };
 }
 
 /** A fresh database for Tollgate in `dir` (its own config, workspace and credit): its config path and inference key. */
@@ -61,6 +70,7 @@ function initTollgate(argv: readonly string[], dir: string, mockPort: number): {
  * under `dir`; resolves once it serves. `tollgateArgv` runs Tollgate (bench/lib/gateway-binary.ts).
  */
 export async function startStreamTarget(target: StreamTargetId, mockPort: number, dir: string, tollgateArgv: readonly string[], options: StreamTargetOptions = {}): Promise<StreamTarget> {
+  if (options.anthropicClient === true && target !== "tollgate") throw new Error(`the ${STREAM_TARGET_NAME[target]} does not translate: only Tollgate takes an Anthropic client`);
   const cellDir = mkdtempSync(join(dir, `${target}-`));
   if (target === "tollgate") {
     const { config, key } = initTollgate(tollgateArgv, cellDir, mockPort);
@@ -72,7 +82,8 @@ export async function startStreamTarget(target: StreamTargetId, mockPort: number
       await stopGateway(started.child);
       throw error;
     }
-    return { pid: started.child.pid, baseUrl: started.baseUrl, request: streamRequest(MODEL, key), stderrPath: `${logPath}.err`, stop: () => stopGateway(started.child) };
+    const request = options.anthropicClient === true ? anthropicStreamRequest(MODEL, key) : streamRequest(MODEL, key);
+    return { pid: started.child.pid, baseUrl: started.baseUrl, request, stderrPath: `${logPath}.err`, stop: () => stopGateway(started.child) };
   }
   const proxy = join(import.meta.dir, "floor-proxy.ts");
   const upstream = `http://127.0.0.1:${mockPort}/latency-${UPSTREAM_LATENCY_MS}`;
