@@ -123,11 +123,14 @@ export function passthroughStream(
 
   /**
    * A run of content chunks: forwarded as spans of the read after the rewritten head when nothing after
-   * the head changes; else each chunk as `handle` forwards one.
+   * the head changes (in the read's own bytes, which no one else reads, unless the head grew); else each
+   * chunk as `handle` forwards one.
    */
   const forwardRun = (run: SlottedRun, first: SseEvent): string | Uint8Array => {
     if (forward?.slot !== run.slot || forward.eventName !== run.event) forward = slotForward(run.slot, first, wire, rewrite);
     if (forward.headBytes !== null) {
+      const inPlace = run.forwardInPlace(forward.headBytes);
+      if (inPlace !== null) return inPlace;
       const { spans, spanBytes } = run.fromLiterals();
       return splicedBytes(forward.headBytes, EMPTY, run.bytes, spans, run.eventCount, spanBytes);
     }

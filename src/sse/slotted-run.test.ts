@@ -7,6 +7,7 @@ import { JsonStringSlot } from "../lib/json-string-slot.ts";
 import { OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION } from "../providers/openai/decode-events.ts";
 import type { SseEvent } from "./decode.ts";
 import { readSlottedEvents, SlottedSseEvent } from "./slotted-events.ts";
+import { splicedBytes } from "./encode.ts";
 import { readSlottedRun, SlottedRun } from "./slotted-run.ts";
 
 const ENVELOPE = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-x" };
@@ -92,5 +93,81 @@ describe("readSlottedRun", () => {
     const none: (SseEvent | SlottedRun)[] = [];
     expect(readSlottedRun(encode(invalid), slot, none)).toBe(0);
     expect(none).toEqual([]);
+  });
+});
+
+describe("SlottedRun.forwardInPlace", () => {
+  const HEAD = encode(`data: ${chunkData("Hello").slice(0, chunkData("Hello").indexOf('"Hello"'))}`);
+  /** The events' head with the model id replaced by `model` (the relay's rewritten head). */
+  const headFor = (model: string) => encode(new TextDecoder().decode(HEAD).replace('"gpt-x"', JSON.stringify(model)));
+
+  /** A read: a first event of another shape, then a run of `texts`, then a stopper, all in one buffer. */
+  function read(texts: string[]): { body: Uint8Array; run: SlottedRun; runStart: number } {
+    const before = event('{"other":true}');
+    const body = encode(before + texts.map((text) => event(chunkData(text))).join("") + event("[DONE]"));
+    const items: (SseEvent | SlottedRun)[] = [];
+    const runStart = encode(before).length;
+    readSlottedRun(body.subarray(runStart), slotFor(false), items);
+    return { body, run: runOf(items), runStart };
+  }
+
+  /** What the copying path writes: each event's bytes from its literal on, behind `head`. */
+  function copied(texts: string[], head: Uint8Array): string {
+    const { run } = read(texts);
+    const { spans, spanBytes } = run.fromLiterals();
+    return new TextDecoder().decode(splicedBytes(head, new Uint8Array(0), run.bytes, spans, run.eventCount, spanBytes));
+  }
+
+  const TEXTS = ["Hello", "", " wörld", 'a "quote"', "\n", "end"];
+
+  test("a shorter head: the copying path's bytes, written over the read from the run's start, the rest of the read untouched", () => {
+    for (const model of ["m", "gpt-", ""]) {
+      const head = headFor(model);
+      const { body, run, runStart } = read(TEXTS);
+      const tailBefore = body.slice(body.length - event("[DONE]").length);
+      const out = run.forwardInPlace(head);
+      if (out === null) throw new Error("refused a shorter head");
+      expect(new TextDecoder().decode(out)).toBe(copied(TEXTS, head));
+      // A view of the read itself, from the run's first event.
+      expect(out.buffer).toBe(body.buffer);
+      expect(out.byteOffset).toBe(body.byteOffset + runStart);
+      expect(new TextDecoder().decode(body.subarray(0, runStart))).toBe(event('{"other":true}'));
+      expect(body.slice(body.length - tailBefore.length)).toEqual(tailBefore);
+    }
+  });
+
+  test("any texts and any head no longer than the upstream's: the copying path's bytes", () => {
+    const texts = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom("", "café ☕", 'say "hi"\n', "\u2028", "😀"));
+    fc.assert(
+      fc.property(fc.array(texts, { minLength: 1, maxLength: 20 }), fc.string({ unit: "grapheme-ascii", maxLength: 5 }), (contents, model) => {
+        const head = headFor(model);
+        fc.pre(head.length <= HEAD.length);
+        const { run } = read(contents);
+        const out = run.forwardInPlace(head);
+        expect(out).not.toBeNull();
+        expect(new TextDecoder().decode(out ?? new Uint8Array(0))).toBe(copied(contents, head));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("the upstream's own head: the run's bytes as they are, nothing moved", () => {
+    const { body, run, runStart } = read(TEXTS);
+    const before = body.slice();
+    const out = run.forwardInPlace(HEAD);
+    expect(out?.byteOffset).toBe(body.byteOffset + runStart);
+    expect(new TextDecoder().decode(out ?? new Uint8Array(0))).toBe(TEXTS.map((text) => event(chunkData(text))).join(""));
+    expect(body).toEqual(before);
+  });
+
+  test("a longer head is refused and the run stays readable; a run forwarded in place is spent", () => {
+    const { run } = read(TEXTS);
+    expect(run.forwardInPlace(headFor("a-client-model-longer-than-gpt-x"))).toBeNull();
+    expect(run.texts()).toEqual(TEXTS.filter((text) => text !== ""));
+    expect(run.forwardInPlace(headFor("m"))).not.toBeNull();
+    expect(() => run.texts()).toThrow(/forwarded in place/);
+    expect(() => run.dataOf(0)).toThrow(/forwarded in place/);
+    expect(() => run.fromLiterals()).toThrow(/forwarded in place/);
+    expect(() => run.forwardInPlace(HEAD)).toThrow(/forwarded in place/);
   });
 });

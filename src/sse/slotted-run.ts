@@ -38,6 +38,8 @@ export class SlottedRun implements TextRun {
   private readonly events: Int32Array;
   /** How many events it holds (`count` and the empty ones). */
   readonly eventCount: number;
+  /** Set by forwardInPlace, which rewrites the bytes its events are read from. */
+  private spent = false;
 
   constructor(fields: {
     slot: JsonStringSlot;
@@ -62,6 +64,7 @@ export class SlottedRun implements TextRun {
   }
 
   texts(): string[] {
+    this.assertUnspent();
     const texts: string[] = [];
     for (let index = 0; index < this.count; index++) texts.push(this.textOf(this.spans[2 * index] as number, this.spans[2 * index + 1] as number));
     return texts;
@@ -69,6 +72,7 @@ export class SlottedRun implements TextRun {
 
   /** Event `index` (< eventCount): its start, literal start and end, and end, in `bytes`. */
   eventAt(index: number): { start: number; literalStart: number; literalEnd: number; end: number } {
+    this.assertUnspent();
     const at = index * EVENT_FIELDS;
     const events = this.events;
     return {
@@ -91,6 +95,7 @@ export class SlottedRun implements TextRun {
    * as spans for `splicedBytes`, and their length.
    */
   fromLiterals(): { spans: Int32Array; spanBytes: number } {
+    this.assertUnspent();
     const spans = new Int32Array(2 * this.eventCount);
     let spanBytes = 0;
     for (let index = 0; index < this.eventCount; index++) {
@@ -102,6 +107,43 @@ export class SlottedRun implements TextRun {
       spanBytes += end - start;
     }
     return { spans, spanBytes };
+  }
+
+  /**
+   * What `fromLiterals` and `splicedBytes` give (each event's bytes from its literal on, behind `head`,
+   * the slot's envelope head as the client gets it), written over the run's own bytes instead of into a
+   * new buffer: a view of the read, from the first event's start. Null when `head` is longer than the
+   * upstream's (every event of a run starts with the same one), so that the events would overlap; no byte
+   * moves when it is the upstream's own. The read must be the caller's alone and its last use of this
+   * run: its events and texts are gone after it, and reading them throws.
+   */
+  forwardInPlace(head: Uint8Array): Uint8Array | null {
+    this.assertUnspent();
+    const events = this.events;
+    const bytes = this.bytes;
+    const first = events[EVENT_START] as number;
+    const upstreamHead = (events[EVENT_LITERAL_START] as number) - first;
+    if (head.length > upstreamHead) return null;
+    const end = events[(this.eventCount - 1) * EVENT_FIELDS + EVENT_END] as number;
+    this.spent = true;
+    if (head.length === upstreamHead && bytes.subarray(first, first + upstreamHead).equals(head)) return bytes.subarray(first, end);
+    // Events are back to back, and each loses as many bytes as the heads differ: what is written never
+    // passes what is still to be read (copyWithin moves overlapping bytes as memmove does).
+    let at = first;
+    for (let index = 0; index < this.eventCount; index++) {
+      const field = index * EVENT_FIELDS;
+      const literalStart = events[field + EVENT_LITERAL_START] as number;
+      const eventEnd = events[field + EVENT_END] as number;
+      bytes.set(head, at);
+      at += head.length;
+      bytes.copyWithin(at, literalStart, eventEnd);
+      at += eventEnd - literalStart;
+    }
+    return bytes.subarray(first, at);
+  }
+
+  private assertUnspent(): void {
+    if (this.spent) throw new Error("a run forwarded in place has no events left to read");
   }
 
   /** A literal's text (checked when read: one with a backslash is valid JSON, one without is its text in quotes). */
