@@ -46,9 +46,11 @@ function parsingTap(): UpstreamEventDecoder {
 async function relay(wire: string, tap: UpstreamEventDecoder, model: string, includeUsage: boolean, cuts: number[] = []) {
   const bytes = new TextEncoder().encode(wire);
   const points = [...new Set([0, ...cuts.filter((cut) => cut > 0 && cut < bytes.length), bytes.length])].sort((a, b) => a - b);
+  const reads: Uint8Array[] = [];
+  for (let index = 1; index < points.length; index++) reads.push(bytes.slice(points[index - 1], points[index]));
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      for (let index = 1; index < points.length; index++) controller.enqueue(bytes.slice(points[index - 1], points[index]));
+      for (const read of reads) controller.enqueue(read);
       controller.close();
     },
   });
@@ -67,11 +69,15 @@ async function relay(wire: string, tap: UpstreamEventDecoder, model: string, inc
     settlement,
     { startedAtPerf: performance.now(), abort: new AbortController(), inputTokens: 3 },
   );
-  const chunks: string[] = [];
-  const decoder = new TextDecoder();
+  // Decoded only at the end: a chunk changed after it was handed over (a view of a read written over later) would show.
+  const received: Uint8Array[] = [];
   const reader = stream.getReader();
-  for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(decoder.decode(next.value));
-  return { text: chunks.join(""), chunks, settled };
+  for (let next = await reader.read(); !next.done; next = await reader.read()) received.push(next.value);
+  const decoder = new TextDecoder();
+  const chunks = received.map((chunk) => decoder.decode(chunk));
+  // Whether some chunk went out as a view of an upstream read (a run rewritten in place).
+  const inPlace = received.some((chunk) => reads.some((read) => read.buffer === chunk.buffer));
+  return { text: chunks.join(""), chunks, settled, inPlace };
 }
 
 /** What was settled, without the time to first token (a clock reading). */
@@ -95,15 +101,21 @@ const TEXTS = ["Hello", " there", ", ", 'a "quoted" word', "line\nbreak", "café
 
 describe("passthroughStream: chunks read through a slot", () => {
   test.each([
-    ["the model rewritten in the envelope's head", stream(TEXTS, (text) => chunkJson(text)), "client-model"],
-    ["the model rewritten in the envelope's tail", stream(TEXTS, (text) => chunkJson(text, "gpt-upstream", "model-last")), "client-model"],
-    ["the upstream already names the client's model", stream(TEXTS, (text) => chunkJson(text, "same-model"), "same-model"), "same-model"],
-    ["a client model id shorter than the upstream's (runs rewritten in the read's bytes)", stream(TEXTS, (text) => chunkJson(text)), "m"],
-    ["a client model id longer than the upstream's (runs copied)", stream(TEXTS, (text) => chunkJson(text)), "a-client-model-longer-than-the-upstream-id"],
-    ["the model id twice in one chunk (re-serialised)", stream(TEXTS, (text) => chunkJson(text).replace('"id":"c"', '"id":"c","x":{"model":"gpt-upstream"}')), "client-model"],
-    ["data split over two lines", stream(TEXTS, (text) => chunkJson(text).replace('"choices":', '"choices":\ndata: ')), "client-model"],
-    ["spaces after the colons", stream(TEXTS, (text) => chunkJson(text).replaceAll('":', '": ')), "client-model"],
-  ])("%s: the same bytes as parsing every chunk", async (_name, wire, model) => {
+    ["the model rewritten in the envelope's head", stream(TEXTS, (text) => chunkJson(text)), "client-model", true],
+    ["the model rewritten in the envelope's tail", stream(TEXTS, (text) => chunkJson(text, "gpt-upstream", "model-last")), "client-model", false],
+    ["the upstream already names the client's model", stream(TEXTS, (text) => chunkJson(text, "same-model"), "same-model"), "same-model", true],
+    ["a client model id shorter than the upstream's (runs rewritten in the read's bytes)", stream(TEXTS, (text) => chunkJson(text)), "m", true],
+    ["a client model id longer than the upstream's (runs copied)", stream(TEXTS, (text) => chunkJson(text)), "a-client-model-longer-than-the-upstream-id", false],
+    [
+      "a chunk of another shape between content chunks (two runs of one read)",
+      stream([...TEXTS, "\u0000odd", ...TEXTS], (text) => (text === "\u0000odd" ? chunkJson("odd").replace('"finish_reason":null', '"finish_reason":null,"logprobs":null') : chunkJson(text))),
+      "m",
+      true,
+    ],
+    ["the model id twice in one chunk (re-serialised)", stream(TEXTS, (text) => chunkJson(text).replace('"id":"c"', '"id":"c","x":{"model":"gpt-upstream"}')), "client-model", false],
+    ["data split over two lines", stream(TEXTS, (text) => chunkJson(text).replace('"choices":', '"choices":\ndata: ')), "client-model", false],
+    ["spaces after the colons", stream(TEXTS, (text) => chunkJson(text).replaceAll('":', '": ')), "client-model", true],
+  ] as const)("%s: the same bytes as parsing every chunk", async (_name, wire, model, inPlace) => {
     // Whole, and cut after the chunk that teaches the slot: the rest of the chunks then come as one run.
     const afterSecond = wire.split("\n\n").slice(0, 2).join("\n\n").length + 2;
     for (const cuts of [undefined, [afterSecond]]) {
@@ -113,6 +125,10 @@ describe("passthroughStream: chunks read through a slot", () => {
         expect(fast.text).toBe(parsed.text);
         expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
         expect(fast.text).toContain("data: [DONE]");
+        // A client id no longer than the upstream's, runs in the last read: they go out as views of that read.
+        // Cut so that runs fill the last read: where the rewritten head is no longer than the upstream's, they go out as views of it.
+        if (cuts !== undefined) expect(fast.inPlace).toBe(inPlace);
+        expect(parsed.inPlace).toBe(false);
       }
     }
   });

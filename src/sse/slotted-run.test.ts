@@ -120,8 +120,9 @@ describe("SlottedRun.forwardInPlace", () => {
 
   const TEXTS = ["Hello", "", " wörld", 'a "quote"', "\n", "end"];
 
-  test("a shorter head: the copying path's bytes, written over the read from the run's start, the rest of the read untouched", () => {
-    for (const model of ["m", "gpt-", ""]) {
+  test("a shorter or same-length head: the copying path's bytes, written over the read from the run's start, the rest of the read untouched", () => {
+    // Shorter ids, and one of the same length (only the heads are rewritten, nothing moves).
+    for (const model of ["m", "gpt-", "", "abcde"]) {
       const head = headFor(model);
       const { body, run, runStart } = read(TEXTS);
       const tailBefore = body.slice(body.length - event("[DONE]").length);

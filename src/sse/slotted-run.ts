@@ -126,7 +126,13 @@ export class SlottedRun implements TextRun {
     if (head.length > upstreamHead) return null;
     const end = events[(this.eventCount - 1) * EVENT_FIELDS + EVENT_END] as number;
     this.spent = true;
-    if (head.length === upstreamHead && bytes.subarray(first, first + upstreamHead).equals(head)) return bytes.subarray(first, end);
+    if (head.length === upstreamHead) {
+      // Nothing moves: only the heads change, if they differ at all.
+      if (!bytes.subarray(first, first + upstreamHead).equals(head)) {
+        for (let index = 0; index < this.eventCount; index++) bytes.set(head, events[index * EVENT_FIELDS + EVENT_START] as number);
+      }
+      return bytes.subarray(first, end);
+    }
     // Events are back to back, and each loses as many bytes as the heads differ: what is written never
     // passes what is still to be read (copyWithin moves overlapping bytes as memmove does).
     let at = first;
