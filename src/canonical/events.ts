@@ -43,6 +43,11 @@ export interface TextRun {
   readonly tokens: number;
   /** The deltas' texts, in order. */
   texts(): string[];
+  /**
+   * `textRunBytes(head, tail, run)` written over the run's own read instead of a new buffer, where the run
+   * may do so and each event has room for its output (SlottedRun); null otherwise. The run is spent after.
+   */
+  textsInPlace?(head: Uint8Array, tail: Uint8Array): Uint8Array | null;
 }
 
 export type ChatEvent =

@@ -116,8 +116,9 @@ export function splicedBytes(head: Uint8Array, tail: Uint8Array, bytes: Uint8Arr
 
 /**
  * A text run as wire events, one per delta: `head`, the delta's literal as the upstream wrote it, `tail`
- * (the dialect's event around a JSON string literal).
+ * (the dialect's event around a JSON string literal). Written over the upstream's read when the run can,
+ * since an encoder is the last to read a run.
  */
 export function textRunBytes(head: Uint8Array, tail: Uint8Array, run: TextRun): Uint8Array {
-  return splicedBytes(head, tail, run.bytes, run.spans, run.count, run.literalBytes);
+  return run.textsInPlace?.(head, tail) ?? splicedBytes(head, tail, run.bytes, run.spans, run.count, run.literalBytes);
 }

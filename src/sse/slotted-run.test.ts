@@ -172,3 +172,56 @@ describe("SlottedRun.forwardInPlace", () => {
     expect(() => run.forwardInPlace(HEAD)).toThrow(/forwarded in place/);
   });
 });
+
+describe("SlottedRun.textsInPlace", () => {
+  /** A read of a run of `texts` (OpenAI chunks) between two events of other shapes. */
+  function read(texts: string[]): { body: Uint8Array; run: SlottedRun; runStart: number; runEnd: number } {
+    const before = event('{"other":true}');
+    const chunks = texts.map((text) => event(chunkData(text))).join("");
+    const body = encode(before + chunks + event("[DONE]"));
+    const runStart = encode(before).length;
+    const items: (SseEvent | SlottedRun)[] = [];
+    readSlottedRun(body.subarray(runStart), slotFor(false), items);
+    return { body, run: runOf(items), runStart, runEnd: runStart + encode(chunks).length };
+  }
+  /** What the copying path writes for the same run. */
+  const copied = (texts: string[], head: Uint8Array, tail: Uint8Array) => {
+    const { run } = read(texts);
+    return new TextDecoder().decode(splicedBytes(head, tail, run.bytes, run.spans, run.count, run.literalBytes));
+  };
+  // An Anthropic client's text delta around the literal: shorter than an OpenAI chunk's envelope.
+  const ANTHROPIC_HEAD = encode('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":');
+  const ANTHROPIC_TAIL = encode("}}\n\n");
+
+  test("any texts: the copying path's bytes, from the run's start in the read, the bytes after the run untouched", () => {
+    const texts = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom("", "café ☕", 'say "hi"\n', "\u2028", "😀"));
+    fc.assert(
+      fc.property(fc.array(texts, { minLength: 1, maxLength: 20 }), fc.nat({ max: 20 }), (contents, cut) => {
+        fc.pre(contents.some((text) => text !== ""));
+        // The Anthropic envelope, and shorter heads and tails down to none.
+        const head = ANTHROPIC_HEAD.subarray(0, Math.max(0, ANTHROPIC_HEAD.length - cut * 5));
+        const tail = ANTHROPIC_TAIL.subarray(0, Math.max(0, ANTHROPIC_TAIL.length - (cut % 5)));
+        const { body, run, runStart, runEnd } = read(contents);
+        const after = body.slice(runEnd);
+        const out = run.textsInPlace(head, tail);
+        expect(out).not.toBeNull();
+        expect(out?.byteOffset).toBe(body.byteOffset + runStart);
+        expect(new TextDecoder().decode(out ?? new Uint8Array(0))).toBe(copied(contents, head, tail));
+        expect(body.slice(runEnd)).toEqual(after);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("refused, the run still readable, when the head is longer than the upstream's or an event has no room for head and tail", () => {
+    const texts = ["Hello", " there"];
+    const { run } = read(texts);
+    const upstreamHead = encode(`data: ${chunkData("Hello").slice(0, chunkData("Hello").indexOf('"Hello"'))}`).length;
+    expect(run.textsInPlace(new Uint8Array(upstreamHead + 1), new Uint8Array(0))).toBeNull();
+    // Within the head's length, but the tail leaves no room in the event.
+    expect(run.textsInPlace(new Uint8Array(upstreamHead), new Uint8Array(200))).toBeNull();
+    expect(run.texts()).toEqual(texts);
+    expect(run.textsInPlace(ANTHROPIC_HEAD, ANTHROPIC_TAIL)).not.toBeNull();
+    expect(() => run.texts()).toThrow(/forwarded in place/);
+  });
+});

@@ -148,6 +148,44 @@ export class SlottedRun implements TextRun {
     return bytes.subarray(first, at);
   }
 
+  /**
+   * What `textRunBytes(head, tail, run)` gives (each non-empty literal between `head` and `tail`: a
+   * translation's events), written over the run's own bytes like forwardInPlace's output. Null when `head`
+   * is longer than the upstream's or an event's bytes outside its literal are fewer than `head` and `tail`
+   * together, so that an output could pass what is still to be read. Spends the run, as forwardInPlace does.
+   */
+  textsInPlace(head: Uint8Array, tail: Uint8Array): Uint8Array | null {
+    this.assertUnspent();
+    const events = this.events;
+    const bytes = this.bytes;
+    const first = events[EVENT_START] as number;
+    if (head.length > (events[EVENT_LITERAL_START] as number) - first) return null;
+    const room = head.length + tail.length;
+    for (let index = 0; index < this.eventCount; index++) {
+      const field = index * EVENT_FIELDS;
+      const outside = (events[field + EVENT_END] as number) - (events[field + EVENT_START] as number) - ((events[field + EVENT_LITERAL_END] as number) - (events[field + EVENT_LITERAL_START] as number));
+      if (outside < room) return null;
+    }
+    this.spent = true;
+    // Each event's output (head, literal, tail) fits in the event's own bytes, so what is written never
+    // passes what is still to be read; the literal moves left first, then the tail goes after it.
+    let at = first;
+    for (let index = 0; index < this.eventCount; index++) {
+      const field = index * EVENT_FIELDS;
+      const literalStart = events[field + EVENT_LITERAL_START] as number;
+      const literalEnd = events[field + EVENT_LITERAL_END] as number;
+      // An empty literal is no delta: the event goes out as nothing.
+      if (literalEnd - literalStart <= 2) continue;
+      bytes.set(head, at);
+      at += head.length;
+      bytes.copyWithin(at, literalStart, literalEnd);
+      at += literalEnd - literalStart;
+      bytes.set(tail, at);
+      at += tail.length;
+    }
+    return bytes.subarray(first, at);
+  }
+
   private assertUnspent(): void {
     if (this.spent) throw new Error("a run forwarded in place has no events left to read");
   }

@@ -118,13 +118,20 @@ async function contentDeltas(stream: AsyncIterable<{ model: string; choices: Arr
 }
 
 describe("a long OpenAI stream over many reads (the translation's byte lane)", () => {
-  test("the Anthropic SDK gets every content chunk as its own text delta, in order, whatever its characters and padding", async () => {
+  // An envelope shorter than an Anthropic text delta's head (each run copied into the client's events), a short
+  // one and api.openai.com's (runs written over the upstream's read).
+  const minimal = (data: Record<string, unknown>) => ({ id: data.id, created: data.created, model: data.model, choices: data.choices });
+  test.each([
+    ["a minimal envelope", (data: Record<string, unknown>) => minimal(data)],
+    ["a short envelope", (data: Record<string, unknown>) => data],
+    ["api.openai.com's envelope", (data: Record<string, unknown>) => ({ ...data, id: "chatcmpl-BXqT3n9ZkFvQ2mLwR8sYpA7cD1eG", model: "gpt-4o-mini-2024-07-18", system_fingerprint: "fp_0ba0d124f1" })],
+  ])("%s: the Anthropic SDK gets every content chunk as its own text delta, in order, whatever its characters and padding", async (_name, envelope) => {
     const words = Array.from({ length: 400 }, (_, index) => ["plain ", "café ", 'quote "x" ', "tab\t", "line\n", "😀 ", "\u2028", "", "back\\slash ", "日本語 "][index % 10] ?? "");
     // Padded like api.openai.com's chunks, every one (a stream that mixed padded and bare chunks would break the slot).
     const pad = (index: number) => ({ obfuscation: "Zq81LmN0pQx".slice(0, 1 + (index % 11)) });
     const text = sseText([
       openaiChunk({ role: "assistant", content: "" }),
-      ...words.map((word, index) => ({ data: { ...openaiChunk({ content: word }).data, ...pad(index) } })),
+      ...words.map((word, index) => ({ data: { ...envelope(openaiChunk({ content: word }).data), ...pad(index) } })),
       openaiChunk({}, "stop"),
       { data: { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 9, completion_tokens: 400, total_tokens: 409 } } },
       { data: "[DONE]" },
