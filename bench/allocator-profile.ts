@@ -10,17 +10,16 @@
  * `--write` rewrites the "Allocator profile" section of docs/benchmarks.md.
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
+import { integerFlag } from "./lib/flags.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
-import { startPortPrinter, stopGateway } from "./lib/gateway-process.ts";
-import { describeMachine, machineLine } from "./lib/machine.ts";
+import { describeMachine } from "./lib/machine.ts";
 import { ALLOCATOR_DUMP_PRELOAD, dumpsIn, type MimallocBin, type MimallocDump, parseMimallocDump } from "./lib/mimalloc-dump.ts";
 import { fixed, summarize } from "./lib/stats.ts";
-import { CONNECTIONS, STREAM_TARGET_NAME, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS } from "./lib/stream-targets.ts";
+import { CONNECTIONS, rotated, runHeaderLines, STREAM_TARGET_NAME, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS, withMockUpstream } from "./lib/stream-targets.ts";
 import { ensureWrk, runWrk, writeWrkScript } from "./lib/wrk.ts";
 
 const SECTION = "Allocator profile";
@@ -49,14 +48,8 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-function intIn(name: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} expects an integer from ${min} to ${max}, got '${text}'`);
-  return value;
-}
-
-const ROUNDS = intIn("rounds", flags.rounds, 1, 10);
-const SECONDS = intIn("seconds", flags.seconds, 2, 60);
+const ROUNDS = integerFlag("rounds", flags.rounds, 1, 10);
+const SECONDS = integerFlag("seconds", flags.seconds, 2, 60);
 
 /**
  * Size classes the JavaScript thread mostly allocates and frees, whose bytes held the table gives. mimalloc
@@ -158,23 +151,15 @@ const loadBefore = loadavg()[0] as number;
 const startedAt = performance.now();
 const cells = new Map<Column["id"], Cell[]>();
 
-const dir = mkdtempSync(join(tmpdir(), "tollgate-allocator-profile-"));
-let mock: { child: Bun.Subprocess; port: number } | null = null;
-try {
-  mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(TOKENS)], "the mock upstream");
+await withMockUpstream(TOKENS, "allocator-profile", async (mockPort, dir) => {
   for (let round = 0; round < ROUNDS; round++) {
-    // The first column turns each round, so none is always measured first.
-    const order = COLUMNS.map((_, index) => COLUMNS[(index + round) % COLUMNS.length] as Column);
-    for (const column of order) {
-      const cell = await measureCell(column, mock.port, dir, command.argv);
+    for (const column of rotated(COLUMNS, round)) {
+      const cell = await measureCell(column, mockPort, dir, command.argv);
       cells.set(column.id, [...(cells.get(column.id) ?? []), cell]);
       console.error(`${column.name}: anonymous ${fixed(cell.anonMb, 1)} MB, in 16 KiB blocks ${fixed(cell.byCategory.heapBlocks as number, 1)} MB, ${fixed(cell.rps, 0)} streams/s`);
     }
   }
-} finally {
-  if (mock) await stopGateway(mock.child);
-  rmSync(dir, { recursive: true, force: true });
-}
+});
 
 const median = (id: Column["id"], pick: (cell: Cell) => number): number => summarize((cells.get(id) ?? []).map(pick)).median;
 /** A difference with its sign, "−0.00" printed as "+0.00". */
@@ -187,10 +172,7 @@ const row = (label: string, pick: (cell: Cell) => number, digits = 1): string =>
   return `| ${label} | ${COLUMNS.map((column) => fixed(median(column.id, pick), digits)).join(" | ")} | ${signed(own, digits)} |`;
 };
 
-const lines: string[] = [];
-lines.push(`Measured ${machineLine(machine)}; gateway ${command.label} (commit ${command.commit});`);
-lines.push(`1-minute load average ${fixed(loadBefore, 2)} before, ${fixed(loadavg()[0] as number, 2)} after; ${fixed((performance.now() - startedAt) / 1000, 0)} s in all.`);
-lines.push(`Reproduce: \`${COMMAND}\`.`);
+const lines: string[] = runHeaderLines({ machine, gateway: command, loadBefore, startedAt, command: COMMAND });
 lines.push("");
 lines.push(`What each process holds halfway through ${SECONDS} s of streams of ${TOKENS} tokens from an OpenAI upstream with ${UPSTREAM_LATENCY_MS} ms latency, at ${CONNECTIONS} connections`);
 lines.push(`(MB; median of ${ROUNDS} fresh processes each), from Bun's allocator statistics (\`Bun.unsafe.mimallocDump()\`, which JavaScriptCore's`);

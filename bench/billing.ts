@@ -19,6 +19,7 @@ import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { BENCH_MODEL } from "./lib/billing-gateway.ts";
 import type { LoadReport } from "./lib/closed-loop-client.ts";
 import { childEnv, cpuMs, raceTimeout, stopGateway } from "./lib/gateway-process.ts";
+import { integerFlag } from "./lib/flags.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 import { ensureWrk, wrkVersion } from "./lib/wrk.ts";
@@ -48,9 +49,7 @@ const { values: flags } = parseArgs({
 });
 
 function positiveInt(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 600) throw new Error(`--${name} expects an integer from 1 to 600, got '${text}'`);
-  return value;
+  return integerFlag(name, text, 1, 600);
 }
 
 // wrk takes whole seconds.

@@ -23,6 +23,7 @@ import { estimateTextTokens } from "../src/canonical/token-estimate.ts";
 import { emptyUsage } from "../src/canonical/usage.ts";
 import type { StreamEncoder } from "../src/gateway/summary.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
+import { integerFlag } from "./lib/flags.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 import { benchWord } from "./lib/stream-upstream.ts";
@@ -34,8 +35,7 @@ const { values: flags } = parseArgs({
   options: { write: { type: "boolean", default: false }, events: { type: "string", default: "1000" } },
   strict: true,
 });
-const EVENTS = Number(flags.events);
-if (!Number.isInteger(EVENTS) || EVENTS < 10 || EVENTS > 100_000) throw new Error(`--events expects an integer from 10 to 100000, got '${flags.events}'`);
+const EVENTS = integerFlag("events", flags.events, 10, 100_000);
 const ROUNDS = 15;
 /** Reads of the whole body per round: enough work for the clock (~20 ms a round). */
 const READS = Math.max(1, Math.round(100_000 / EVENTS));

@@ -10,16 +10,15 @@
  * `--write` rewrites the "Stream memory" section of docs/benchmarks.md.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
+import { integerFlag } from "./lib/flags.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
-import { fileRssMb, peakRssMb, startPortPrinter, stopGateway } from "./lib/gateway-process.ts";
-import { describeMachine, machineLine } from "./lib/machine.ts";
+import { fileRssMb, peakRssMb } from "./lib/gateway-process.ts";
+import { describeMachine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
-import { CONNECTIONS, STREAM_TARGET_NAME, STREAM_TARGETS, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS } from "./lib/stream-targets.ts";
+import { CONNECTIONS, rotated, runHeaderLines, STREAM_TARGET_NAME, STREAM_TARGETS, startStreamTarget, type StreamTargetId, UPSTREAM_LATENCY_MS, withMockUpstream } from "./lib/stream-targets.ts";
 import { ensureWrk, runWrk, writeWrkScript } from "./lib/wrk.ts";
 
 const SECTION = "Stream memory";
@@ -37,15 +36,9 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-function intIn(name: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} expects an integer from ${min} to ${max}, got '${text}'`);
-  return value;
-}
-
-const ROUNDS = intIn("rounds", flags.rounds, 1, 10);
-const SECONDS = intIn("seconds", flags.seconds, 1, 60);
-const TOKEN_COUNTS = flags.tokens.split(",").map((text) => intIn("tokens", text.trim(), 1, 100_000));
+const ROUNDS = integerFlag("rounds", flags.rounds, 1, 10);
+const SECONDS = integerFlag("seconds", flags.seconds, 1, 60);
+const TOKEN_COUNTS = flags.tokens.split(",").map((text) => integerFlag("tokens", text.trim(), 1, 100_000));
 if (new Set(TOKEN_COUNTS).size !== TOKEN_COUNTS.length) throw new Error(`--tokens lists a length twice: ${flags.tokens}`);
 
 interface Cell {
@@ -78,15 +71,10 @@ const cells = new Map<string, Cell[]>();
 const cellKey = (tokens: number, target: StreamTargetId) => `${tokens}:${target}`;
 
 for (const tokens of TOKEN_COUNTS) {
-  const dir = mkdtempSync(join(tmpdir(), "tollgate-stream-memory-"));
-  let mock: { child: Bun.Subprocess; port: number } | null = null;
-  try {
-    mock = await startPortPrinter(["bun", join(import.meta.dir, "lib", "mock-upstream.ts"), "--tokens", String(tokens)], "the mock upstream");
+  await withMockUpstream(tokens, "stream-memory", async (mockPort, dir) => {
     for (let round = 0; round < ROUNDS; round++) {
-      // The first target turns each round, so no target is always measured first.
-      const order = STREAM_TARGETS.map((_, index) => STREAM_TARGETS[(index + round) % STREAM_TARGETS.length] as StreamTargetId);
-      for (const target of order) {
-        const cell = await measureCell(target, tokens, mock.port, dir, command.argv);
+      for (const target of rotated(STREAM_TARGETS, round)) {
+        const cell = await measureCell(target, tokens, mockPort, dir, command.argv);
         if (cell.failures > 0) throw new Error(`${STREAM_TARGET_NAME[target]} failed ${cell.failures} calls at ${tokens} tokens`);
         const list = cells.get(cellKey(tokens, target)) ?? [];
         list.push(cell);
@@ -94,19 +82,13 @@ for (const tokens of TOKEN_COUNTS) {
         console.error(`${tokens} tokens, ${STREAM_TARGET_NAME[target]}: peak ${fixed(cell.peakMb, 1)} MB (file-backed ${fixed(cell.fileMb, 1)}), ${fixed(cell.rps, 0)} streams/s`);
       }
     }
-  } finally {
-    if (mock) await stopGateway(mock.child);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 const median = (tokens: number, target: StreamTargetId, field: keyof Cell): number => summarize((cells.get(cellKey(tokens, target)) ?? []).map((cell) => cell[field])).median;
 const each = (tokens: number, target: StreamTargetId): string => (cells.get(cellKey(tokens, target)) ?? []).map((cell) => fixed(cell.peakMb, 1)).join(", ");
 
-const lines: string[] = [];
-lines.push(`Measured ${machineLine(machine)}; gateway ${command.label} (commit ${command.commit});`);
-lines.push(`1-minute load average ${fixed(loadBefore, 2)} before, ${fixed(loadavg()[0] as number, 2)} after; ${fixed((performance.now() - startedAt) / 1000, 0)} s in all.`);
-lines.push(`Reproduce: \`${COMMAND}\`.`);
+const lines: string[] = runHeaderLines({ machine, gateway: command, loadBefore, startedAt, command: COMMAND });
 lines.push("");
 lines.push(`Peak RSS (VmHWM, MB; median of ${ROUNDS} fresh processes per cell, each listed) under OpenAI streams through a ${UPSTREAM_LATENCY_MS} ms upstream at ${CONNECTIONS} connections,`);
 lines.push("the comparison's heaviest streamed load, by the answer's length. Streams per second in brackets.");

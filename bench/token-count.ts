@@ -16,6 +16,7 @@ import { loadCl100kCounter } from "../src/canonical/cl100k.ts";
 import { countRequestTokens } from "../src/canonical/token-count.ts";
 import type { ChatRequest } from "../src/canonical/request.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
+import { integerFlag } from "./lib/flags.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed, summarize } from "./lib/stats.ts";
 
@@ -28,8 +29,7 @@ const { values: flags } = parseArgs({
 });
 const TURNS = Number(flags.turns);
 if (!Number.isInteger(TURNS) || TURNS < 2) throw new Error(`--turns expects an integer ≥ 2, got '${flags.turns}'`);
-const LOADS = Number(flags.loads);
-if (!Number.isInteger(LOADS) || LOADS < 1 || LOADS > 20) throw new Error(`--loads expects an integer from 1 to 20, got '${flags.loads}'`);
+const LOADS = integerFlag("loads", flags.loads, 1, 20);
 /** About 1,500 characters a message (~350 tokens): prose with some code-like text. */
 const PARAGRAPH = "The function reads the configuration, validates every field and returns a typed result; `const x = parse(input)` fails on bad input. ";
 

@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { integerFlag } from "../lib/flags.ts";
 import { parseEnvAssignments } from "../lib/gateway-process.ts";
 import { mockAnswer } from "../lib/mock-upstream.ts";
 
@@ -49,10 +50,7 @@ if (flags["gateway-env"] !== undefined && flags.write) throw new Error("--gatewa
 export const GATEWAY_ENV: Record<string, string> = parseEnvAssignments("gateway-env", flags["gateway-env"] ?? "");
 
 function intFlag(name: keyof typeof flags, min: number, max: number): number {
-  const text = String(flags[name]);
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} expects an integer from ${min} to ${max}, got '${text}'`);
-  return value;
+  return integerFlag(name, String(flags[name]), min, max);
 }
 
 export const ROUNDS = intFlag("rounds", 1, 20);

@@ -6,11 +6,15 @@
  * with the memory options `tollgate serve` gives itself, so they differ only in what each does with a stream.
  */
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeTuning } from "../../src/cli/runtime-tuning.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./bench-config.ts";
+import type { GatewayCommand } from "./gateway-binary.ts";
 import { childEnv, msUntilHealthy, runCliOutput, startGateway, startPortPrinter, stopGateway } from "./gateway-process.ts";
+import { type Machine, machineLine } from "./machine.ts";
+import { fixed } from "./stats.ts";
 import type { WrkRequest } from "./wrk.ts";
 
 export const UPSTREAM_LATENCY_MS = 50;
@@ -93,4 +97,31 @@ export async function startStreamTarget(target: StreamTargetId, mockPort: number
     ...(stderrPath === null ? {} : { stderrPath }),
   });
   return { pid: child.pid, baseUrl: `http://127.0.0.1:${port}`, request: streamRequest("mock-model", "sk-bench"), stderrPath, stop: () => stopGateway(child) };
+}
+
+/** `items` starting at `round` (modulo their count): the first turns each round, so none is always measured first. */
+export function rotated<T>(items: readonly T[], round: number): T[] {
+  return items.map((_, index) => items[(index + round) % items.length] as T);
+}
+
+/** A memory bench section's first lines: the machine, the gateway, the load around the run, its time and its command. */
+export function runHeaderLines(run: { machine: Machine; gateway: GatewayCommand; loadBefore: number; startedAt: number; command: string }): string[] {
+  return [
+    `Measured ${machineLine(run.machine)}; gateway ${run.gateway.label} (commit ${run.gateway.commit});`,
+    `1-minute load average ${fixed(run.loadBefore, 2)} before, ${fixed(loadavg()[0] as number, 2)} after; ${fixed((performance.now() - run.startedAt) / 1000, 0)} s in all.`,
+    `Reproduce: \`${run.command}\`.`,
+  ];
+}
+
+/** Runs `work` against a fresh mock upstream answering `tokens` tokens, in a scratch folder; stops and removes both after. */
+export async function withMockUpstream(tokens: number, label: string, work: (mockPort: number, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `tollgate-${label}-`));
+  let mock: { child: Bun.Subprocess; port: number } | null = null;
+  try {
+    mock = await startPortPrinter(["bun", join(import.meta.dir, "mock-upstream.ts"), "--tokens", String(tokens)], "the mock upstream");
+    await work(mock.port, dir);
+  } finally {
+    if (mock) await stopGateway(mock.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
