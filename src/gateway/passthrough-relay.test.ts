@@ -125,7 +125,6 @@ describe("passthroughStream: chunks read through a slot", () => {
         expect(fast.text).toBe(parsed.text);
         expect(outcomes(fast.settled)).toEqual(outcomes(parsed.settled));
         expect(fast.text).toContain("data: [DONE]");
-        // A client id no longer than the upstream's, runs in the last read: they go out as views of that read.
         // Cut so that runs fill the last read: where the rewritten head is no longer than the upstream's, they go out as views of it.
         if (cuts !== undefined) expect(fast.inPlace).toBe(inPlace);
         expect(parsed.inPlace).toBe(false);
