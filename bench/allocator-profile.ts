@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { integerFlag } from "./lib/flags.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
+import { anonRssMb, fileRssMb } from "./lib/gateway-process.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { ALLOCATOR_DUMP_PRELOAD, dumpsIn, type MimallocBin, type MimallocDump, parseMimallocDump } from "./lib/mimalloc-dump.ts";
 import { fixed, summarize } from "./lib/stats.ts";
@@ -76,12 +77,6 @@ interface Cell {
   rps: number;
 }
 
-function statusKib(pid: number, field: string): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
-  return Number(match[1]);
-}
-
 /** The bin whose blocks hold `kib` KiB: mimalloc rounds a size up to its bin's (40 KiB → 40.1 KiB). */
 function binOf(dump: MimallocDump, kib: number): MimallocBin | undefined {
   return dump.bins.find((bin) => bin.blockBytes >= kib * 1024 && bin.blockBytes < kib * 1024 * 1.02);
@@ -129,8 +124,8 @@ async function measureCell(column: Column, mockPort: number, dir: string, tollga
     // Awaited below; a failure before that must not go unhandled meanwhile.
     measured.catch(() => {});
     await Bun.sleep((SECONDS * 1000) / 2);
-    const anonMb = statusKib(started.pid, "RssAnon") / 1024;
-    const fileMb = statusKib(started.pid, "RssFile") / 1024;
+    const anonMb = anonRssMb(started.pid);
+    const fileMb = fileRssMb(started.pid);
     process.kill(started.pid, "SIGUSR2");
     const report = await measured;
     const dump = await awaitDump(started.stderrPath);

@@ -15,6 +15,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { ALLOCATOR_ENV, HEAP_GROWTH_ENV, JIT_ENV } from "../src/cli/runtime-tuning.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
+import { integerFlag } from "./lib/flags.ts";
 import { parseEnvAssignments, peakRssMb, rssMb } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
 import { fixed } from "./lib/stats.ts";
@@ -125,19 +126,16 @@ const OTHER: { name: string; env: Record<string, string> } = (() => {
   return { name: "alternative", env };
 })();
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} expects a positive integer, got '${text}'`);
-  return value;
+function positiveInt(name: string, text: string | undefined, fallback: number, max: number): number {
+  return text === undefined ? fallback : integerFlag(name, text, 1, max);
 }
 
-const ROUNDS = positiveInt("rounds", flags.rounds, GROUP.load.rounds);
+const ROUNDS = positiveInt("rounds", flags.rounds, GROUP.load.rounds, 100);
 const SETTINGS: StreamBenchSettings = {
-  tokens: positiveInt("tokens", flags.tokens, GROUP.load.tokens),
+  tokens: positiveInt("tokens", flags.tokens, GROUP.load.tokens, 100_000),
   paceMs: 0,
-  batch: positiveInt("batch", flags.batch, GROUP.load.batch),
-  concurrency: positiveInt("concurrency", flags.concurrency, GROUP.load.concurrency),
+  batch: positiveInt("batch", flags.batch, GROUP.load.batch, 100_000),
+  concurrency: positiveInt("concurrency", flags.concurrency, GROUP.load.concurrency, 1_024),
 };
 const CHOICE: GatewayChoice = flags.binary !== undefined ? { binary: flags.binary } : {};
 const SECTION = flags.against === undefined ? GROUP.section : `${GROUP.section}: an alternative`;

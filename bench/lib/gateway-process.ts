@@ -137,7 +137,7 @@ export async function msUntilHealthy(started: Started, timeoutMs = 5_000, interv
   throw new Error(`gateway was not healthy within ${timeoutMs} ms${errTail(started.logPath)}`);
 }
 
-function statusKb(pid: number, field: "VmRSS" | "VmHWM" | "RssFile"): number {
+function statusKb(pid: number, field: "VmRSS" | "VmHWM" | "RssFile" | "RssAnon"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const match = new RegExp(`^${field}:\\s*(\\d+)\\s*kB$`, "m").exec(status);
   if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
@@ -152,6 +152,11 @@ export function rssMb(pid: number): number {
 /** The file-backed part of the resident set now (the executable's and libraries' own pages), in MB. */
 export function fileRssMb(pid: number): number {
   return statusKb(pid, "RssFile") / 1024;
+}
+
+/** The anonymous part of the resident set now (heaps, stacks, JIT code), in MB. */
+export function anonRssMb(pid: number): number {
+  return statusKb(pid, "RssAnon") / 1024;
 }
 
 /** Peak resident set size so far, in MB (MiB). */

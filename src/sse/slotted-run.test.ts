@@ -166,10 +166,10 @@ describe("SlottedRun.forwardInPlace", () => {
     expect(run.forwardInPlace(headFor("a-client-model-longer-than-gpt-x"))).toBeNull();
     expect(run.texts()).toEqual(TEXTS.filter((text) => text !== ""));
     expect(run.forwardInPlace(headFor("m"))).not.toBeNull();
-    expect(() => run.texts()).toThrow(/forwarded in place/);
-    expect(() => run.dataOf(0)).toThrow(/forwarded in place/);
-    expect(() => run.fromLiterals()).toThrow(/forwarded in place/);
-    expect(() => run.forwardInPlace(HEAD)).toThrow(/forwarded in place/);
+    expect(() => run.texts()).toThrow(/written over in place/);
+    expect(() => run.dataOf(0)).toThrow(/written over in place/);
+    expect(() => run.fromLiterals()).toThrow(/written over in place/);
+    expect(() => run.forwardInPlace(HEAD)).toThrow(/written over in place/);
   });
 });
 
@@ -222,6 +222,6 @@ describe("SlottedRun.textsInPlace", () => {
     expect(run.textsInPlace(new Uint8Array(upstreamHead), new Uint8Array(200))).toBeNull();
     expect(run.texts()).toEqual(texts);
     expect(run.textsInPlace(ANTHROPIC_HEAD, ANTHROPIC_TAIL)).not.toBeNull();
-    expect(() => run.texts()).toThrow(/forwarded in place/);
+    expect(() => run.texts()).toThrow(/written over in place/);
   });
 });

@@ -19,6 +19,7 @@ const EVENT_LITERAL_START = 1;
 const EVENT_LITERAL_END = 2;
 const EVENT_END = 3;
 const EVENT_FIELDS = 4;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Consecutive events the lane read, as one run: where their literals are in the read, nothing decoded.
@@ -38,7 +39,7 @@ export class SlottedRun implements TextRun {
   private readonly events: Int32Array;
   /** How many events it holds (`count` and the empty ones). */
   readonly eventCount: number;
-  /** Set by forwardInPlace, which rewrites the bytes its events are read from. */
+  /** Set by forwardInPlace and textsInPlace, which rewrite the bytes its events are read from. */
   private spent = false;
 
   constructor(fields: {
@@ -113,81 +114,71 @@ export class SlottedRun implements TextRun {
    * What `fromLiterals` and `splicedBytes` give (each event's bytes from its literal on, behind `head`,
    * the slot's envelope head as the client gets it), written over the run's own bytes instead of into a
    * new buffer: a view of the read, from the first event's start. Null when `head` is longer than the
-   * upstream's (every event of a run starts with the same one), so that the events would overlap; no byte
-   * moves when it is the upstream's own. The read must be the caller's alone and its last use of this
-   * run: its events and texts are gone after it, and reading them throws.
+   * upstream's (every event of a run starts with the same one); no byte moves when it is the upstream's
+   * own. The read must be the caller's alone and this its last use of the run: the run is spent after it.
    */
   forwardInPlace(head: Uint8Array): Uint8Array | null {
     this.assertUnspent();
     const events = this.events;
-    const bytes = this.bytes;
     const first = events[EVENT_START] as number;
     const upstreamHead = (events[EVENT_LITERAL_START] as number) - first;
     if (head.length > upstreamHead) return null;
-    const end = events[(this.eventCount - 1) * EVENT_FIELDS + EVENT_END] as number;
+    if (head.length < upstreamHead) return this.packed(head, EMPTY, EVENT_END);
     this.spent = true;
-    if (head.length === upstreamHead) {
-      // Nothing moves: only the heads change, if they differ at all.
-      if (!bytes.subarray(first, first + upstreamHead).equals(head)) {
-        for (let index = 0; index < this.eventCount; index++) bytes.set(head, events[index * EVENT_FIELDS + EVENT_START] as number);
-      }
-      return bytes.subarray(first, end);
+    // Same length: nothing moves; only the heads change, if they differ at all.
+    const bytes = this.bytes;
+    if (!bytes.subarray(first, first + upstreamHead).equals(head)) {
+      for (let index = 0; index < this.eventCount; index++) bytes.set(head, events[index * EVENT_FIELDS + EVENT_START] as number);
     }
-    // Events are back to back, and each loses as many bytes as the heads differ: what is written never
-    // passes what is still to be read (copyWithin moves overlapping bytes as memmove does).
-    let at = first;
-    for (let index = 0; index < this.eventCount; index++) {
-      const field = index * EVENT_FIELDS;
-      const literalStart = events[field + EVENT_LITERAL_START] as number;
-      const eventEnd = events[field + EVENT_END] as number;
-      bytes.set(head, at);
-      at += head.length;
-      bytes.copyWithin(at, literalStart, eventEnd);
-      at += eventEnd - literalStart;
-    }
-    return bytes.subarray(first, at);
+    return bytes.subarray(first, events[(this.eventCount - 1) * EVENT_FIELDS + EVENT_END] as number);
   }
 
   /**
    * What `textRunBytes(head, tail, run)` gives (each non-empty literal between `head` and `tail`: a
-   * translation's events), written over the run's own bytes like forwardInPlace's output. Null when `head`
-   * is longer than the upstream's or an event's bytes outside its literal are fewer than `head` and `tail`
-   * together, so that an output could pass what is still to be read. Spends the run, as forwardInPlace does.
+   * translation's events), written over the run's own bytes as forwardInPlace writes. Null when `head` is
+   * longer than the upstream's or an event's bytes outside its literal are fewer than `head` and `tail`
+   * together (its output would pass what is still to be read). Spends the run, as forwardInPlace does.
    */
   textsInPlace(head: Uint8Array, tail: Uint8Array): Uint8Array | null {
     this.assertUnspent();
     const events = this.events;
+    if (head.length > (events[EVENT_LITERAL_START] as number) - (events[EVENT_START] as number)) return null;
+    for (let field = 0; field < this.eventCount * EVENT_FIELDS; field += EVENT_FIELDS) {
+      const literal = (events[field + EVENT_LITERAL_END] as number) - (events[field + EVENT_LITERAL_START] as number);
+      if ((events[field + EVENT_END] as number) - (events[field + EVENT_START] as number) - literal < head.length + tail.length) return null;
+    }
+    return this.packed(head, tail, EVENT_LITERAL_END);
+  }
+
+  /**
+   * Writes each event as `head`, its bytes from its literal's start to `through` (its literal's end, when
+   * empty literals are dropped as no delta; or its own end), and `tail`, packed from the first event's start;
+   * spends the run. The callers have checked that no event's output is longer than the event and no head
+   * longer than the upstream's: events are back to back, so what is written never passes what is still to
+   * be read (copyWithin moves overlapping bytes as memmove does).
+   */
+  private packed(head: Uint8Array, tail: Uint8Array, through: typeof EVENT_END | typeof EVENT_LITERAL_END): Uint8Array {
+    this.spent = true;
+    const events = this.events;
     const bytes = this.bytes;
     const first = events[EVENT_START] as number;
-    if (head.length > (events[EVENT_LITERAL_START] as number) - first) return null;
-    const room = head.length + tail.length;
-    for (let index = 0; index < this.eventCount; index++) {
-      const field = index * EVENT_FIELDS;
-      const outside = (events[field + EVENT_END] as number) - (events[field + EVENT_START] as number) - ((events[field + EVENT_LITERAL_END] as number) - (events[field + EVENT_LITERAL_START] as number));
-      if (outside < room) return null;
-    }
-    this.spent = true;
-    // Each event's output (head, literal, tail) fits in the event's own bytes, so what is written never
-    // passes what is still to be read; the literal moves left first, then the tail goes after it.
     let at = first;
-    for (let index = 0; index < this.eventCount; index++) {
-      const field = index * EVENT_FIELDS;
-      const literalStart = events[field + EVENT_LITERAL_START] as number;
-      const literalEnd = events[field + EVENT_LITERAL_END] as number;
-      // An empty literal is no delta: the event goes out as nothing.
-      if (literalEnd - literalStart <= 2) continue;
+    for (let field = 0; field < this.eventCount * EVENT_FIELDS; field += EVENT_FIELDS) {
+      const from = events[field + EVENT_LITERAL_START] as number;
+      const to = events[field + through] as number;
+      if (through === EVENT_LITERAL_END && to - from <= 2) continue;
       bytes.set(head, at);
       at += head.length;
-      bytes.copyWithin(at, literalStart, literalEnd);
-      at += literalEnd - literalStart;
-      bytes.set(tail, at);
+      bytes.copyWithin(at, from, to);
+      at += to - from;
+      if (tail.length > 0) bytes.set(tail, at);
       at += tail.length;
     }
     return bytes.subarray(first, at);
   }
 
   private assertUnspent(): void {
-    if (this.spent) throw new Error("a run forwarded in place has no events left to read");
+    if (this.spent) throw new Error("a run written over in place has no events left to read");
   }
 
   /** A literal's text (checked when read: one with a backslash is valid JSON, one without is its text in quotes). */
