@@ -339,6 +339,17 @@ export const WHY_MISSED: string[] = [
   "MADV_RANDOM on the executable's mappings: no fewer pages (it does not stop fault-around); `Bun.shrink()` once idle (drops",
   "every compiled function, collects, returns the allocator's free pages): −12 to −14 MB at idle, where a full collection gave −10",
   "and then nothing, but every call after an idle spell would start in the interpreter, and a peak reached under load stays.",
+  "Tried and left that evening (probes, not kept; fresh processes under the 128 OpenAI streams, three alternating pairs each): the",
+  "executable's resident pages by ELF section (`/proc/<pid>/pagemap`): Tollgate held 22.4 MB of Bun's machine code (`.text`) at",
+  "idle and 29.7 MB under the load, against the relay's 11.2 and 17.5, and 2.4 then 3.1 MB of its own bundle (`.bun`): the",
+  "file-backed excess is Bun's and JavaScriptCore's code that the feature path runs (the compilers among it), not Tollgate's",
+  "bundle. Those pages dropped from the mappings once the gateway listened (`madvise` MADV_DONTNEED on the executable's clean",
+  "read-only mappings) took idle file-backed RSS from 26.9 to 12.3 MB, but the load mapped them again (34.0 against 35.8 MB; peak",
+  "97.6–101.5 against 100.5–101.5 MB). Bun's `--smol` (peak 96.5–100.2 against 98.1–101.8 MB, CPU per call alike) and",
+  "JavaScriptCore's inlining depth cut to 1 (95.8–99.4 against 98.4–99.9 MB): within the spread. For the non-stream ratio, the",
+  "settlement worker's CPU per call (batches of 80 of bench/settlement.ts's records): 13–19 µs, ~7 of it for the request record",
+  "and the rest for the charge; without the request table's key index or the ledger's workspace index: within the spread; the",
+  "batch sent as arrays instead of objects would save ~0.3 µs of JSON a call.",
 ];
 
 /**
