@@ -15,10 +15,12 @@ export function rememberContext(request: Request, ctx: RequestContext): void {
 
 export function formatResetDuration(ms: number): string {
   if (ms <= 0) return "0s";
-  if (ms < 1000) return `${Math.ceil(ms)}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${Math.ceil((ms - minutes * 60_000) / 1000)}s`;
+  // Rounded up to whole units before choosing the form: 999.2 ms reads "1s", 119.5 s "2m0s" (never "1m60s").
+  const wholeMs = Math.ceil(ms);
+  if (wholeMs < 1000) return `${wholeMs}ms`;
+  if (wholeMs < 60_000) return `${wholeMs / 1000}s`;
+  const seconds = Math.ceil(wholeMs / 1000);
+  return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }
 
 export function rateLimitHeaders(snapshot: RateLimitSnapshot | null): Record<string, string> {
