@@ -15,9 +15,11 @@
  */
 
 import { estimateRequestTokens } from "../canonical/token-estimate.ts";
+import { emptyUsage } from "../canonical/usage.ts";
+import { GatewayError } from "../errors.ts";
 import type { ModelProfile } from "../config/types.ts";
 import { CallAbort } from "./abort.ts";
-import { admit } from "./admit.ts";
+import { admit, peekRateLimit } from "./admit.ts";
 import { runAttempts } from "./attempts.ts";
 import { applicableRoute, planCandidates, resolveProfile, type Candidate } from "./candidates.ts";
 import type { DecodedCall, DialectCodec } from "./codec.ts";
@@ -48,7 +50,12 @@ export async function runChat(services: GatewayServices, ctx: RequestContext, ca
   try {
     planned = planCandidates(services, ctx, request, primary, route.route);
   } catch (error) {
-    services.limiter.settle(ticket, 0);
+    // Past admission the call is recorded (503 no_healthy_channel, an unknown fallback model), and
+    // its tokens go back to the bucket, as the headers of its error then say.
+    const failed = new CallSettlement(services, ctx, { ...record, hold: null, byokFeeMicrocents: byokFee, ticket });
+    const gatewayError = error instanceof GatewayError ? error : null;
+    failed.finish({ status: "error", httpStatus: gatewayError?.status ?? 500, errorCode: gatewayError?.kind ?? "internal", usage: emptyUsage(), billable: false, ttftMs: null });
+    peekRateLimit(services, ctx);
     throw error;
   }
   const reserveInput = {

@@ -20,6 +20,7 @@ import { GatewayError } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
 import type { GatewayServices } from "./services.ts";
 import { CallSettlement } from "./settle.ts";
+import { peekRateLimit } from "./admit.ts";
 
 function insufficientBalance(available: number, inputTokens: number, first: ChannelConfig, estimate: bigint): GatewayError {
   const price = first.price;
@@ -64,6 +65,8 @@ export function reserve<C extends { channel: ChannelConfig }>(services: GatewayS
   const refuse = (error: GatewayError): never => {
     const settlement = new CallSettlement(services, ctx, { ...input.record, hold: null, byokFeeMicrocents: flatFee, ticket: input.ticket ?? null });
     settlement.finish({ status: "refused", httpStatus: error.status, errorCode: error.kind, usage: emptyUsage(), billable: false, ttftMs: null });
+    // The refusal gave its tokens back (SPEC §6): the headers of its error say so.
+    if (input.ticket) peekRateLimit(services, ctx);
     throw error;
   };
   const flatFee = input.flatFeeMicrocents ?? null;

@@ -53,8 +53,8 @@ const RATE_HEADERS = [
   "x-ratelimit-reset-requests",
   "x-ratelimit-reset-tokens",
 ];
-const call = (target: TestGateway, body: Record<string, unknown> = {}, key = target.liveKey) =>
-  postJson(target, "/v1/chat/completions", { model: "mock-model", max_tokens: 50, messages: [{ role: "user", content: "hi" }], ...body }, { authorization: `Bearer ${key}` });
+const call = (target: TestGateway, body: Record<string, unknown> = {}, key = target.liveKey, headers: Record<string, string> = {}) =>
+  postJson(target, "/v1/chat/completions", { model: "mock-model", max_tokens: 50, messages: [{ role: "user", content: "hi" }], ...body }, { authorization: `Bearer ${key}`, ...headers });
 
 describe("rate-limit headers", () => {
   test("every response carries all six: success, stream, and errors once the workspace is known", async () => {
@@ -75,6 +75,23 @@ describe("rate-limit headers", () => {
     // Inference calls count; a 404/400 before admission draws nothing.
     expect(remaining).toEqual([9, 8, 8, 8, 7]);
     expect(responses[0]?.headers.get("x-ratelimit-reset-requests")).toMatch(/^\d+(\.\d+)?(ms|s)$|^\d+m\d+s$/);
+  });
+
+  test("a call refused by billing (402) gives its tokens back, and its own headers already say so", async () => {
+    gateway = await startGateway({ configToml: TIERS(10) + MODELS, grantUsd: 0 });
+    const refused = await call(gateway);
+    expect(refused.status).toBe(402);
+    // The request still counts; the estimate (input + 50 max tokens) is back in the bucket.
+    expect(refused.headers.get("x-ratelimit-remaining-requests")).toBe("9");
+    expect(refused.headers.get("x-ratelimit-remaining-tokens")).toBe("100000");
+  });
+
+  test("a 503 after admission gives its tokens back in its own headers", async () => {
+    gateway = await startGateway({ configToml: TIERS(10) + MODELS, grantUsd: 100 });
+    const unserved = await call(gateway, {}, undefined, { "x-tollgate-route": "pool:nowhere" });
+    expect(unserved.status).toBe(503);
+    expect(unserved.headers.get("x-ratelimit-remaining-requests")).toBe("9");
+    expect(unserved.headers.get("x-ratelimit-remaining-tokens")).toBe("100000");
   });
 
   test("a 401 before the workspace is known has no rate-limit headers", async () => {

@@ -51,6 +51,20 @@ describe("circuit breaker", () => {
     expect(anthropic.status).toBe(503);
     expect(((await anthropic.json()) as { error: { type: string } }).error.type).toBe("overloaded_error");
   });
+
+  test("a 503 no_healthy_channel is recorded under its request id (status error, nothing billed)", async () => {
+    setup = await startRouting();
+    const response = await call(setup, {}, { "x-tollgate-route": "pool:nowhere" });
+    expect(response.status).toBe(503);
+    const requestId = response.headers.get("x-tollgate-request-id") ?? "";
+    const lookup = await setup.gateway.fetch(`${setup.gateway.baseUrl}/v1/generations/${requestId}`, { headers: { authorization: `Bearer ${setup.gateway.mgmtKey}` } });
+    expect(lookup.status).toBe(200);
+    const record = (await lookup.json()) as Record<string, unknown>;
+    expect(record).toMatchObject({ request_id: requestId, status: "error", http_status: 503, error_code: "no_healthy_channel", cost_microcents: 0, billed_model: null, route: "pool:nowhere", attempts: [] });
+    expect(setup.a.received).toHaveLength(0);
+    expect(setup.b.received).toHaveLength(0);
+    expect(await rows(setup.gateway, "SELECT id FROM ledger_entries WHERE kind = 'charge'")).toHaveLength(0);
+  });
 });
 
 describe("timeouts", () => {
