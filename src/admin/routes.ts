@@ -7,7 +7,7 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
 import { renderOpenAIError } from "../dialects/openai/routes.ts";
 import { GatewayError } from "../errors.ts";
-import { readStrictBody, stampRequestId } from "../management/routes.ts";
+import { readStrictBody, stampAnswerHeaders } from "../management/routes.ts";
 import { grant, grantCheck, walletOf } from "../management/wallet.ts";
 import { createWorkspace, createWorkspaceCheck, getWorkspace, listWorkspaces } from "../management/workspaces.ts";
 import { checkAdminToken } from "./auth.ts";
@@ -17,7 +17,7 @@ export function adminRoutes(deps: Deps) {
     .error({ GatewayError })
     .onError(({ code, error, request }) => renderOpenAIError(deps, code, error, request))
     .onBeforeHandle(async ({ request, set }) => {
-      stampRequestId(request, set.headers);
+      stampAnswerHeaders(request, set.headers);
       checkAdminToken(deps.config.security.adminToken, request.headers);
       // Balances and spend include the calls answered a moment ago (their commits may be pending).
       await deps.wallet.drained();

@@ -9,9 +9,9 @@ import type { ModelProfile } from "../config/types.ts";
 import type { Deps } from "../deps.ts";
 import type { ChannelHealth } from "../routing/health.ts";
 import { GatewayError } from "../errors.ts";
-import { authenticate } from "../http/auth.ts";
+import { authenticateRequest } from "../http/auth.ts";
 import { H } from "../http/headers.ts";
-import { renderError } from "../http/render.ts";
+import { answerHeaders, renderError } from "../http/render.ts";
 import { encodeAnthropicErrorBody } from "./anthropic/encode-error.ts";
 import { encodeOpenAIErrorBody } from "./openai/encode-error.ts";
 
@@ -112,22 +112,22 @@ export function modelRoutes(deps: Deps) {
     .error({ GatewayError })
     .onError(({ code, error, request }) => renderError(deps, code, error, request, isAnthropic(request) ? encodeAnthropicErrorBody : encodeOpenAIErrorBody))
     .get("/v1/models", async ({ request }) => {
-      await authenticate(deps.keyCache, request.headers, "any");
+      await authenticateRequest(deps, request, "any");
       const profiles = deps.config.models;
-      if (!isAnthropic(request)) return Response.json({ object: "list", data: profiles.map((profile) => openAIEntry(profile, createdSec, deps.health)) });
+      if (!isAnthropic(request)) return Response.json({ object: "list", data: profiles.map((profile) => openAIEntry(profile, createdSec, deps.health)) }, { headers: answerHeaders(request) });
       const page = anthropicPage(profiles, new URL(request.url).searchParams);
       return Response.json({
         data: page.window.map((profile) => anthropicEntry(profile, createdAt, deps.health)),
         has_more: page.hasMore,
         first_id: page.firstId,
         last_id: page.lastId,
-      });
+      }, { headers: answerHeaders(request) });
     })
     .get("/v1/models/:id", async ({ request, params }) => {
-      await authenticate(deps.keyCache, request.headers, "any");
+      await authenticateRequest(deps, request, "any");
       // Elysia has already decoded the path parameter.
       const profile = deps.catalog.resolve(params.id);
       if (!profile) throw new GatewayError("model_not_found", `The model '${params.id}' does not exist.`, { param: "model" });
-      return Response.json(isAnthropic(request) ? anthropicEntry(profile, createdAt, deps.health) : openAIEntry(profile, createdSec, deps.health));
+      return Response.json(isAnthropic(request) ? anthropicEntry(profile, createdAt, deps.health) : openAIEntry(profile, createdSec, deps.health), { headers: answerHeaders(request) });
     });
 }

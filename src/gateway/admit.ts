@@ -5,7 +5,7 @@
  */
 
 import { GatewayError } from "../errors.ts";
-import type { AdmitTicket } from "../limits/limiter.ts";
+import type { AdmitTicket, RateLimitSnapshot } from "../limits/limiter.ts";
 import { tierForSpend } from "../limits/tiers.ts";
 import type { RequestContext } from "./context.ts";
 import type { GatewayServices } from "./services.ts";
@@ -14,10 +14,14 @@ export function currentTier(services: GatewayServices, workspaceId: string) {
   return tierForSpend(services.config.limits.tiers, services.spend.lifetimeSpent(workspaceId));
 }
 
+/** The workspace's buckets as they stand, drawing nothing. */
+export function rateLimitPeek(services: GatewayServices, workspaceId: string): RateLimitSnapshot {
+  return services.limiter.peek(workspaceId, currentTier(services, workspaceId));
+}
+
 /** The snapshot for headers of a call that draws nothing (errors before admission, free endpoints). */
 export function peekRateLimit(services: GatewayServices, ctx: RequestContext): void {
-  const workspaceId = ctx.principal.workspaceId;
-  ctx.rateLimit = services.limiter.peek(workspaceId, currentTier(services, workspaceId));
+  ctx.rateLimit = rateLimitPeek(services, ctx.principal.workspaceId);
 }
 
 export function admit(services: GatewayServices, ctx: RequestContext, estimatedTokens: number): AdmitTicket {

@@ -4,9 +4,12 @@
  */
 
 import { GatewayError } from "../errors.ts";
+import { rateLimitPeek } from "../gateway/admit.ts";
 import type { Principal } from "../gateway/context.ts";
+import type { GatewayServices } from "../gateway/services.ts";
 import type { KeyCache } from "../keys/cache.ts";
 import { readPresentedKey } from "./headers.ts";
+import { rememberRateLimit } from "./rate-limit-headers.ts";
 
 export type AuthNeed = "live" | "mgmt" | "any";
 
@@ -38,4 +41,14 @@ export async function authenticate(keyCache: KeyCache, headers: Headers, need: A
     dailyCapMicrocents: found.workspace.dailyCapMicrocents,
     monthlyCapMicrocents: found.workspace.monthlyCapMicrocents,
   };
+}
+
+/**
+ * `authenticate` for a route that draws nothing from the workspace's buckets (management, models): its
+ * answer, and an error after this point, show the buckets as they stand (SPEC §6, §7).
+ */
+export async function authenticateRequest(services: GatewayServices & { keyCache: KeyCache }, request: Request, need: AuthNeed): Promise<Principal> {
+  const principal = await authenticate(services.keyCache, request.headers, need);
+  rememberRateLimit(request, rateLimitPeek(services, principal.workspaceId));
+  return principal;
 }

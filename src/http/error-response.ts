@@ -6,18 +6,23 @@
 import type { GatewayError } from "../errors.ts";
 import { H } from "./headers.ts";
 
+/** The cost and token headers of an answer that served nothing: they read 0 (SPEC §6, §7). */
+export const ZERO_FIGURE_HEADERS: Readonly<Record<string, string>> = {
+  [H.costMicrocents]: "0",
+  [H.tokensInput]: "0",
+  [H.tokensOutput]: "0",
+  [H.tokensCacheRead]: "0",
+  [H.tokensCacheCreation]: "0",
+  [H.tokensReasoning]: "0",
+};
+
 export function errorHeaders(error: GatewayError, requestId: string, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     [H.requestId]: requestId,
     [H.requestIdSdk]: requestId,
     [H.requestIdAnthropic]: requestId,
-    [H.costMicrocents]: "0",
-    [H.tokensInput]: "0",
-    [H.tokensOutput]: "0",
-    [H.tokensCacheRead]: "0",
-    [H.tokensCacheCreation]: "0",
-    [H.tokensReasoning]: "0",
+    ...ZERO_FIGURE_HEADERS,
     ...extra,
   };
   const shouldRetry = error.shouldRetry;

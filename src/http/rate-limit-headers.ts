@@ -6,11 +6,19 @@
 import type { RequestContext } from "../gateway/context.ts";
 import type { RateLimitSnapshot } from "../limits/limiter.ts";
 
-/** The call context of each request, for the error renderer (which only sees the Request). */
-const contexts = new WeakMap<Request, RequestContext>();
+/**
+ * What each request knows of its workspace's rate limits (an inference call's context, whose snapshot
+ * moves as the call is admitted and settled; another route's peek), for renderers that only see the Request.
+ */
+const contexts = new WeakMap<Request, { readonly rateLimit: RateLimitSnapshot | null }>();
 
 export function rememberContext(request: Request, ctx: RequestContext): void {
   contexts.set(request, ctx);
+}
+
+/** A route that draws nothing from the buckets (management, models) shows them as they stand. */
+export function rememberRateLimit(request: Request, snapshot: RateLimitSnapshot): void {
+  contexts.set(request, { rateLimit: snapshot });
 }
 
 export function formatResetDuration(ms: number): string {

@@ -7,7 +7,7 @@
 import { GatewayError, toGatewayError } from "../errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { errorHeaders } from "./error-response.ts";
+import { errorHeaders, ZERO_FIGURE_HEADERS } from "./error-response.ts";
 import { H } from "./headers.ts";
 import { rateLimitHeadersFor } from "./rate-limit-headers.ts";
 import { requestIdFor } from "./request-id.ts";
@@ -78,10 +78,25 @@ export function metricGroup(path: string): string {
   return "other";
 }
 
-/** A JSON answer with the request id headers (management and admin routes). */
-export function jsonResponse(request: Request, body: unknown, status = 200): Response {
+/**
+ * The headers of an answer that is not an inference call (management, models, admin; SPEC §6): the
+ * request id under its three names, cost and token figures of 0, and the workspace's rate limits once
+ * its key was read (`authenticateRequest`).
+ */
+export function answerHeaders(request: Request): Record<string, string> {
   const requestId = requestIdFor(request);
-  return Response.json(body, { status, headers: { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId } });
+  return {
+    [H.requestId]: requestId,
+    [H.requestIdSdk]: requestId,
+    [H.requestIdAnthropic]: requestId,
+    ...ZERO_FIGURE_HEADERS,
+    ...rateLimitHeadersFor(request),
+  };
+}
+
+/** A JSON answer with `answerHeaders`. */
+export function jsonResponse(request: Request, body: unknown, status = 200): Response {
+  return Response.json(body, { status, headers: answerHeaders(request) });
 }
 
 export function errorResponse(

@@ -12,7 +12,7 @@ import type { Deps } from "../deps.ts";
 import { encodeOpenAIErrorBody } from "../dialects/openai/encode-error.ts";
 import { GatewayError } from "../errors.ts";
 import { assertValid, parseJsonBody } from "../gateway/validate.ts";
-import { authenticate } from "../http/auth.ts";
+import { authenticateRequest } from "../http/auth.ts";
 import { readBodyText } from "../http/body.ts";
 import { jsonResponse, renderError } from "../http/render.ts";
 import { lotDocument } from "./documents.ts";
@@ -36,7 +36,7 @@ export function billingRoutes(
     .error({ GatewayError })
     .onError(({ code, error, request }) => renderError(deps, code, error, request, encodeOpenAIErrorBody))
     .post("/v1/billing/checkout", async ({ request }) => {
-      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const principal = await authenticateRequest(deps, request, "mgmt");
       const body = parseJsonBody(await readBodyText(request, limit(MAX_BILLING_BODY_BYTES)));
       assertValid(checkoutBodyCheck, body);
       const amount = usdToMicrocents(body.amount_usd);
@@ -45,7 +45,7 @@ export function billingRoutes(
       return jsonResponse(request, await stripe.createCheckoutSession(principal.workspaceId, Number(amount), deps.config.server.publicUrl));
     })
     .post("/v1/billing/refunds", async ({ request }) => {
-      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const principal = await authenticateRequest(deps, request, "mgmt");
       const body = parseJsonBody(await readBodyText(request, limit(MAX_BILLING_BODY_BYTES)));
       assertValid(refundBodyCheck, body);
       const refund = await stripe.refundLot(principal.workspaceId, body.lot_id, deps.clock.now());

@@ -8,7 +8,7 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
 import { encodeOpenAIErrorBody } from "../dialects/openai/encode-error.ts";
 import { GatewayError } from "../errors.ts";
-import { authenticate } from "../http/auth.ts";
+import { authenticateRequest } from "../http/auth.ts";
 import { readBodyText } from "../http/body.ts";
 import { jsonResponse, renderError } from "../http/render.ts";
 import { ByokVault } from "../keys/byok.ts";
@@ -38,16 +38,16 @@ export function byokRoutes(deps: Deps, vault: ByokVault = new ByokVault(deps.con
     .error({ GatewayError })
     .onError(({ code, error, request }) => renderError(deps, code, error, request, encodeOpenAIErrorBody))
     .post("/v1/byok/keys", async ({ request }) => {
-      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const principal = await authenticateRequest(deps, request, "mgmt");
       const body = parseBody(storeBody, await readBodyText(request, Math.min(deps.config.server.maxBodyBytes, MAX_STORE_BODY_BYTES)));
       return jsonResponse(request, await vault.store(principal.workspaceId, body.provider, body.api_key, body.label ?? null), 201);
     })
     .get("/v1/byok/keys", async ({ request }) => {
-      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const principal = await authenticateRequest(deps, request, "mgmt");
       return jsonResponse(request, { data: await vault.list(principal.workspaceId) });
     })
     .delete("/v1/byok/keys/:provider", async ({ request, params }) => {
-      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const principal = await authenticateRequest(deps, request, "mgmt");
       await vault.remove(principal.workspaceId, params.provider);
       return jsonResponse(request, { provider: params.provider, deleted: true });
     });

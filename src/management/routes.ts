@@ -13,10 +13,9 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
 import { renderOpenAIError } from "../dialects/openai/routes.ts";
 import { GatewayError } from "../errors.ts";
-import { authenticate } from "../http/auth.ts";
+import { authenticateRequest } from "../http/auth.ts";
 import { readBodyText } from "../http/body.ts";
-import { requestIdHeaders } from "../http/inference.ts";
-import { requestIdFor } from "../http/request-id.ts";
+import { answerHeaders } from "../http/render.ts";
 import { createKey, createKeyCheck, getKey, listKeys, revokeKey, updateKey, updateKeyCheck } from "./keys.ts";
 import { generation, recentUsage, usageTotals, type QueryParams } from "./usage.ts";
 import { parseBody } from "./validation.ts";
@@ -34,9 +33,9 @@ export function queryParams(request: Request): QueryParams {
   return Object.fromEntries(new URL(request.url).searchParams);
 }
 
-/** Request id headers on every answer, errors included (those get them from the renderer). */
-export function stampRequestId(request: Request, headers: Record<string, string | number>): void {
-  Object.assign(headers, requestIdHeaders(requestIdFor(request)));
+/** `answerHeaders` on a route's answer (its errors get theirs from the renderer). */
+export function stampAnswerHeaders(request: Request, headers: Record<string, string | number>): void {
+  Object.assign(headers, answerHeaders(request));
 }
 
 export function managementRoutes(deps: Deps) {
@@ -44,8 +43,8 @@ export function managementRoutes(deps: Deps) {
     .error({ GatewayError })
     .onError(({ code, error, request }) => renderOpenAIError(deps, code, error, request))
     .resolve(async ({ request, set }) => {
-      stampRequestId(request, set.headers);
-      const principal = await authenticate(deps.keyCache, request.headers, "mgmt");
+      const principal = await authenticateRequest(deps, request, "mgmt");
+      stampAnswerHeaders(request, set.headers);
       // Calls answered a moment ago may still be committing: what this request reads includes them.
       await deps.wallet.drained();
       return { workspaceId: principal.workspaceId };

@@ -94,6 +94,36 @@ describe("rate-limit headers", () => {
     expect(unserved.headers.get("x-ratelimit-remaining-tokens")).toBe("100000");
   });
 
+  test("answers that draw nothing (models, count_tokens, management, their errors) carry the request id, zero figures and the buckets as they stand", async () => {
+    gateway = await startGateway({ configToml: TIERS(10) + MODELS, grantUsd: 100 });
+    expect((await call(gateway)).status).toBe(200);
+    const get = (path: string, key: string, headers: Record<string, string> = {}) =>
+      (gateway as TestGateway).fetch(`${(gateway as TestGateway).baseUrl}${path}`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+    const answers = [
+      await get("/v1/models", gateway.liveKey),
+      await get("/v1/models", gateway.mgmtKey, { "anthropic-version": "2023-06-01" }),
+      await get("/v1/models/mock-model", gateway.liveKey),
+      await get("/v1/models/no-such-model", gateway.liveKey),
+      await postJson(gateway, "/v1/messages/count_tokens", { model: "mock-model", messages: [{ role: "user", content: "x" }] }, { "anthropic-version": "2023-06-01" }),
+      await get("/v1/wallet", gateway.mgmtKey),
+      await get("/v1/generations/req_unknown", gateway.mgmtKey),
+      await get("/v1/byok/keys", gateway.mgmtKey),
+    ];
+    expect(answers.map((response) => response.status)).toEqual([200, 200, 200, 404, 200, 200, 404, 200]);
+    for (const response of answers) {
+      const requestId = response.headers.get("x-tollgate-request-id");
+      expect(requestId).toMatch(/^req_/);
+      expect(response.headers.get("x-request-id")).toBe(requestId);
+      expect(response.headers.get("request-id")).toBe(requestId);
+      expect(response.headers.get("x-tollgate-cost-microcents")).toBe("0");
+      expect(response.headers.get("x-tollgate-billed-model")).toBeNull();
+      for (const name of RATE_HEADERS) expect(response.headers.get(name)).not.toBeNull();
+      // The one inference call drew one request; none of these drew another.
+      expect(response.headers.get("x-ratelimit-remaining-requests")).toBe("9");
+    }
+    for (const response of answers) expect(response.headers.get("x-tollgate-tokens-input")).toBe("0");
+  });
+
   test("a 401 before the workspace is known has no rate-limit headers", async () => {
     gateway = await startGateway({ configToml: TIERS(10) + MODELS });
     const response = await call(gateway, {}, "tg-live-doesnotexistdoesnotexistdoesnotexistdoesn");

@@ -7,9 +7,8 @@ import type { DialectCodec } from "../../gateway/codec.ts";
 import { countInputTokens } from "../../gateway/count-tokens.ts";
 import { runChat } from "../../gateway/pipeline.ts";
 import { assertValid } from "../../gateway/validate.ts";
-import { acceptInference, requestIdHeaders, toResponse } from "../../http/inference.ts";
-import { renderError } from "../../http/render.ts";
-import { rateLimitHeaders } from "../../http/rate-limit-headers.ts";
+import { acceptInference, toResponse } from "../../http/inference.ts";
+import { answerHeaders, renderError } from "../../http/render.ts";
 import { decodeAnthropicRequest } from "./decode-request.ts";
 import { encodeAnthropicErrorBody } from "./encode-error.ts";
 import { encodeAnthropicResponse } from "./encode-response.ts";
@@ -42,6 +41,7 @@ export function anthropicRoutes(deps: Deps) {
       assertValid(anthropicCountTokensRequestCheck, raw);
       const { request: chat } = decodeAnthropicRequest(raw, raw);
       const inputTokens = await countInputTokens(deps, ctx, chat);
-      return Response.json({ input_tokens: inputTokens }, { headers: { ...requestIdHeaders(ctx.requestId), ...rateLimitHeaders(ctx.rateLimit) } });
+      // Free and served by no model: zero figures, like every answer that draws nothing.
+      return Response.json({ input_tokens: inputTokens }, { headers: answerHeaders(request) });
     });
 }
