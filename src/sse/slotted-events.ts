@@ -55,7 +55,15 @@ export interface SlotBytes {
   head: Buffer;
   suffix: Buffer;
   tail: Buffer | null;
+  /**
+   * Whether the lane may read the slot's events from bytes: not when its envelope holds a line break. A
+   * slot learned from data sent over several `data:` lines (valid SSE, joined with \n) would otherwise
+   * take a later event whose continuation line lacks its `data:` field, which an SSE parser reads as a
+   * data line cut short: such a slot is matched on decoded data only.
+   */
+  laneable: boolean;
 }
+const LINE_BREAK = /[\r\n]/;
 const slotBytes = new WeakMap<JsonStringSlot, SlotBytes>();
 
 export function bytesOf(slot: JsonStringSlot, event: string): SlotBytes {
@@ -67,6 +75,7 @@ export function bytesOf(slot: JsonStringSlot, event: string): SlotBytes {
       head: Buffer.concat([framing, Buffer.from(slot.prefix)]),
       suffix: Buffer.from(slot.suffix),
       tail: slot.tail === null ? null : Buffer.from(slot.tail),
+      laneable: !LINE_BREAK.test(slot.prefix) && !LINE_BREAK.test(slot.suffix) && (slot.tail === null || !LINE_BREAK.test(slot.tail)),
     };
     slotBytes.set(slot, bytes);
   }
@@ -191,6 +200,7 @@ export function matchEvent(bytes: Buffer, position: number, envelope: SlotBytes,
 export function readSlottedEvents(chunk: Uint8Array, slot: JsonStringSlot, out: SseEvent[], event = ""): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const envelope = bytesOf(slot, event);
+  if (!envelope.laneable) return 0;
   const match = newMatch();
   let position = 0;
   while (position < bytes.length && matchEvent(bytes, position, envelope, match)) {

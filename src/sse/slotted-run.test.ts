@@ -96,6 +96,37 @@ describe("readSlottedRun", () => {
   });
 });
 
+describe("a slot learned from data sent over several data: lines", () => {
+  // Valid SSE: the data lines join with \n, and the JSON still parses; the slot's prefix holds that \n.
+  const multiLine = (data: string) => `data: ${data.replace('"choices":', '\ndata: "choices":')}\n\n`;
+  // Not the same event: the second line lacks its field name, so an SSE parser reads `{…,` as the data.
+  const bareContinuation = (data: string) => `data: ${data.replace('"choices":', '\n"choices":')}\n\n`;
+  const learned = (): JsonStringSlot => {
+    const joined = chunkData("Hi").replace('"choices":', '\n"choices":');
+    const slot = JsonStringSlot.learn(joined, JSON.parse(joined), "Hi", OPENAI_CHUNK_CONTENT, OPENAI_CHUNK_OBFUSCATION);
+    if (!slot?.prefix.includes("\n")) throw new Error("the slot was not learned with its line break");
+    return slot;
+  };
+
+  test("is not read from bytes: the lane takes no event, the SSE decoder gets them all", () => {
+    const slot = learned();
+    for (const body of [multiLine(chunkData("again")), bareContinuation(chunkData("SMUGGLED")), event(chunkData("plain"))]) {
+      const events: SseEvent[] = [];
+      expect(readSlottedEvents(encode(body), slot, events)).toBe(0);
+      expect(events).toHaveLength(0);
+      const items: (SseEvent | SlottedRun)[] = [];
+      expect(readSlottedRun(encode(body), slot, items)).toBe(0);
+      expect(items).toHaveLength(0);
+    }
+  });
+
+  test("still matches decoded data (the per-event path): the joined lines, not the line cut short", () => {
+    const slot = learned();
+    expect(slot.match(chunkData("again").replace('"choices":', '\n"choices":'))).toBe("again");
+    expect(slot.match(`${chunkData("SMUGGLED").split('"choices":')[0]}`)).toBeNull();
+  });
+});
+
 describe("SlottedRun.forwardInPlace", () => {
   const HEAD = encode(`data: ${chunkData("Hello").slice(0, chunkData("Hello").indexOf('"Hello"'))}`);
   /** The events' head with the model id replaced by `model` (the relay's rewritten head). */

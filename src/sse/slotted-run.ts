@@ -197,6 +197,7 @@ export class SlottedRun implements TextRun {
 export function readSlottedRun(chunk: Uint8Array, slot: JsonStringSlot, out: (SseEvent | SlottedRun)[], event = ""): number {
   const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const envelope = bytesOf(slot, event);
+  if (!envelope.laneable) return 0;
   const match = newMatch();
   // No event is shorter than its envelope, two quotes and the blank line (and the free member's quotes).
   const shortestEvent = envelope.head.length + envelope.suffix.length + 4 + (envelope.tail === null ? 0 : envelope.tail.length + 2);

@@ -134,6 +134,37 @@ describe("cut streams", () => {
     expect(record?.output_tokens).toBeGreaterThan(0);
   });
 
+  test("a chunk whose JSON was split over data: lines teaches no byte lane: a later chunk missing its data: field is malformed, not text", async () => {
+    const chunk = (content: string) => JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", system_fingerprint: "fp", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+    const wire =
+      `data: ${chunk("").replace('"choices":', '\ndata: "choices":')}\n\n` +
+      `data: ${chunk("Hi").replace('"choices":', '\ndata: "choices":')}\n\n` +
+      // No field name on the second line: an SSE parser reads only `{…"fp",` as this event's data.
+      `data: ${chunk("SMUGGLED").replace('"choices":', '\n"choices":')}\n\n` +
+      "data: [DONE]\n\n";
+    setup = await startMatrix();
+    setup.openaiUpstream.script({ kind: "sse", text: wire });
+    const translated = await postJson(setup.gateway, "/v1/messages", { model: "via-openai", max_tokens: 100, stream: true, messages: [{ role: "user", content: "x" }] }, ANTHROPIC);
+    const translatedBody = await translated.text();
+    expect(translatedBody).toContain('"text":"Hi"');
+    expect(translatedBody).not.toContain("SMUGGLED");
+    expect(translatedBody.trimEnd()).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+
+    setup.openaiUpstream.script({ kind: "sse", text: wire });
+    const stream = await openaiClient(setup.gateway).chat.completions.create({ model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] });
+    let received = "";
+    const error = await (async () => {
+      for await (const part of stream) received += part.choices[0]?.delta.content ?? "";
+    })().catch((caught: unknown) => caught);
+    expect(received).toBe("Hi");
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const records = await rows<RecordRow>(setup.gateway, "SELECT * FROM requests ORDER BY created_at");
+    expect(records.map((record) => [record.status, record.error_code])).toEqual([
+      ["error", "upstream_error"],
+      ["error", "upstream_error"],
+    ]);
+  });
+
   test("an upstream error event mid-stream is forwarded to a same-dialect client", async () => {
     setup = await startMatrix();
     setup.anthropicUpstream.script({
