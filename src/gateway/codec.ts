@@ -31,10 +31,15 @@ export interface PassthroughWire {
   prepareRequest(raw: Record<string, unknown>, options: PassthroughPrepareOptions): { body: Record<string, unknown>; dropped: string[] };
   /** Rewrites the model id inside a response body or stream event, wherever the dialect puts it. */
   setModel(data: Record<string, unknown>, model: string): void;
-  /** The last usage-bearing stream event: held until the end, then given the `tollgate` object. */
+  /** A usage-bearing stream event: held until the next one or the end; the last is given the `tollgate` object. */
   isUsageEvent(event: SseEvent, data: unknown): boolean;
-  /** Whether the held usage event reaches the client (OpenAI: only when it asked for usage). */
+  /** Whether usage-bearing events reach the client with their usage (OpenAI: only when it asked for usage). */
   forwardUsageEvent(meta: EncodeMeta): boolean;
+  /**
+   * A usage-bearing event for a client that did not ask for usage: removes the usage from `data` and
+   * says whether anything else in it must still reach the client (a finish reason, content).
+   */
+  stripUsage(data: Record<string, unknown>): boolean;
   /** The dialect's last stream event (`[DONE]`, `message_stop`). */
   isTerminal(event: SseEvent, data: unknown): boolean;
 }

@@ -21,7 +21,7 @@ import type { RelayOptions } from "./relay.ts";
 import type { GatewayServices } from "./services.ts";
 import type { CallSettlement } from "./settle.ts";
 import { StreamMeter } from "./stream-meter.ts";
-import type { EncodeMeta, StreamEncoder } from "./summary.ts";
+import type { EncodeMeta, StreamEncoder, TollgateSummary } from "./summary.ts";
 import { messageOf } from "../lib/log.ts";
 
 /**
@@ -144,6 +144,20 @@ export function passthroughStream(
     return out;
   };
 
+  /**
+   * A held usage-bearing event as the client gets it: with the `tollgate` object when it is the last
+   * (`summary`) and the client takes usage; without its usage, or not at all, when the client did not ask.
+   */
+  const release = (usageEvent: { event: SseEvent; data: unknown }, summary: TollgateSummary | null): string => {
+    const { event, data } = usageEvent;
+    if (!isRecord(data)) return "";
+    if (wire.forwardUsageEvent(meta)) {
+      if (summary !== null) attachSummary(data, summary);
+      return encodeUpstreamEvent(event, data);
+    }
+    return wire.stripUsage(data) ? encodeUpstreamEvent(event, data) : "";
+  };
+
   /** Handles one upstream event; returns the text (or bytes) to send now. */
   const handle = (item: TappedEvent): string | Uint8Array => {
     if (item.run !== undefined) {
@@ -170,21 +184,18 @@ export function passthroughStream(
     // Not parsed by the tap (read through a slot that cannot be forwarded as it is): parsed here.
     const data: unknown = item.slot === null ? item.data : JSON.parse(event.data);
     if (!finish && wire.isUsageEvent(event, data)) {
-      // Held, and given the `tollgate` object at the end: this one is re-serialised.
+      // Held, and given the `tollgate` object at the end if no other follows: this one is re-serialised.
       if (isRecord(data)) wire.setModel(data, meta.model);
+      const earlier = held === null ? "" : release(held, null);
       held = { event, data };
-      return "";
+      return earlier;
     }
     const text = isRecord(data) ? rewrite.apply(event.data, data) : event.data;
     if (finish || wire.isTerminal(event, data)) {
       done = true;
       const usage = finish?.usage ?? meter.partialUsage();
       const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: meter.ttftMs });
-      let out = "";
-      if (held && isRecord(held.data) && wire.forwardUsageEvent(meta)) {
-        attachSummary(held.data, summary);
-        out += encodeUpstreamEvent(held.event, held.data);
-      }
+      let out = held === null ? "" : release(held, summary);
       out += encodeUpstreamEvent(event, text);
       if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(summary), "tollgate.usage");
       return out;

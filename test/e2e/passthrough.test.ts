@@ -91,6 +91,43 @@ describe("OpenAI client → OpenAI upstream (passthrough)", () => {
     expect(askedText).toContain('"tollgate":{"request_id"');
   });
 
+  test("usage on the finish chunk (or on every chunk, as some compatible servers send it): only the last carries tollgate, and none reaches a client that did not ask", async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null, usage?: Record<string, number>) => ({
+      data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-upstream", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) },
+    });
+    const usage = (completion: number) => ({ prompt_tokens: 3, completion_tokens: completion, total_tokens: 3 + completion });
+    const wires = {
+      "usage on the finish chunk": sseText([chunk({ role: "assistant", content: "" }, null), chunk({ content: "Hi" }, null), chunk({ content: " there" }, null), chunk({}, "stop", usage(2)), { data: "[DONE]" }]),
+      "usage on every chunk": sseText([chunk({ role: "assistant", content: "" }, null, usage(0)), chunk({ content: "Hi" }, null, usage(1)), chunk({ content: " there" }, null, usage(2)), chunk({}, "stop", usage(2)), { data: "[DONE]" }]),
+    };
+    for (const [label, wire] of Object.entries(wires)) {
+      for (const includeUsage of [false, true]) {
+        setup.openaiUpstream.script({ kind: "sse", text: wire });
+        const response = await postJson(setup.gateway, "/v1/chat/completions", {
+          model: "via-openai",
+          stream: true,
+          ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+          messages: [{ role: "user", content: "x" }],
+        });
+        const events = (await response.text()).split("\n\n").filter((event) => event.startsWith("data: ")).map((event) => event.slice("data: ".length));
+        expect(events.at(-1), label).toBe("[DONE]");
+        const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as { model: string; usage?: unknown; tollgate?: { request_id: string }; choices: Array<{ delta: { content?: string }; finish_reason: string | null }> });
+        expect(chunks.map((item) => item.choices[0]?.delta.content ?? "").join(""), label).toBe("Hi there");
+        expect(chunks.at(-1)?.choices[0]?.finish_reason, label).toBe("stop");
+        expect(chunks.every((item) => item.model === "via-openai"), label).toBe(true);
+        const requestId = response.headers.get("x-tollgate-request-id");
+        if (!includeUsage) {
+          expect(chunks.filter((item) => item.usage !== undefined), label).toEqual([]);
+          expect(chunks.filter((item) => item.tollgate !== undefined), label).toEqual([]);
+        } else {
+          expect(chunks.at(-1)?.usage, label).toEqual(usage(2));
+          expect(chunks.filter((item) => item.tollgate !== undefined).map((item) => item.tollgate?.request_id), label).toEqual([requestId]);
+          expect(chunks.at(-1)?.tollgate?.request_id, label).toBe(requestId as string);
+        }
+      }
+    }
+  });
+
   test("the trailing tollgate.usage event comes after [DONE] only when asked for", async () => {
     const response = await postJson(
       setup.gateway,

@@ -42,6 +42,10 @@ export const anthropicPassthrough: PassthroughWire = {
   forwardUsageEvent() {
     return true;
   },
+  // Never asked: message_delta always reaches the client.
+  stripUsage() {
+    return true;
+  },
   isTerminal(event) {
     return event.event === "message_stop";
   },

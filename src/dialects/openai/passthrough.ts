@@ -29,11 +29,17 @@ export const openAIPassthrough: PassthroughWire = {
   setModel(data, model) {
     if (typeof data.model === "string") data.model = model;
   },
+  // OpenAI sends usage in a chunk of its own (`choices: []`); some compatible servers put it on the
+  // chunk that carries the finish reason, or on every chunk.
   isUsageEvent(_event, data) {
-    return isRecord(data) && isRecord(data.usage) && Array.isArray(data.choices) && data.choices.length === 0;
+    return isRecord(data) && isRecord(data.usage);
   },
   forwardUsageEvent(meta) {
     return meta.includeUsage;
+  },
+  stripUsage(data) {
+    delete data.usage;
+    return Array.isArray(data.choices) && data.choices.length > 0;
   },
   isTerminal(_event, data) {
     return data === "[DONE]";
