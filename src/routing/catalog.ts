@@ -13,7 +13,8 @@ interface AliasMatcher {
 
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${escaped.join(".*")}$`);
+  // "s": a "*" matches any characters, line terminators (U+2028, \n) included.
+  return new RegExp(`^${escaped.join(".*")}$`, "s");
 }
 
 const RESOLVED_CACHE_LIMIT = 10_000;
