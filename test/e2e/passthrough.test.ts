@@ -115,14 +115,14 @@ describe("OpenAI client → OpenAI upstream (passthrough)", () => {
         expect(chunks.map((item) => item.choices[0]?.delta.content ?? "").join(""), label).toBe("Hi there");
         expect(chunks.at(-1)?.choices[0]?.finish_reason, label).toBe("stop");
         expect(chunks.every((item) => item.model === "via-openai"), label).toBe(true);
-        const requestId = response.headers.get("x-tollgate-request-id");
+        const requestId = response.headers.get("x-tollgate-request-id") ?? "";
         if (!includeUsage) {
           expect(chunks.filter((item) => item.usage !== undefined), label).toEqual([]);
           expect(chunks.filter((item) => item.tollgate !== undefined), label).toEqual([]);
         } else {
           expect(chunks.at(-1)?.usage, label).toEqual(usage(2));
           expect(chunks.filter((item) => item.tollgate !== undefined).map((item) => item.tollgate?.request_id), label).toEqual([requestId]);
-          expect(chunks.at(-1)?.tollgate?.request_id, label).toBe(requestId as string);
+          expect(chunks.at(-1)?.tollgate?.request_id, label).toBe(requestId);
         }
       }
     }
