@@ -330,6 +330,31 @@ describe("across dialects", () => {
     expect(openai.headers.get("x-tollgate-dropped-fields") ?? "").not.toContain("cache_control");
   });
 
+  test("OpenAI client → Anthropic upstream: cache_control on parts, messages and tools reaches the upstream; nested fields without a counterpart are named", async () => {
+    const ephemeral = { type: "ephemeral" };
+    const response = await postJson(setup.gateway, "/v1/chat/completions", {
+      model: "via-anthropic",
+      messages: [
+        { role: "system", content: "a long reusable system prompt", cache_control: ephemeral },
+        { role: "user", content: [{ type: "text", text: "a long reusable document", cache_control: ephemeral }, { type: "text", text: "the question" }] },
+        { role: "assistant", content: "an earlier answer", audio: { id: "audio_abc" } },
+        { role: "user", content: [{ type: "text", text: "again", some_part_field: 1 }] },
+      ],
+      tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } }, cache_control: ephemeral }],
+    });
+    expect(response.status).toBe(200);
+    const sent = lastReceived(setup.anthropicUpstream).body as {
+      system: Array<Record<string, unknown>>;
+      messages: Array<{ content: Array<Record<string, unknown>> }>;
+      tools: Array<Record<string, unknown>>;
+    };
+    expect(sent.system).toEqual([{ type: "text", text: "a long reusable system prompt", cache_control: ephemeral }]);
+    expect(sent.messages[0]?.content).toEqual([{ type: "text", text: "a long reusable document", cache_control: ephemeral }, { type: "text", text: "the question" }]);
+    expect(sent.tools[0]?.cache_control).toEqual(ephemeral);
+    expect(JSON.stringify(sent)).not.toContain("audio_abc");
+    expect((response.headers.get("x-tollgate-dropped-fields") ?? "").split(",").sort()).toEqual(["messages[].audio", "messages[].content[].some_part_field"]);
+  });
+
   test("OpenAI client → Anthropic upstream: reasoning_effort becomes a thinking budget under max_tokens", async () => {
     const client = openaiClient(setup.gateway);
     await client.chat.completions.create({ model: "via-anthropic", max_tokens: 3000, reasoning_effort: "high", messages: [{ role: "user", content: "think" }] });

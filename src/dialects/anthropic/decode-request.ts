@@ -33,6 +33,7 @@ import {
   type AnthropicThinkingEnabled,
   type AnthropicToolResultPart,
 } from "./wire.ts";
+import { extraFields, hasValue, known, listExtraFields } from "../uncarried.ts";
 
 export interface DecodedAnthropicRequest {
   request: ChatRequest;
@@ -61,7 +62,6 @@ const CARRIED_FIELDS = new Set([
   "tool_choice", "thinking", "metadata", "output_config", "cache_control",
 ]);
 
-const known = (...fields: string[]): ReadonlySet<string> => new Set(fields);
 const BLOCK_FIELDS: Record<AnthropicKnownBlock["type"], ReadonlySet<string>> = {
   text: known("type", "text", "cache_control"),
   image: known("type", "source", "cache_control"),
@@ -85,20 +85,6 @@ const EFFORT: Record<string, ReasoningEffort> = { low: "low", medium: "medium", 
 const ADAPTIVE_BUDGET: Record<ReasoningEffort, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24_576 };
 
 type CacheControlWire = { type: string; ttl?: string } | null | undefined;
-
-/** Absent, null, false and [] carry nothing worth naming (false is every optional flag's default). */
-function hasValue(value: unknown): boolean {
-  return value !== undefined && value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
-}
-
-function extraFields(object: object, carried: ReadonlySet<string>): string[] {
-  return Object.entries(object).flatMap(([key, value]) => (!carried.has(key) && hasValue(value) ? [key] : []));
-}
-
-/** Adds `path.key` for every field of `object` outside `carried` that holds a value. */
-function listExtraFields(object: object, carried: ReadonlySet<string>, path: string, uncarried: Set<string>): void {
-  for (const key of extraFields(object, carried)) uncarried.add(path === "" ? key : `${path}.${key}`);
-}
 
 function withCacheHint<T extends { cacheControl?: CacheHint }>(block: T, value: CacheControlWire): T {
   if (value?.type === "ephemeral") block.cacheControl = value.ttl === undefined ? { type: "ephemeral" } : { type: "ephemeral", ttl: value.ttl };

@@ -5,6 +5,7 @@
  */
 
 import type {
+  CacheHint,
   ChatMessage,
   ChatRequest,
   ContentBlock,
@@ -14,12 +15,21 @@ import type {
   ReasoningEffort,
   TextBlock,
   ToolChoice,
+  ToolDefinition,
+  ToolResultBlock,
 } from "../../canonical/request.ts";
 import { GatewayError } from "../../errors.ts";
+import { known, listExtraFields } from "../uncarried.ts";
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from "./wire.ts";
 
 export interface DecodedOpenAIRequest {
   request: ChatRequest;
+  /**
+   * Fields present that the canonical form cannot carry, named as the Anthropic decoder names them
+   * (uncarried.ts): `logprobs`, `messages[].audio`, `stream_options.include_obfuscation`; a content part
+   * dropped whole for its type as `messages[].content[].input_audio`. `cache_control` (on a content
+   * part, a message or a tool, as LiteLLM and OpenRouter take it) is carried to Anthropic upstreams.
+   */
   uncarried: string[];
 }
 
@@ -32,6 +42,45 @@ const CARRIED_FIELDS = new Set([
   "presence_penalty", "frequency_penalty", "n",
 ]);
 
+/** Members each object may hold; the rest of what a client sends is named as dropped. */
+const MESSAGE_FIELDS = known("role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content", "refusal", "cache_control");
+const PART_FIELDS: Record<string, ReadonlySet<string>> = {
+  text: known("type", "text", "cache_control"),
+  image_url: known("type", "image_url", "cache_control"),
+  file: known("type", "file", "cache_control"),
+};
+const IMAGE_URL_FIELDS = known("url", "detail");
+const FILE_FIELDS = known("file_data", "filename", "file_id");
+const TOOL_CALL_FIELDS = known("id", "type", "function");
+const TOOL_CALL_FUNCTION_FIELDS = known("name", "arguments");
+const TOOL_FIELDS = known("type", "function", "cache_control");
+const TOOL_FUNCTION_FIELDS = known("name", "description", "parameters", "strict");
+const STREAM_OPTIONS_FIELDS = known("include_usage");
+const JSON_SCHEMA_FIELDS = known("name", "description", "schema", "strict");
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** An object's `cache_control` as the canonical hint (ephemeral, as Anthropic takes it); else none. */
+function cacheHintOf(owner: object): CacheHint | undefined {
+  const value = (owner as { cache_control?: unknown }).cache_control;
+  if (!isRecord(value) || value.type !== "ephemeral") return undefined;
+  return typeof value.ttl === "string" ? { type: "ephemeral", ttl: value.ttl } : { type: "ephemeral" };
+}
+
+function withCacheHint<T extends { cacheControl?: CacheHint }>(block: T, owner: object): T {
+  const hint = cacheHintOf(owner);
+  if (hint) block.cacheControl = hint;
+  return block;
+}
+
+/** A message-level `cache_control` marks the end of the message's content: its last block. */
+function markLast(blocks: ContentBlock[], owner: object): void {
+  const last = blocks.at(-1);
+  if (last && last.type !== "thinking" && last.type !== "redacted-thinking") withCacheHint(last, owner);
+}
+
 export function parseDataUrl(url: string): MediaSource {
   const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
   if (match?.[1] && match[2] !== undefined) return { kind: "base64", mediaType: match[1], data: match[2] };
@@ -39,19 +88,27 @@ export function parseDataUrl(url: string): MediaSource {
 }
 
 function decodePart(part: OpenAIContentPart, path: string, uncarried: Set<string>): ContentBlock | null {
-  if (part.type === "text" && "text" in part) return { type: "text", text: part.text };
+  const fields = PART_FIELDS[part.type];
+  if (fields) listExtraFields(part, fields, path, uncarried);
+  if (part.type === "text" && "text" in part) return withCacheHint<TextBlock>({ type: "text", text: part.text }, part);
   if (part.type === "image_url" && "image_url" in part) {
+    listExtraFields(part.image_url, IMAGE_URL_FIELDS, `${path}.image_url`, uncarried);
     if (part.image_url.detail !== undefined) uncarried.add(`${path}.image_url.detail`);
-    const image: ImageBlock = { type: "image", source: parseDataUrl(part.image_url.url) };
-    return image;
+    return withCacheHint<ImageBlock>({ type: "image", source: parseDataUrl(part.image_url.url) }, part);
   }
-  if (part.type === "file" && "file" in part && part.file.file_data) {
-    const source = parseDataUrl(part.file.file_data);
-    const document: DocumentBlock = { type: "document", source };
+  if (part.type === "file" && "file" in part) {
+    listExtraFields(part.file, FILE_FIELDS, `${path}.file`, uncarried);
+    // Only inline data has a counterpart; an uploaded file's id does not travel to another provider.
+    if (!part.file.file_data) {
+      uncarried.add(`${path}.file.file_id`);
+      return null;
+    }
+    if (part.file.file_id) uncarried.add(`${path}.file.file_id`);
+    const document: DocumentBlock = { type: "document", source: parseDataUrl(part.file.file_data) };
     if (part.file.filename) document.title = part.file.filename;
-    return document;
+    return withCacheHint(document, part);
   }
-  uncarried.add(`${path}`);
+  uncarried.add(`${path}.${part.type}`);
   return null;
 }
 
@@ -84,23 +141,33 @@ function decodeMessages(wire: OpenAIChatRequest, uncarried: Set<string>): { syst
   const system: TextBlock[] = [];
   const messages: ChatMessage[] = [];
   for (const message of wire.messages) {
+    listExtraFields(message, MESSAGE_FIELDS, "messages[]", uncarried);
     if (message.name !== undefined && message.role !== "function") uncarried.add("messages[].name");
     switch (message.role) {
       case "system":
-      case "developer":
-        system.push(...textOnly(decodeContent(message.content, "messages[].content", uncarried)));
+      case "developer": {
+        const blocks = textOnly(decodeContent(message.content, "messages[].content", uncarried));
+        markLast(blocks, message);
+        system.push(...blocks);
         break;
-      case "user":
-        messages.push({ role: "user", content: decodeContent(message.content, "messages[].content", uncarried) });
+      }
+      case "user": {
+        const content = decodeContent(message.content, "messages[].content", uncarried);
+        markLast(content, message);
+        messages.push({ role: "user", content });
         break;
+      }
       case "assistant": {
         const content: ContentBlock[] = [];
         if (message.reasoning_content) content.push({ type: "thinking", text: message.reasoning_content });
         content.push(...decodeContent(message.content, "messages[].content", uncarried));
         if (message.refusal) content.push({ type: "text", text: message.refusal });
         for (const call of message.tool_calls ?? []) {
+          listExtraFields(call, TOOL_CALL_FIELDS, "messages[].tool_calls[]", uncarried);
+          listExtraFields(call.function, TOOL_CALL_FUNCTION_FIELDS, "messages[].tool_calls[].function", uncarried);
           content.push({ type: "tool-use", id: call.id, name: call.function.name, input: parseArguments(call.function.arguments) });
         }
+        markLast(content, message);
         messages.push({ role: "assistant", content });
         break;
       }
@@ -111,7 +178,7 @@ function decodeMessages(wire: OpenAIChatRequest, uncarried: Set<string>): { syst
         const result = decodeContent(message.content, "messages[].content", uncarried).filter(
           (block): block is TextBlock | ImageBlock | DocumentBlock => block.type === "text" || block.type === "image" || block.type === "document",
         );
-        const block: ContentBlock = { type: "tool-result", toolUseId, content: result, isError: false };
+        const block = withCacheHint<ToolResultBlock>({ type: "tool-result", toolUseId, content: result, isError: false }, message);
         // Consecutive tool results answer one assistant turn: they share one user message.
         const previous = messages.at(-1);
         if (previous?.role === "user" && previous.content.every((existing) => existing.type === "tool-result")) previous.content.push(block);
@@ -142,6 +209,7 @@ export function decodeOpenAIRequest(wire: OpenAIChatRequest, raw: Record<string,
     throw new GatewayError("invalid_request", "Invalid request: n > 1 is not supported; send separate requests.", { param: "n" });
   const uncarried = new Set<string>();
   for (const field of Object.keys(raw)) if (!CARRIED_FIELDS.has(field)) uncarried.add(field);
+  if (isRecord(wire.stream_options)) listExtraFields(wire.stream_options, STREAM_OPTIONS_FIELDS, "stream_options", uncarried);
   const { system, messages } = decodeMessages(wire, uncarried);
   const effort = decodeEffort(wire.reasoning_effort);
   const request: ChatRequest = {
@@ -151,12 +219,19 @@ export function decodeOpenAIRequest(wire: OpenAIChatRequest, raw: Record<string,
     maxTokens: wire.max_completion_tokens ?? wire.max_tokens ?? null,
     stream: wire.stream === true,
     stopSequences: wire.stop === undefined || wire.stop === null ? [] : typeof wire.stop === "string" ? [wire.stop] : wire.stop,
-    tools: (wire.tools ?? []).map((tool) => ({
-      name: tool.function.name,
-      ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
-      inputSchema: tool.function.parameters ?? { type: "object", properties: {} },
-      ...(typeof tool.function.strict === "boolean" ? { strict: tool.function.strict } : {}),
-    })),
+    tools: (wire.tools ?? []).map((tool) => {
+      listExtraFields(tool, TOOL_FIELDS, "tools[]", uncarried);
+      listExtraFields(tool.function, TOOL_FUNCTION_FIELDS, "tools[].function", uncarried);
+      return withCacheHint<ToolDefinition>(
+        {
+          name: tool.function.name,
+          ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+          inputSchema: tool.function.parameters ?? { type: "object", properties: {} },
+          ...(typeof tool.function.strict === "boolean" ? { strict: tool.function.strict } : {}),
+        },
+        tool,
+      );
+    }),
     includeUsage: wire.stream_options?.include_usage === true,
   };
   const toolChoice = decodeToolChoice(wire.tool_choice);
@@ -172,6 +247,7 @@ export function decodeOpenAIRequest(wire: OpenAIChatRequest, raw: Record<string,
   const format = wire.response_format;
   if (format?.type === "json_object") request.responseFormat = { type: "json_object" };
   else if (format?.type === "json_schema") {
+    listExtraFields(format.json_schema, JSON_SCHEMA_FIELDS, "response_format.json_schema", uncarried);
     request.responseFormat = {
       type: "json_schema",
       name: format.json_schema.name,
