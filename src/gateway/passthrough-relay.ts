@@ -34,17 +34,20 @@ export interface TappedEvent {
   slot: JsonStringSlot | null;
   canonical: ChatEvent[];
   run?: SlottedRun;
+  /** The body's end: `canonical` holds what the tap made of it (a finish, or an error for a cut stream). */
+  end?: true;
 }
 
 const NONE: ChatEvent[] = [];
 const EMPTY = new Uint8Array(0);
+const BODY_END: SseEvent = { event: "", data: "" };
 
 /** The upstream body as batches of tapped events, one batch per read (the body's end adds none). */
 export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: UpstreamEventDecoder): BatchReader<TappedEvent[]> {
   const pushRun = tap.pushRun?.bind(tap);
   return new SseBatchReader<TappedEvent, SlottedRun>(
     body.getReader(),
-    (events) => {
+    (events, atEnd) => {
       const batch: TappedEvent[] = [];
       for (const event of events) {
         const canonical: ChatEvent[] = [];
@@ -56,6 +59,11 @@ export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: Upstrea
         }
         tap.push(event, canonical);
         batch.push({ event, data: tap.lastData, slot: tap.lastSlot, canonical: canonical.length === 0 ? NONE : canonical });
+      }
+      if (atEnd) {
+        const canonical: ChatEvent[] = [];
+        tap.end(canonical);
+        batch.push({ event: BODY_END, data: undefined, slot: null, canonical, end: true });
       }
       return batch;
     },
@@ -158,8 +166,29 @@ export function passthroughStream(
     return wire.stripUsage(data) ? encodeUpstreamEvent(event, data) : "";
   };
 
+  /**
+   * The body ended before the dialect's last event: a stream the tap saw finish (an OpenAI-compatible
+   * server that sends its finish reason and usage but no `[DONE]`) settles as it would have, as on the
+   * translated path; any other is cut.
+   */
+  const handleEnd = (item: TappedEvent): string => {
+    let finish: Extract<ChatEvent, { type: "finish" }> | null = null;
+    for (const canonical of item.canonical) {
+      meter.observe(canonical);
+      if (canonical.type === "finish") finish = canonical;
+      else if (canonical.type === "error") return failWith(canonical.kind, canonical.message, null);
+    }
+    if (finish === null) return failWith("upstream_error", "The upstream ended the stream before it finished.", null);
+    done = true;
+    const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage: finish.usage, billable: true, ttftMs: meter.ttftMs });
+    let out = held === null ? "" : release(held, summary);
+    if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(summary), "tollgate.usage");
+    return out;
+  };
+
   /** Handles one upstream event; returns the text (or bytes) to send now. */
   const handle = (item: TappedEvent): string | Uint8Array => {
+    if (item.end) return handleEnd(item);
     if (item.run !== undefined) {
       // Content chunks (the slot's envelope is a plain content chunk's): a tap gives no error or finish for
       // them; one that did would end the stream settled, never forwarded past.

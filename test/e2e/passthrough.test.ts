@@ -128,6 +128,31 @@ describe("OpenAI client → OpenAI upstream (passthrough)", () => {
     }
   });
 
+  test("an upstream that finishes (finish reason, usage) but never sends [DONE]: the stream ends settled, as a translated one does", async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-upstream", choices: [{ index: 0, delta, finish_reason: finish }] } });
+    const usageChunk = { data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-upstream", choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } } };
+    setup.openaiUpstream.script({ kind: "sse", text: sseText([chunk({ role: "assistant", content: "" }, null), chunk({ content: "Hi" }, null), chunk({}, "stop"), usageChunk]) });
+    const response = await postJson(
+      setup.gateway,
+      "/v1/chat/completions",
+      { model: "via-openai", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }] },
+      { "x-tollgate-usage-event": "1" },
+    );
+    const text = await response.text();
+    const requestId = response.headers.get("x-tollgate-request-id") ?? "";
+    expect(text).not.toContain('"error"');
+    expect(text).toContain('"finish_reason":"stop"');
+    expect(text).toContain(`"tollgate":{"request_id":"${requestId}"`);
+    expect(text.trimEnd()).toMatch(/event: tollgate\.usage\ndata: \{[^\n]*\}$/);
+    const generation = await setup.gateway.fetch(`${setup.gateway.baseUrl}/v1/generations/${requestId}`, { headers: { authorization: `Bearer ${setup.gateway.mgmtKey}` } });
+    expect(await generation.json()).toMatchObject({ status: "ok", http_status: 200, usage: { input_tokens: 7, output_tokens: 2 } });
+
+    // Without a finish reason the same end is a cut stream: the dialect's error chunk.
+    setup.openaiUpstream.script({ kind: "sse", text: sseText([chunk({ role: "assistant", content: "" }, null), chunk({ content: "Hi" }, null)]) });
+    const cut = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] });
+    expect((await cut.text()).trimEnd()).toMatch(/data: \{"error":\{[^\n]*"code":"upstream_error"/);
+  });
+
   test("the trailing tollgate.usage event comes after [DONE] only when asked for", async () => {
     const response = await postJson(
       setup.gateway,
