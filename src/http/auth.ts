@@ -18,7 +18,8 @@ const NEED_TEXT: Record<Exclude<AuthNeed, "any">, string> = {
   mgmt: "a management key (tg-mgmt-…)",
 };
 
-export async function authenticate(keyCache: KeyCache, headers: Headers, need: AuthNeed): Promise<Principal> {
+/** The presented key's principal, whatever its kind: 401 when it is missing, unknown, revoked or disabled. */
+export async function identify(keyCache: KeyCache, headers: Headers, need: AuthNeed): Promise<Principal> {
   const presented = readPresentedKey(headers);
   if (!presented) {
     const what = need === "any" ? "a Tollgate key" : NEED_TEXT[need];
@@ -26,9 +27,6 @@ export async function authenticate(keyCache: KeyCache, headers: Headers, need: A
   }
   const found = await keyCache.lookup(presented);
   if (!found || found.key.disabled) throw new GatewayError("invalid_api_key", "Invalid API key: it is unknown, revoked or disabled.");
-  if (need !== "any" && found.key.kind !== need) {
-    throw new GatewayError("invalid_api_key", `This endpoint needs ${NEED_TEXT[need]}; ${found.key.kind === "live" ? "an inference" : "a management"} key was sent.`);
-  }
   return {
     keyId: found.key.id,
     keyKind: found.key.kind,
@@ -43,12 +41,26 @@ export async function authenticate(keyCache: KeyCache, headers: Headers, need: A
   };
 }
 
+/** 401 for a key of the wrong kind; the message says which kind the endpoint needs. */
+export function requireKind(principal: Principal, need: AuthNeed): void {
+  if (need === "any" || principal.keyKind === need) return;
+  throw new GatewayError("invalid_api_key", `This endpoint needs ${NEED_TEXT[need]}; ${principal.keyKind === "live" ? "an inference" : "a management"} key was sent.`);
+}
+
+export async function authenticate(keyCache: KeyCache, headers: Headers, need: AuthNeed): Promise<Principal> {
+  const principal = await identify(keyCache, headers, need);
+  requireKind(principal, need);
+  return principal;
+}
+
 /**
  * `authenticate` for a route that draws nothing from the workspace's buckets (management, models): its
  * answer, and an error after this point, show the buckets as they stand (SPEC §6, §7).
  */
 export async function authenticateRequest(services: GatewayServices & { keyCache: KeyCache }, request: Request, need: AuthNeed): Promise<Principal> {
-  const principal = await authenticate(services.keyCache, request.headers, need);
+  const principal = await identify(services.keyCache, request.headers, need);
+  // A key of the wrong kind still names its workspace: its 401 shows the buckets too (SPEC §7).
   rememberRateLimit(request, rateLimitPeek(services, principal.workspaceId));
+  requireKind(principal, need);
   return principal;
 }

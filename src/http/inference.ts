@@ -11,10 +11,10 @@ import type { InferenceOutcome } from "../gateway/dispatch.ts";
 import { SSE_HEADERS } from "../sse/encode.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { parseJsonBody } from "../gateway/validate.ts";
-import { authenticate, type AuthNeed } from "./auth.ts";
-import { peekRateLimit } from "../gateway/admit.ts";
+import { identify, requireKind, type AuthNeed } from "./auth.ts";
+import { rateLimitPeek } from "../gateway/admit.ts";
 import { readBodyText } from "./body.ts";
-import { rateLimitHeaders, rememberContext } from "./rate-limit-headers.ts";
+import { rateLimitHeaders, rememberContext, rememberRateLimit } from "./rate-limit-headers.ts";
 import { H, readFlag } from "./headers.ts";
 import { requestIdFor } from "./request-id.ts";
 
@@ -26,7 +26,12 @@ export interface AcceptedCall {
 export async function acceptInference(deps: Deps, request: Request, dialect: Dialect, need: AuthNeed = "live"): Promise<AcceptedCall> {
   const startedAtPerf = performance.now();
   const requestId = requestIdFor(request);
-  const principal = await authenticate(deps.keyCache, request.headers, need);
+  const principal = await identify(deps.keyCache, request.headers, need);
+  // From here on the workspace is known: every response, errors included (a key of the wrong kind's
+  // 401 among them), carries its rate limits.
+  const rateLimit = rateLimitPeek(deps, principal.workspaceId);
+  rememberRateLimit(request, rateLimit);
+  requireKind(principal, need);
   const ctx: RequestContext = {
     requestId,
     startedAtMs: deps.clock.now(),
@@ -35,11 +40,10 @@ export async function acceptInference(deps: Deps, request: Request, dialect: Dia
     principal,
     signal: request.signal,
     options: readCallOptions(request.headers),
-    rateLimit: null,
+    rateLimit,
   };
-  // From here on the workspace is known: every response, errors included, carries its rate limits.
+  // The call's own snapshot from now on: admission and settlement move it.
   rememberContext(request, ctx);
-  peekRateLimit(deps, ctx);
   const raw = parseJsonBody(await readBodyText(request, deps.config.server.maxBodyBytes));
   return { raw, ctx };
 }

@@ -124,6 +124,22 @@ describe("rate-limit headers", () => {
     for (const response of answers) expect(response.headers.get("x-tollgate-tokens-input")).toBe("0");
   });
 
+  test("a key of the wrong kind is refused with 401, naming the kind needed, and its workspace's limits in the headers", async () => {
+    gateway = await startGateway({ configToml: TIERS(10) + MODELS, grantUsd: 100 });
+    const inferenceWithManagementKey = await call(gateway, {}, gateway.mgmtKey);
+    const managementWithInferenceKey = await (gateway as TestGateway).fetch(`${gateway.baseUrl}/v1/wallet`, { headers: { authorization: `Bearer ${gateway.liveKey}` } });
+    for (const [response, needed] of [
+      [inferenceWithManagementKey, "an inference key"],
+      [managementWithInferenceKey, "a management key"],
+    ] as const) {
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_api_key", message: expect.stringContaining(needed) });
+      for (const name of RATE_HEADERS) expect(response.headers.get(name)).not.toBeNull();
+      // Refused before admission: nothing drawn.
+      expect(response.headers.get("x-ratelimit-remaining-requests")).toBe("10");
+    }
+  });
+
   test("a 401 before the workspace is known has no rate-limit headers", async () => {
     gateway = await startGateway({ configToml: TIERS(10) + MODELS });
     const response = await call(gateway, {}, "tg-live-doesnotexistdoesnotexistdoesnotexistdoesn");
