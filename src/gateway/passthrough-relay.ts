@@ -42,7 +42,7 @@ const NONE: ChatEvent[] = [];
 const EMPTY = new Uint8Array(0);
 const BODY_END: SseEvent = { event: "", data: "" };
 
-/** The upstream body as batches of tapped events, one batch per read (the body's end adds none). */
+/** The upstream body as batches of tapped events, one batch per read; the last batch ends with the body's end (`end`). */
 export function tappedEventReader(body: ReadableStream<Uint8Array>, tap: UpstreamEventDecoder): BatchReader<TappedEvent[]> {
   const pushRun = tap.pushRun?.bind(tap);
   return new SseBatchReader<TappedEvent, SlottedRun>(

@@ -47,14 +47,8 @@ export function requireKind(principal: Principal, need: AuthNeed): void {
   throw new GatewayError("invalid_api_key", `This endpoint needs ${NEED_TEXT[need]}; ${principal.keyKind === "live" ? "an inference" : "a management"} key was sent.`);
 }
 
-export async function authenticate(keyCache: KeyCache, headers: Headers, need: AuthNeed): Promise<Principal> {
-  const principal = await identify(keyCache, headers, need);
-  requireKind(principal, need);
-  return principal;
-}
-
 /**
- * `authenticate` for a route that draws nothing from the workspace's buckets (management, models): its
+ * The authenticate stage for a route that draws nothing from the workspace's buckets (management, models): its
  * answer, and an error after this point, show the buckets as they stand (SPEC §6, §7).
  */
 export async function authenticateRequest(services: GatewayServices & { keyCache: KeyCache }, request: Request, need: AuthNeed): Promise<Principal> {

@@ -5,6 +5,7 @@
 
 import type { GatewayError } from "../errors.ts";
 import { H } from "./headers.ts";
+import { requestIdHeaders } from "./request-id.ts";
 
 /** The cost and token headers of an answer that served nothing: they read 0 (SPEC §6, §7). */
 export const ZERO_FIGURE_HEADERS: Readonly<Record<string, string>> = {
@@ -19,9 +20,7 @@ export const ZERO_FIGURE_HEADERS: Readonly<Record<string, string>> = {
 export function errorHeaders(error: GatewayError, requestId: string, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    [H.requestId]: requestId,
-    [H.requestIdSdk]: requestId,
-    [H.requestIdAnthropic]: requestId,
+    ...requestIdHeaders(requestId),
     ...ZERO_FIGURE_HEADERS,
     ...extra,
   };

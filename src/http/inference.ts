@@ -16,7 +16,7 @@ import { rateLimitPeek } from "../gateway/admit.ts";
 import { readBodyText } from "./body.ts";
 import { rateLimitHeaders, rememberContext, rememberRateLimit } from "./rate-limit-headers.ts";
 import { H, readFlag } from "./headers.ts";
-import { requestIdFor } from "./request-id.ts";
+import { requestIdFor, requestIdHeaders } from "./request-id.ts";
 
 export interface AcceptedCall {
   ctx: RequestContext;
@@ -75,10 +75,6 @@ function readMaxPrice(headers: Headers): number | null {
   if (!/^\d{1,15}$/.test(value))
     throw new GatewayError("invalid_request", `${H.maxPrice} must be a whole number of microcents, got '${value}'.`, { param: H.maxPrice });
   return Number(value);
-}
-
-export function requestIdHeaders(requestId: string): Record<string, string> {
-  return { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId };
 }
 
 /**

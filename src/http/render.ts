@@ -8,9 +8,8 @@ import { GatewayError, toGatewayError } from "../errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { errorHeaders, ZERO_FIGURE_HEADERS } from "./error-response.ts";
-import { H } from "./headers.ts";
 import { rateLimitHeadersFor } from "./rate-limit-headers.ts";
-import { requestIdFor } from "./request-id.ts";
+import { requestIdFor, requestIdHeaders } from "./request-id.ts";
 
 export function gatewayErrorFromElysia(code: string | number, error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -84,11 +83,8 @@ export function metricGroup(path: string): string {
  * its key was read (`authenticateRequest`).
  */
 export function answerHeaders(request: Request): Record<string, string> {
-  const requestId = requestIdFor(request);
   return {
-    [H.requestId]: requestId,
-    [H.requestIdSdk]: requestId,
-    [H.requestIdAnthropic]: requestId,
+    ...requestIdHeaders(requestIdFor(request)),
     ...ZERO_FIGURE_HEADERS,
     ...rateLimitHeadersFor(request),
   };

@@ -4,6 +4,7 @@
  */
 
 import { newId } from "../lib/ids.ts";
+import { H } from "./headers.ts";
 
 const ids = new WeakMap<Request, string>();
 
@@ -14,4 +15,9 @@ export function requestIdFor(request: Request): string {
     ids.set(request, id);
   }
   return id;
+}
+
+/** The id under the three names clients read (SPEC §6): ours, `x-request-id` and Anthropic's `request-id`. */
+export function requestIdHeaders(requestId: string): Record<string, string> {
+  return { [H.requestId]: requestId, [H.requestIdSdk]: requestId, [H.requestIdAnthropic]: requestId };
 }
