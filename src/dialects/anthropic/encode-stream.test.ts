@@ -86,9 +86,12 @@ function sdkClient(respond: () => Response): Anthropic {
 async function readWithSdk(bytes: Uint8Array, cuts: number[] = []) {
   const client = sdkClient(() => sseResponse(bytes, cuts));
   const stream = client.messages.stream({ model: "claude-test", max_tokens: 100, messages: [{ role: "user", content: "hi" }] });
+  // What the SDK reports at each content_block_stop (the block it closed).
+  const blocks: Anthropic.ContentBlock[] = [];
+  stream.on("contentBlock", (block) => blocks.push(block));
   const events: Array<{ type: string } & Record<string, unknown>> = [];
   for await (const event of stream) events.push(event as unknown as { type: string } & Record<string, unknown>);
-  return { events, message: await stream.finalMessage() };
+  return { events, blocks, message: await stream.finalMessage() };
 }
 
 describe("createAnthropicStreamEncoder", () => {
@@ -199,7 +202,7 @@ describe("createAnthropicStreamEncoder", () => {
     expect((error as APIError).errorCode).toBe("upstream_error");
   });
 
-  test("blocks left open are closed before message_delta; deltas for unknown blocks are dropped", async () => {
+  test("blocks left open are closed before message_delta, one after another; deltas for unknown blocks are dropped", async () => {
     const events: RelayEvent[] = [
       { type: "start", id: "x", usage: START_USAGE },
       { type: "block-start", index: 4, block: { type: "text" } },
@@ -214,8 +217,8 @@ describe("createAnthropicStreamEncoder", () => {
       "message_start",
       "content_block_start",
       "content_block_delta",
-      "content_block_start",
       "content_block_stop",
+      "content_block_start",
       "content_block_stop",
       "message_delta",
       "message_stop",
@@ -255,14 +258,50 @@ describe("createAnthropicStreamEncoder", () => {
     expect(encoder.encode({ type: "block-start", index: 0, block: { type: "text" } })).toBe("");
   });
 
-  test("text deltas of interleaved blocks each carry their own wire index", () => {
+  test("overlapping blocks go out one at a time: a block that starts while another is open waits, its events kept, until that one stops", () => {
     const encoder = createAnthropicStreamEncoder(META);
-    encoder.encode({ type: "start", id: "x", usage: START_USAGE });
-    encoder.encode({ type: "block-start", index: 4, block: { type: "text" } });
-    encoder.encode({ type: "block-start", index: 9, block: { type: "text" } });
-    const texts = [4, 9, 9, 4].map((index, n) => encoder.encode({ type: "block-delta", index, delta: { type: "text", text: `t${n}` } }));
-    const indexes = texts.map((text) => (JSON.parse(text.split("data: ")[1] ?? "") as { index: number }).index);
-    expect(indexes).toEqual([0, 1, 1, 0]);
+    const wire = (event: RelayEvent) =>
+      encoder
+        .encode(event)
+        .split("\n\n")
+        .filter((part) => part !== "")
+        .map((part) => {
+          const data = JSON.parse(part.split("data: ")[1] ?? "") as { type: string; index?: number; delta?: { partial_json?: string } };
+          return `${data.type}:${data.index ?? ""}${data.delta?.partial_json === undefined ? "" : `:${data.delta.partial_json}`}`;
+        });
+    wire({ type: "start", id: "x", usage: START_USAGE });
+    // An OpenAI upstream's parallel calls, their argument pieces interleaved (the decoder keeps both open).
+    expect(wire({ type: "block-start", index: 0, block: { type: "tool-use", id: "call_a", name: "f" } })).toEqual(["content_block_start:0"]);
+    expect(wire({ type: "block-delta", index: 0, delta: { type: "tool-input", partialJson: '{"a"' } })).toEqual(['content_block_delta:0:{"a"']);
+    expect(wire({ type: "block-start", index: 1, block: { type: "tool-use", id: "call_b", name: "g" } })).toEqual([]);
+    expect(wire({ type: "block-delta", index: 1, delta: { type: "tool-input", partialJson: '{"b":2}' } })).toEqual([]);
+    expect(wire({ type: "block-delta", index: 0, delta: { type: "tool-input", partialJson: ":1}" } })).toEqual(["content_block_delta:0::1}"]);
+    expect(wire({ type: "block-start", index: 2, block: { type: "tool-use", id: "call_c", name: "h" } })).toEqual([]);
+    expect(wire({ type: "block-stop", index: 1 })).toEqual([]);
+    expect(wire({ type: "block-stop", index: 0 })).toEqual(["content_block_stop:0", "content_block_start:1", 'content_block_delta:1:{"b":2}', "content_block_stop:1", "content_block_start:2"]);
+    expect(wire({ type: "block-delta", index: 2, delta: { type: "tool-input", partialJson: "{}" } })).toEqual(["content_block_delta:2:{}"]);
+    expect(wire({ type: "finish", stopReason: "tool_use", stopSequence: null, usage: FINAL_USAGE })).toEqual(["content_block_stop:2"]);
+  });
+
+  test("parallel tool calls with interleaved pieces: the SDK's contentBlock event gives each call whole, in order", async () => {
+    const events: RelayEvent[] = [
+      { type: "start", id: "x", usage: START_USAGE },
+      { type: "block-start", index: 0, block: { type: "tool-use", id: "call_a", name: "f" } },
+      { type: "block-delta", index: 0, delta: { type: "tool-input", partialJson: '{"a"' } },
+      { type: "block-start", index: 1, block: { type: "tool-use", id: "call_b", name: "g" } },
+      { type: "block-delta", index: 1, delta: { type: "tool-input", partialJson: '{"b":2}' } },
+      { type: "block-delta", index: 0, delta: { type: "tool-input", partialJson: ":1}" } },
+      { type: "block-stop", index: 0 },
+      { type: "block-stop", index: 1 },
+      { type: "finish", stopReason: "tool_use", stopSequence: null, usage: FINAL_USAGE },
+      { type: "summary", summary: SUMMARY },
+    ];
+    const { message, blocks } = await readWithSdk(concat(encodeAll(events)));
+    expect(blocks.map((block) => (block.type === "tool_use" ? [block.id, block.input] : null))).toEqual([
+      ["call_a", { a: 1 }],
+      ["call_b", { b: 2 }],
+    ]);
+    expect(message.content.map((block) => (block.type === "tool_use" ? block.id : block.type))).toEqual(["call_a", "call_b"]);
   });
 
   test("a text delta that carries the upstream's own literal writes it as it is (escapes included), and means the same text", () => {
@@ -279,7 +318,10 @@ describe("createAnthropicStreamEncoder", () => {
       fc.property(fc.string({ unit: "binary" }), fc.nat({ max: 12 }), (text, extraBlocks) => {
         const encoder = createAnthropicStreamEncoder(META);
         encoder.encode({ type: "start", id: "x", usage: START_USAGE });
-        for (let index = 0; index < extraBlocks; index++) encoder.encode({ type: "block-start", index, block: { type: "text" } });
+        for (let index = 0; index < extraBlocks; index++) {
+          encoder.encode({ type: "block-start", index, block: { type: "text" } });
+          encoder.encode({ type: "block-stop", index });
+        }
         encoder.encode({ type: "block-start", index: extraBlocks, block: { type: "text" } });
         const wire = encoder.encode({ type: "block-delta", index: extraBlocks, delta: { type: "text", text } });
         const data = JSON.stringify({ type: "content_block_delta", index: extraBlocks, delta: { type: "text_delta", text } });
@@ -295,7 +337,7 @@ describe("createAnthropicStreamEncoder", () => {
       fc.asyncProperty(texts, fc.nat({ max: 12 }), async (runTexts, extraBlocks) => {
         const run = textRunOf(runTexts);
         const head: ChatEvent[] = [{ type: "start", id: "x", usage: START_USAGE }];
-        for (let index = 0; index < extraBlocks; index++) head.push({ type: "block-start", index, block: { type: "tool-use", id: `t${index}`, name: "f" } });
+        for (let index = 0; index < extraBlocks; index++) head.push({ type: "block-start", index, block: { type: "tool-use", id: `t${index}`, name: "f" } }, { type: "block-stop", index });
         head.push({ type: "block-start", index: extraBlocks, block: { type: "text" } });
         const perDelta = createAnthropicStreamEncoder(META);
         const byRun = createAnthropicStreamEncoder(META);

@@ -23,8 +23,15 @@ interface AnthropicStreamState {
    */
   wireIndex: Map<number, number>;
   nextIndex: number;
-  /** Wire indexes started and not yet stopped, closed at the latest by `finish`. */
+  /** Wire indexes started on the wire and not yet stopped, closed at the latest by `finish`. */
   open: Set<number>;
+  /**
+   * Blocks that started while another was open on the wire, in order, with their events so far: the
+   * wire has one block open at a time, as Anthropic's own streams do (clients close a block's content at
+   * its stop; an OpenAI upstream's parallel calls stay open together, their argument pieces may
+   * interleave). Each goes out when the blocks before it have stopped.
+   */
+  queued: Array<{ index: number; out: string; stopped: boolean }>;
   finish: { stopReason: StopReason; stopSequence: string | null; usage: Usage } | null;
   ended: boolean;
 }
@@ -87,6 +94,7 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
     wireIndex: new Map(),
     nextIndex: 0,
     open: new Set(),
+    queued: [],
     finish: null,
     ended: false,
   };
@@ -120,35 +128,74 @@ export function createAnthropicStreamEncoder(meta: EncodeMeta): StreamEncoder {
     return sse("content_block_stop", { index });
   };
 
+  /** The block queued behind `index`, if it waits (its events go to its buffer meanwhile). */
+  const queuedBlock = (index: number) => state.queued.find((block) => block.index === index);
+
+  /** Once no block is open on the wire: the queued ones go out in order, up to the first still running. */
+  const releaseQueued = (): string => {
+    let out = "";
+    while (state.open.size === 0 && state.queued.length > 0) {
+      const block = state.queued.shift() as { index: number; out: string; stopped: boolean };
+      out += block.out;
+      if (!block.stopped) state.open.add(block.index);
+      else out += sse("content_block_stop", { index: block.index });
+    }
+    return out;
+  };
+
+  /** A stop: of the open block (then the queued ones may follow), or of a queued one (it leaves when its turn comes). */
+  const stopBlock = (index: number): string => {
+    if (state.open.has(index)) return blockStop(index) + releaseQueued();
+    const block = queuedBlock(index);
+    if (block) block.stopped = true;
+    return "";
+  };
+
+  /** At the end: every block stopped, the open ones first, then the queued ones in order. */
+  const stopAll = (): string => {
+    let out = "";
+    for (const index of [...state.open].sort((a, b) => a - b)) out += blockStop(index);
+    for (const block of state.queued) block.stopped = true;
+    return out + releaseQueued();
+  };
+
   /** Everything but `start` and `error` needs message_start first (a defensive start when it was skipped). */
   const render = (event: Exclude<RelayEvent, { type: "start" | "error" }>): string => {
     let out = state.started ? "" : messageStart(emptyUsage());
     switch (event.type) {
       case "block-start": {
         const previous = state.wireIndex.get(event.index);
-        if (previous !== undefined && state.open.has(previous)) out += blockStop(previous);
+        if (previous !== undefined) out += stopBlock(previous);
         const index = state.nextIndex++;
         state.wireIndex.set(event.index, index);
+        const start = sse("content_block_start", { index, content_block: encodeBlockStart(event.block) });
+        if (state.open.size > 0 || state.queued.length > 0) {
+          state.queued.push({ index, out: start, stopped: false });
+          return out;
+        }
         state.open.add(index);
-        return out + sse("content_block_start", { index, content_block: encodeBlockStart(event.block) });
+        return out + start;
       }
       case "block-delta": {
         const index = state.wireIndex.get(event.index);
-        if (index === undefined || !state.open.has(index)) return out;
+        if (index === undefined) return out;
         const delta = event.delta;
-        return out + (delta.type === "text" ? textDelta(index, delta.text, delta.literal) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) }));
+        const encoded = delta.type === "text" ? textDelta(index, delta.text, delta.literal) : sse("content_block_delta", { index, delta: encodeBlockDelta(delta) });
+        if (state.open.has(index)) return out + encoded;
+        const block = queuedBlock(index);
+        if (block && !block.stopped) block.out += encoded;
+        return out;
       }
       case "block-stop": {
         const index = state.wireIndex.get(event.index);
-        return index !== undefined && state.open.has(index) ? out + blockStop(index) : out;
+        return index === undefined ? out : out + stopBlock(index);
       }
       case "finish":
         state.finish = { stopReason: event.stopReason, stopSequence: event.stopSequence, usage: event.usage };
-        for (const index of [...state.open].sort((a, b) => a - b)) out += blockStop(index);
-        return out;
+        return out + stopAll();
       case "summary": {
         state.ended = true;
-        for (const index of [...state.open].sort((a, b) => a - b)) out += blockStop(index);
+        out += stopAll();
         const finish = state.finish ?? { stopReason: "end_turn", stopSequence: null, usage: usageOfSummary(event.summary) };
         const delta = { stop_reason: finish.stopReason, stop_sequence: finish.stopSequence };
         out += sse("message_delta", { delta, usage: encodeAnthropicUsage(finish.usage), tollgate: event.summary });

@@ -1,4 +1,4 @@
-/** The OpenAI stream encoder's text runs (its other events: test/e2e and src/gateway/relay.test.ts). */
+/** The OpenAI stream encoder's text runs and tool-call arguments (its other events: test/e2e and src/gateway/relay.test.ts). */
 
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -30,6 +30,28 @@ describe("createOpenAIStreamEncoder", () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  test("a tool call that streamed no arguments (an Anthropic upstream's {} and empty delta) gets OpenAI's \"{}\" before its block ends", () => {
+    const encoder = createOpenAIStreamEncoder(META);
+    const argumentsOf = (wire: string) =>
+      wire
+        .split("\n\n")
+        .filter((part) => part.startsWith("data: {"))
+        .flatMap((part) => (JSON.parse(part.slice(6)) as { choices: Array<{ delta: { tool_calls?: Array<{ index: number; function: { arguments: string } }> } }> }).choices[0]?.delta.tool_calls ?? [])
+        .map((call) => [call.index, call.function.arguments]);
+    encoder.encode({ type: "start", id: "x", usage: { input: 1, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 } });
+    expect(argumentsOf(encoder.encode({ type: "block-start", index: 0, block: { type: "tool-use", id: "toolu_1", name: "now" } }))).toEqual([[0, ""]]);
+    expect(encoder.encode({ type: "block-delta", index: 0, delta: { type: "tool-input", partialJson: "" } })).toBe("");
+    expect(argumentsOf(encoder.encode({ type: "block-stop", index: 0 }))).toEqual([[0, "{}"]]);
+    // One with arguments gets nothing more; one never stopped gets its "{}" with the finish.
+    encoder.encode({ type: "block-start", index: 1, block: { type: "tool-use", id: "toolu_2", name: "add" } });
+    expect(argumentsOf(encoder.encode({ type: "block-delta", index: 1, delta: { type: "tool-input", partialJson: '{"a":1}' } }))).toEqual([[1, '{"a":1}']]);
+    expect(encoder.encode({ type: "block-stop", index: 1 })).toBe("");
+    encoder.encode({ type: "block-start", index: 2, block: { type: "tool-use", id: "toolu_3", name: "ping" } });
+    const finish = encoder.encode({ type: "finish", stopReason: "tool_use", stopSequence: null, usage: { input: 1, output: 3, cacheRead: 0, cacheWrite: 0, reasoning: 0 } });
+    expect(argumentsOf(finish)).toEqual([[2, "{}"]]);
+    expect(finish).toContain('"finish_reason":"tool_calls"');
   });
 
   test("nothing after the end", () => {

@@ -19,18 +19,25 @@ interface OpenAIStreamState {
   id: string;
   /** Block index → tool_calls[] index. */
   toolIndex: Map<number, number>;
+  /**
+   * Tool blocks (by block index) open with no argument text sent yet: an Anthropic upstream streams a
+   * call without arguments as `{}` up front and an empty delta, and OpenAI's clients parse "" as no JSON.
+   */
+  toolsWithoutArguments: Set<number>;
   finalUsage: Usage | null;
   ended: boolean;
 }
 
 export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
-  const state: OpenAIStreamState = { id: newChatCompletionId(), toolIndex: new Map(), finalUsage: null, ended: false };
+  const state: OpenAIStreamState = { id: newChatCompletionId(), toolIndex: new Map(), toolsWithoutArguments: new Set(), finalUsage: null, ended: false };
   // The fixed prefix of every chunk, serialised once.
   const head = `{"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${meta.createdSec},"model":${JSON.stringify(meta.model)},"system_fingerprint":null,"choices":`;
   // Every part of a chunk is JSON.stringify's output or a constant: no line break to check for.
   const chunkHead = `data: ${head}[{"index":0,"delta":`;
   const chunk = (delta: string, finishReason: string | null = null): string =>
     `${chunkHead}${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
+  const argumentsChunk = (blockIndex: number, partialJson: string): string =>
+    chunk(`{"tool_calls":[{"index":${state.toolIndex.get(blockIndex) ?? 0},"function":{"arguments":${JSON.stringify(partialJson)}}}]}`);
   /** A content chunk's bytes around its literal (`chunk` with `{"content":<literal>}`), made at the first text run. */
   let runEnvelope: { head: Uint8Array; tail: Uint8Array } | null = null;
 
@@ -44,6 +51,7 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
           if (event.block.type !== "tool-use") return "";
           const toolIndex = state.toolIndex.size;
           state.toolIndex.set(event.index, toolIndex);
+          state.toolsWithoutArguments.add(event.index);
           const call = { index: toolIndex, id: event.block.id, type: "function", function: { name: event.block.name, arguments: "" } };
           return chunk(JSON.stringify({ tool_calls: [call] }));
         }
@@ -52,16 +60,22 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
           if (delta.type === "text") return chunk(`{"content":${delta.literal ?? JSON.stringify(delta.text)}}`);
           if (delta.type === "thinking") return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
           if (delta.type === "tool-input") {
-            const toolIndex = state.toolIndex.get(event.index) ?? 0;
-            return chunk(`{"tool_calls":[{"index":${toolIndex},"function":{"arguments":${JSON.stringify(delta.partialJson)}}}]}`);
+            if (delta.partialJson === "") return "";
+            state.toolsWithoutArguments.delete(event.index);
+            return argumentsChunk(event.index, delta.partialJson);
           }
           return "";
         }
         case "block-stop":
-          return "";
-        case "finish":
+          // A call that streamed no arguments gets OpenAI's own for none: "{}".
+          return state.toolsWithoutArguments.delete(event.index) ? argumentsChunk(event.index, "{}") : "";
+        case "finish": {
           state.finalUsage = event.usage;
-          return chunk("{}", mapStopReasonToOpenAI(event.stopReason));
+          let out = "";
+          for (const index of state.toolsWithoutArguments) out += argumentsChunk(index, "{}");
+          state.toolsWithoutArguments.clear();
+          return out + chunk("{}", mapStopReasonToOpenAI(event.stopReason));
+        }
         case "summary": {
           state.ended = true;
           let out = "";
