@@ -228,7 +228,7 @@ describe("encodeAnthropicUpstreamRequest: tools", () => {
     expect(encode({ toolChoice: { type: "any" }, parallelToolCalls: false }).body).not.toHaveProperty("tool_choice");
   });
 
-  test("tool definitions: schema, description, cache_control; strict listed only when true", () => {
+  test("tool definitions: schema, description, cache_control; strict (structured tool use) kept when true", () => {
     const { body, dropped } = encode({
       tools: [
         { ...WEATHER_TOOL, description: "Weather", strict: true, cacheControl: { type: "ephemeral" } },
@@ -236,10 +236,10 @@ describe("encodeAnthropicUpstreamRequest: tools", () => {
       ],
     });
     expect(body.tools).toEqual([
-      { name: "get_weather", description: "Weather", input_schema: WEATHER_TOOL.inputSchema, cache_control: { type: "ephemeral" } },
+      { name: "get_weather", description: "Weather", input_schema: WEATHER_TOOL.inputSchema, strict: true, cache_control: { type: "ephemeral" } },
       { name: "noop", input_schema: { type: "object", properties: {} } },
     ]);
-    expect(dropped).toEqual(["tools[].function.strict"]);
+    expect(dropped).toEqual([]);
   });
 });
 
@@ -311,10 +311,27 @@ describe("encodeAnthropicUpstreamRequest: sampling", () => {
   });
 });
 
+describe("encodeAnthropicUpstreamRequest: structured outputs and stop sequences", () => {
+  test("a JSON schema response format is Anthropic's output_config.format", () => {
+    const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+    const { body, dropped } = encode({ responseFormat: { type: "json_schema", name: "answer", schema, strict: true } });
+    expect(body.output_config).toEqual({ format: { type: "json_schema", schema } });
+    expect(body).not.toHaveProperty("response_format");
+    expect(dropped).toEqual([]);
+  });
+
+  test("stop sequences without a non-whitespace character (which Anthropic refuses) are left out, and stop named", () => {
+    expect(encode({ stopSequences: ["\n", "END", " \t"] })).toMatchObject({ body: { stop_sequences: ["END"] }, dropped: ["stop"] });
+    const onlyBlank = encode({ stopSequences: ["\n\n"] });
+    expect(onlyBlank.body).not.toHaveProperty("stop_sequences");
+    expect(onlyBlank.dropped).toEqual(["stop"]);
+    expect(encode({ stopSequences: ["###", " x "] })).toMatchObject({ body: { stop_sequences: ["###", " x "] }, dropped: [] });
+  });
+});
+
 describe("encodeAnthropicUpstreamRequest: OpenAI-only fields", () => {
   test.each([
     ["json_object", { responseFormat: { type: "json_object" as const } }, ["response_format"]],
-    ["json_schema", { responseFormat: { type: "json_schema" as const, name: "x", schema: {} } }, ["response_format"]],
     ["text format carries nothing", { responseFormat: { type: "text" as const } }, []],
     ["seed", { seed: 7 }, ["seed"]],
     ["penalties", { presencePenalty: 0.1, frequencyPenalty: 0.2 }, ["presence_penalty", "frequency_penalty"]],

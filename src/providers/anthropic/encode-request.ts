@@ -152,15 +152,16 @@ function encodeSystem(system: TextBlock[]): string | Json[] | undefined {
   return blocks.map((block) => ({ type: "text", text: block.text, ...cacheControl(block.cacheControl) }));
 }
 
-function encodeTools(tools: ToolDefinition[], dropped: Set<string>): Json[] {
+function encodeTools(tools: ToolDefinition[]): Json[] {
   return tools.map((tool) => {
-    if (tool.strict === true) dropped.add("tools[].function.strict");
     // Anthropic requires an object schema with `type`; OpenAI tolerates it missing.
     const schema = tool.inputSchema.type === undefined ? { type: "object", ...tool.inputSchema } : tool.inputSchema;
     return {
       name: tool.name,
       ...(tool.description !== undefined ? { description: tool.description } : {}),
       input_schema: schema,
+      // Structured tool use: Anthropic's own guarantee of schema-valid inputs.
+      ...(tool.strict === true ? { strict: true } : {}),
       ...cacheControl(tool.cacheControl),
     };
   });
@@ -215,7 +216,7 @@ function encodeThinking(request: ChatRequest, messages: Json[], maxTokens: numbe
 export function encodeAnthropicConversation(request: ChatRequest, maxTokens: number | null, dropped: Set<string>): Json {
   const system = encodeSystem(request.system);
   const messages = encodeMessages(request.messages, dropped);
-  const tools = encodeTools(request.tools, dropped);
+  const tools = encodeTools(request.tools);
   const toolChoice = encodeToolChoice(request);
   const thinking = encodeThinking(request, messages, maxTokens, dropped);
   return {
@@ -249,13 +250,29 @@ function encodeSampling(request: ChatRequest, thinking: boolean, dropped: Set<st
   return sampling;
 }
 
-/** Fields only OpenAI clients send, with no Anthropic counterpart. */
+/** Fields only OpenAI clients send, with no Anthropic counterpart (JSON mode without a schema among them). */
 function listOpenAIOnlyFields(request: ChatRequest, dropped: Set<string>): void {
-  const format = request.responseFormat?.type;
-  if (format === "json_object" || format === "json_schema") dropped.add("response_format");
+  if (request.responseFormat?.type === "json_object") dropped.add("response_format");
   if (request.seed !== undefined) dropped.add("seed");
   if (request.presencePenalty !== undefined) dropped.add("presence_penalty");
   if (request.frequencyPenalty !== undefined) dropped.add("frequency_penalty");
+}
+
+/** Structured outputs: a JSON schema is Anthropic's `output_config.format` (strict by nature there). */
+function encodeOutputConfig(request: ChatRequest): Json | undefined {
+  const format = request.responseFormat;
+  if (format?.type !== "json_schema") return undefined;
+  return { format: { type: "json_schema", schema: format.schema } };
+}
+
+/**
+ * Anthropic refuses a stop sequence without a non-whitespace character ("\n" is a common OpenAI stop):
+ * those are left out and `stop` named as dropped.
+ */
+function encodeStopSequences(request: ChatRequest, dropped: Set<string>): string[] {
+  const kept = request.stopSequences.filter((sequence) => sequence.trim() !== "");
+  if (kept.length < request.stopSequences.length) dropped.add("stop");
+  return kept;
 }
 
 export function encodeAnthropicUpstreamRequest(request: ChatRequest, options: AnthropicUpstreamOptions): AnthropicUpstreamEncoding {
@@ -263,12 +280,15 @@ export function encodeAnthropicUpstreamRequest(request: ChatRequest, options: An
   const conversation = encodeAnthropicConversation(request, options.maxTokens, dropped);
   const sampling = encodeSampling(request, conversation.thinking !== undefined, dropped);
   listOpenAIOnlyFields(request, dropped);
+  const stopSequences = encodeStopSequences(request, dropped);
+  const outputConfig = encodeOutputConfig(request);
   const body: Json = {
     model: options.upstreamModel,
     max_tokens: options.maxTokens,
     ...conversation,
     ...sampling,
-    ...(request.stopSequences.length > 0 ? { stop_sequences: request.stopSequences } : {}),
+    ...(stopSequences.length > 0 ? { stop_sequences: stopSequences } : {}),
+    ...(outputConfig !== undefined ? { output_config: outputConfig } : {}),
     ...(request.userId !== undefined ? { metadata: { user_id: request.userId } } : {}),
     stream: options.stream,
   };
