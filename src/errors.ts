@@ -63,6 +63,20 @@ export interface UpstreamErrorInfo {
   code: string | null;
 }
 
+/** What a failed call was billed (an upstream accepted it, SPEC §8.3): its response's figures say so. */
+export interface BilledFigures {
+  /** The billed model (the profile whose channel accepted the call). */
+  model: string;
+  cost_microcents: number;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_tokens: number;
+    cache_creation_tokens: number;
+    reasoning_tokens: number;
+  };
+}
+
 export interface GatewayErrorOptions {
   /** Overrides KIND_STATUS (an upstream 4xx keeps its own status). */
   status?: number;
@@ -74,6 +88,7 @@ export interface GatewayErrorOptions {
   upstream?: UpstreamErrorInfo;
   cause?: unknown;
   verbatimBody?: string;
+  billed?: BilledFigures;
 }
 
 export class GatewayError extends Error {
@@ -85,6 +100,8 @@ export class GatewayError extends Error {
   readonly upstream: UpstreamErrorInfo | undefined;
   /** Render the upstream's own body as the response (same-dialect client, forwarded 4xx). */
   readonly verbatimBody: string | undefined;
+  /** Set when the failed call was billed all the same: the figures its response carries instead of zeros. */
+  readonly billed: BilledFigures | undefined;
 
   constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -96,21 +113,31 @@ export class GatewayError extends Error {
     this.param = options.param;
     this.upstream = options.upstream;
     this.verbatimBody = options.verbatimBody;
+    this.billed = options.billed;
+  }
+
+  private get options(): GatewayErrorOptions {
+    return {
+      status: this.status,
+      retryable: this.retryable,
+      ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+      ...(this.param !== undefined ? { param: this.param } : {}),
+      ...(this.upstream !== undefined ? { upstream: this.upstream } : {}),
+      ...(this.verbatimBody !== undefined ? { verbatimBody: this.verbatimBody } : {}),
+      ...(this.billed !== undefined ? { billed: this.billed } : {}),
+      cause: this.cause,
+    };
+  }
+
+  /** This error, for a call that was billed `figures` all the same. */
+  withBilled(figures: BilledFigures): GatewayError {
+    return new GatewayError(this.kind, this.message, { ...this.options, billed: figures });
   }
 
   /** This error, to be answered with the upstream's own body. */
   verbatim(): GatewayError {
     if (!this.upstream) return this;
-    const { kind, message } = this;
-    return new GatewayError(kind, message, {
-      status: this.status,
-      retryable: this.retryable,
-      ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
-      ...(this.param !== undefined ? { param: this.param } : {}),
-      upstream: this.upstream,
-      cause: this.cause,
-      verbatimBody: this.upstream.body,
-    });
+    return new GatewayError(this.kind, this.message, { ...this.options, verbatimBody: this.upstream.body });
   }
 
   /** An upstream 4xx (not 429) passed on to the caller, who must fix the request (SPEC §7). */

@@ -45,13 +45,18 @@ export function grantCredit(db: TollgateDb, input: GrantInput): GrantResult {
         .get();
       if (existing) return { lotId: existing.lotId ?? "", balanceAfterMicrocents: existing.balanceAfter, applied: false };
       const lotId = newId("lot");
+      const balanceAfter = moveBalance(tx, input.workspaceId, input.amountMicrocents, 0);
+      // A wallet a call overdrew (its actual cost above its hold) is in debt: the new credit pays that
+      // first, so the lots still hold exactly the balance (`verifyLedger`) and a refund never returns
+      // the part that paid it.
+      const remaining = Math.min(input.amountMicrocents, Math.max(0, balanceAfter));
       tx.insert(creditLots)
         .values({
           id: lotId,
           workspaceId: input.workspaceId,
           source: input.source,
           amountMicrocents: input.amountMicrocents,
-          remainingMicrocents: input.amountMicrocents,
+          remainingMicrocents: remaining,
           createdAt: input.nowMs,
           expiresAt: input.nowMs + input.validityDays * DAY_MS,
           refundableUntil: input.refundableUntilMs ?? null,
@@ -59,7 +64,6 @@ export function grantCredit(db: TollgateDb, input: GrantInput): GrantResult {
           note: input.note,
         })
         .run();
-      const balanceAfter = moveBalance(tx, input.workspaceId, input.amountMicrocents, 0);
       tx.insert(ledgerEntries)
         .values({
           id: newId("le"),
@@ -214,7 +218,9 @@ export function verifyLedger(db: TollgateDb): LedgerReport {
       .where(eq(creditLots.workspaceId, workspace.id))
       .get();
     const lotTotal = BigInt(lots?.total ?? 0);
-    if (running >= 0n && lotTotal !== running) {
+    // The lots hold the balance; a wallet in debt (a call cost more than its hold) holds nothing in lots.
+    const expectedLots = running > 0n ? running : 0n;
+    if (lotTotal !== expectedLots) {
       problems.push({ workspaceId: workspace.id, problem: `credit lots hold ${lotTotal} µ¢ but the ledger balance is ${running} µ¢` });
     }
   }

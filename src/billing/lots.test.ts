@@ -171,3 +171,29 @@ describe("wallet lazy expiry", () => {
     expect(verifyLedger(fx.opened.db).problems).toEqual([]);
   });
 });
+
+describe("a wallet in debt (a call cost more than its hold)", () => {
+  test("the next credit pays the debt first: its lot holds what is left, so the lots still hold the balance", () => {
+    const first = grant(fx.wsA, USD, 365);
+    charge(fx.wsA, USD + USD / 2, T0 + DAY); // half a dollar more than the wallet had
+    expect(readBalance(fx.opened.db, fx.wsA)).toBe(-USD / 2);
+    expect(remaining(first)).toBe(0);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
+
+    const small = grant(fx.wsA, USD / 4, 365, "stripe", T0 + 2 * DAY); // not even the whole debt
+    expect(readBalance(fx.opened.db, fx.wsA)).toBe(-USD / 4);
+    expect(remaining(small)).toBe(0);
+    const topUp = grant(fx.wsA, 2 * USD, 365, "stripe", T0 + 3 * DAY);
+    expect(readBalance(fx.opened.db, fx.wsA)).toBe(2 * USD - USD / 4);
+    expect(remaining(topUp)).toBe(2 * USD - USD / 4);
+    expect(findLot(fx.opened.db, topUp)?.amountMicrocents).toBe(2 * USD);
+    expect(verifyLedger(fx.opened.db).problems).toEqual([]);
+  });
+
+  test("verify reports lots that hold credit while the ledger says the wallet is in debt", () => {
+    grant(fx.wsA, USD, 365);
+    charge(fx.wsA, 2 * USD, T0 + DAY);
+    fx.opened.sqlite.query("update credit_lots set remaining_microcents = 5 where workspace_id = ?").run(fx.wsA);
+    expect(verifyLedger(fx.opened.db).problems.map((problem) => problem.problem)).toEqual([`credit lots hold 5 µ¢ but the ledger balance is ${-USD} µ¢`]);
+  });
+});

@@ -94,7 +94,7 @@ describe("Wallet over the settlement thread", () => {
     void wallet.settle(holds[1]!, settlementOf(workspaceId, 200));
     await Bun.sleep(10);
     expect(charges()).toBe(1);
-    // The waiting call's hold is narrowed to its cost (200); the third call's 1,000 is still held whole.
+    // The waiting call's hold is set to its cost (200); the third call's 1,000 is still held whole.
     expect(wallet.heldMicrocents(workspaceId)).toBe(1200);
     expect(wallet.availableMicrocents(workspaceId)).toBe(USD - 100 - 1200);
     await wallet.drained();

@@ -8,7 +8,7 @@
  * gateway): `settle` queues the call; the queue goes to the writer as one batch at the end of the
  * event-loop turn, or up to `batchWindowMs` after the previous batch went, and while a
  * batch is being written the next one gathers. `settle` resolves once the batch holding the call has
- * committed. Until then the hold, narrowed to the call's cost, stands for the charge, so the balance a
+ * committed. Until then the hold, set to the call's cost, stands for the charge, so the balance a
  * concurrent call sees never counts a charge twice or misses one.
  */
 
@@ -110,23 +110,21 @@ export class Wallet {
    * Queues the call (record + charge) for the next group commit; resolves once it is committed,
    * rejects if it could not be written. Until then one hold stands for the charge: the call's hold and
    * the extra holds a pricier candidate added (`extraHolds`, ended here) are folded into it and it is
-   * set to the call's cost, or to all they held if the cost is more. So the batch window keeps no more
-   * than the charge out of the available balance, and no less while anything was held for it. The
-   * hold ends either way, when the batch is done.
+   * set to the call's cost, whether that is less or more than they held. So the batch window keeps
+   * exactly the charge out of the available balance: a concurrent call never holds what the charge
+   * will take. The hold ends either way, when the batch is done.
    */
   settle(hold: Hold, input: SettlementInput, extraHolds: readonly Hold[] = []): Promise<void> {
     const state = this.states.get(hold.workspaceId);
-    let held = hold.ended ? 0 : hold.amountMicrocents;
     for (const extra of extraHolds) {
       if (extra.ended) continue;
       extra.ended = true;
-      held += extra.amountMicrocents;
       if (state) state.held -= extra.amountMicrocents;
     }
     if (!hold.ended) {
-      const kept = Math.min(held, Math.max(0, input.record.costMicrocents));
-      if (state) state.held += kept - hold.amountMicrocents;
-      hold.amountMicrocents = kept;
+      const charge = Math.max(0, input.record.costMicrocents);
+      if (state) state.held += charge - hold.amountMicrocents;
+      hold.amountMicrocents = charge;
     }
     return this.enqueue(hold, input);
   }

@@ -11,6 +11,7 @@
  * Nothing accepted → the call is recorded with its attempts and bills nothing.
  */
 
+import { countRequestTokens } from "../canonical/token-count.ts";
 import { emptyUsage } from "../canonical/usage.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import { GatewayError, toGatewayError } from "../errors.ts";
@@ -83,6 +84,11 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
     if (authFailedProfile !== null && profile.id !== authFailedProfile) break;
     const estimate = Number(estimateFor(input.reserveInput, candidate));
     if (estimate > heldMicrocents) {
+      // A pricier candidate (a fallback model) must fit the caps and the balance with what it adds.
+      if (!services.spend.check(ctx.principal.workspaceId, ctx.principal, estimate - heldMicrocents).ok) {
+        settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: "quota_exceeded" });
+        continue;
+      }
       const extra = services.wallet.tryHold(ctx.principal.workspaceId, estimate - heldMicrocents, 0);
       if (!extra.ok) {
         settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: "insufficient_balance" });
@@ -115,6 +121,7 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
         signal: abort.signal,
         headersTimeoutMs: request.stream ? timeouts.firstByteTimeoutMs : timeouts.requestTimeoutMs,
         forwardHeaders: passthrough ? ctx.options.forwardHeaders : {},
+        onAccepted: () => settlement.accept(profile, channel),
       },
     };
     try {
@@ -149,6 +156,13 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
   }
   abort.dispose();
   const failure = finalError(errors, input.candidates[0]?.profile.id ?? call.request.model);
+  if (settlement.wasAccepted) {
+    // An upstream answered 2xx and then failed, or the client left, before any output reached the
+    // gateway: the input it accepted is billed all the same (SPEC §8.3), by the gateway's own count.
+    const inputTokens = await countRequestTokens(request).catch(() => input.inputEstimate);
+    const billed = settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: { ...emptyUsage(), input: inputTokens }, billable: true, ttftMs: null });
+    throw failure.withBilled(billed);
+  }
   settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
   throw failure;
 }

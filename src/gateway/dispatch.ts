@@ -199,8 +199,10 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
     );
     return outcome(input, body, dropped, null);
   }
-  settlement.serve(profile, channel);
+  // Served once its whole answer is read: a body cut short is a failure of this attempt (the input it
+  // accepted is billed if no other channel serves: attempts.ts).
   const { text, json } = await readUpstreamJsonText(channel.provider.id, response);
+  settlement.serve(profile, channel);
   const result = passthrough.decodeResponse(json);
   const summary = settleResult(input, result);
   // The upstream's own text goes back with only its model id changed (SPEC §4: passthrough), which

@@ -52,6 +52,8 @@ export interface CallTerms {
 
 export class CallSettlement {
   private served: { profile: ModelProfile; channel: ChannelConfig } | null = null;
+  /** The last channel that answered 2xx: it bills the input if no channel ends up serving (SPEC §8.3). */
+  private accepted: { profile: ModelProfile; channel: ChannelConfig } | null = null;
   /** Holds added for a pricier candidate than the first (attempts.ts), ended with the main one. */
   private readonly extraHolds: Hold[] = [];
   private markEnded: () => void = () => {};
@@ -81,7 +83,20 @@ export class CallSettlement {
     return this.summary !== null;
   }
 
-  /** The channel that accepted the call: billed at its price, and the last, successful attempt. */
+  /**
+   * An upstream answered 2xx. If its answer then fails (a body cut short, an error before the first
+   * content, the client leaving) and no other channel serves, the call is billed at this channel's price.
+   */
+  accept(profile: ModelProfile, channel: ChannelConfig): void {
+    this.accepted = { profile, channel };
+  }
+
+  /** Whether an upstream accepted the call (answered 2xx), served or not. */
+  get wasAccepted(): boolean {
+    return this.accepted !== null || this.served !== null;
+  }
+
+  /** The channel that serves the call: billed at its price, and the last, successful attempt. */
   serve(profile: ModelProfile, channel: ChannelConfig): void {
     this.served = { profile, channel };
     this.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: null });
@@ -112,7 +127,8 @@ export class CallSettlement {
     if (this.summary) return this.summary;
     this.markEnded();
     const { services, ctx } = this;
-    const served = this.served;
+    // Billed by the channel that served, else (a billable end with none serving) by the one that accepted.
+    const served = this.served ?? (outcome.billable ? this.accepted : null);
     const usage = outcome.billable ? outcome.usage : emptyUsage();
     const byokFee = this.call.byokFeeMicrocents ?? null;
     const cost = !outcome.billable || !served ? 0 : byokFee !== null ? byokFee : costOfUsageMicrocents(usage, served.channel.price);

@@ -13,6 +13,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import { parseJsonBody } from "../gateway/validate.ts";
 import { identify, requireKind, type AuthNeed } from "./auth.ts";
 import { rateLimitPeek } from "../gateway/admit.ts";
+import { figureHeaders } from "./error-response.ts";
 import { readBodyText } from "./body.ts";
 import { rateLimitHeaders, rememberContext, rememberRateLimit } from "./rate-limit-headers.ts";
 import { H, readFlag } from "./headers.ts";
@@ -90,16 +91,7 @@ export function toResponse(outcome: InferenceOutcome, ctx: RequestContext, metri
     [H.billedModel]: outcome.billedModel,
   };
   if (outcome.dropped.length > 0) headers[H.droppedFields] = outcome.dropped.join(",");
-  const summary = outcome.summary;
-  if (summary) {
-    headers[H.costMicrocents] = String(summary.cost_microcents);
-    headers[H.tokensInput] = String(summary.usage.input_tokens);
-    headers[H.tokensOutput] = String(summary.usage.output_tokens);
-    headers[H.tokensCacheRead] = String(summary.usage.cache_read_tokens);
-    headers[H.tokensCacheCreation] = String(summary.usage.cache_creation_tokens);
-    headers[H.tokensReasoning] = String(summary.usage.reasoning_tokens);
-  } else {
-    headers[H.tokensInput] = String(outcome.inputEstimate);
-  }
+  if (outcome.summary) Object.assign(headers, figureHeaders(outcome.summary));
+  else headers[H.tokensInput] = String(outcome.inputEstimate);
   return new Response(outcome.body, { status: 200, headers });
 }

@@ -18,6 +18,8 @@ export interface UpstreamRequest {
   /** Deadline for the upstream's response headers. */
   headersTimeoutMs: number;
   decodeError: UpstreamErrorDecoder;
+  /** Called once the upstream answered 2xx (it has accepted the call), before its body is read. */
+  onAccepted?: (() => void) | undefined;
 }
 
 /** Why the call was aborted: the GatewayError the gateway gave as reason, else the client left. */
@@ -42,7 +44,10 @@ export async function fetchUpstream(request: UpstreamRequest): Promise<Response>
   } finally {
     clearTimeout(timer);
   }
-  if (response.ok) return response;
+  if (response.ok) {
+    request.onAccepted?.();
+    return response;
+  }
   const bodyText = await response.text().catch(() => "");
   throw request.decodeError(request.provider, response.status, bodyText, response.headers);
 }

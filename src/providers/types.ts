@@ -27,6 +27,8 @@ export interface ProviderCallContext {
   headersTimeoutMs: number;
   /** Client headers an upstream of the client's own dialect receives (anthropic-version, anthropic-beta). */
   forwardHeaders: Readonly<Record<string, string>>;
+  /** Called when the upstream answers 2xx: from then on it has accepted the call (SPEC §8.3). */
+  onAccepted?: () => void;
 }
 
 /** A translated call's value, and the request fields (SPEC §4 naming) the upstream could not carry. */

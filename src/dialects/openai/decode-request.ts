@@ -81,6 +81,11 @@ function markLast(blocks: ContentBlock[], owner: object): void {
   if (last && last.type !== "thinking" && last.type !== "redacted-thinking") withCacheHint(last, owner);
 }
 
+function largerOf(first: number | null | undefined, second: number | null | undefined): number | null {
+  if (typeof first !== "number") return typeof second === "number" ? second : null;
+  return typeof second === "number" ? Math.max(first, second) : first;
+}
+
 export function parseDataUrl(url: string): MediaSource {
   const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
   if (match?.[1] && match[2] !== undefined) return { kind: "base64", mediaType: match[1], data: match[2] };
@@ -216,7 +221,8 @@ export function decodeOpenAIRequest(wire: OpenAIChatRequest, raw: Record<string,
     model: wire.model,
     system,
     messages,
-    maxTokens: wire.max_completion_tokens ?? wire.max_tokens ?? null,
+    // Both may be sent; an upstream may honour either, so the allowance (held, estimated) is the larger.
+    maxTokens: largerOf(wire.max_completion_tokens, wire.max_tokens),
     stream: wire.stream === true,
     stopSequences: wire.stop === undefined || wire.stop === null ? [] : typeof wire.stop === "string" ? [wire.stop] : wire.stop,
     tools: (wire.tools ?? []).map((tool) => {

@@ -34,6 +34,7 @@ export function createAnthropicAdapter(provider: ProviderConfig): ProviderAdapte
       body: JSON.stringify(body),
       signal: ctx.signal,
       headersTimeoutMs: ctx.headersTimeoutMs,
+      onAccepted: ctx.onAccepted,
       decodeError: decodeAnthropicUpstreamError,
     });
 

@@ -28,6 +28,7 @@ export function createOpenAIAdapter(provider: ProviderConfig): ProviderAdapter {
       body: JSON.stringify(body),
       signal: ctx.signal,
       headersTimeoutMs: ctx.headersTimeoutMs,
+      onAccepted: ctx.onAccepted,
       decodeError: decodeOpenAIUpstreamError,
     });
 
