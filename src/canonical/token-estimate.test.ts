@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { estimateAsciiTokens, estimateTextTokens } from "./token-estimate.ts";
+import type { ChatRequest, ContentBlock } from "./request.ts";
+import { estimateAsciiTokens, estimateRequestTokens, estimateTextTokens, IMAGE_TOKEN_ESTIMATE } from "./token-estimate.ts";
 
 /** The definition the scanner implements: one token per match of this pattern. */
 function byPattern(text: string): number {
@@ -43,5 +44,24 @@ describe("estimateAsciiTokens", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("estimateRequestTokens: media the text count cannot see", () => {
+  const request = (content: ContentBlock[]): ChatRequest => ({ model: "m", system: [], messages: [{ role: "user", content }], maxTokens: null, stream: false, stopSequences: [], tools: [], includeUsage: false });
+  const base = estimateRequestTokens(request([]));
+  const pdf = (bytes: number) => ({ type: "document" as const, source: { kind: "base64" as const, mediaType: "application/pdf", data: "A".repeat(Math.ceil(bytes / 3) * 4) } });
+
+  test("an image counts as the largest an upstream bills for one, wherever it sits (a tool result too)", () => {
+    const image = { type: "image" as const, source: { kind: "base64" as const, mediaType: "image/png", data: "AAAA" } };
+    expect(estimateRequestTokens(request([image])) - base).toBe(IMAGE_TOKEN_ESTIMATE);
+    expect(estimateRequestTokens(request([{ type: "tool-result", toolUseId: "t", content: [image, image], isError: false }])) - base).toBe(2 * IMAGE_TOKEN_ESTIMATE);
+  });
+
+  test("a PDF by its size (a token for every 16 bytes, at least one page's worth); a text document by its text", () => {
+    expect(estimateRequestTokens(request([pdf(3_000)])) - base).toBe(IMAGE_TOKEN_ESTIMATE);
+    expect(estimateRequestTokens(request([pdf(1_599_984)])) - base).toBe(99_999);
+    const text = { type: "document" as const, source: { kind: "text" as const, mediaType: "text/plain", data: "one two three" } };
+    expect(estimateRequestTokens(request([text])) - base).toBe(estimateTextTokens("one two three"));
   });
 });

@@ -4,7 +4,7 @@
  * English and code, which is the safe side for holds. Used where no upstream count exists yet.
  */
 
-import type { ChatRequest, ContentBlock } from "./request.ts";
+import type { ChatRequest, ContentBlock, DocumentBlock, ImageBlock } from "./request.ts";
 
 /** ASCII letters and digits: the characters word-pieces are made of. */
 function isWordChar(code: number): boolean {
@@ -76,15 +76,37 @@ export function blockText(block: ContentBlock): string {
   }
 }
 
-/** Estimated input tokens of a whole request: system, messages (with framing), tools. */
+/**
+ * What the hold counts for an image: Anthropic bills about width × height / 750 tokens, up to ~1,600 for
+ * the largest it takes; OpenAI's high detail stays below that. The upper bound, since the size is unknown.
+ */
+export const IMAGE_TOKEN_ESTIMATE = 1_600;
+/** A binary document (a PDF) by its size: Anthropic bills each page's text and its image (~1,500–3,000 tokens). */
+const DOCUMENT_BYTES_PER_TOKEN = 16;
+
+/** Estimated tokens of a media block, which no text count sees. */
+function mediaTokens(block: ImageBlock | DocumentBlock): number {
+  if (block.type === "image") return IMAGE_TOKEN_ESTIMATE;
+  const source = block.source;
+  if (source.kind === "text") return estimateTextTokens(source.data);
+  if (source.kind === "url") return IMAGE_TOKEN_ESTIMATE;
+  // Base64: three bytes every four characters.
+  return Math.max(IMAGE_TOKEN_ESTIMATE, Math.ceil((source.data.length * 3) / 4 / DOCUMENT_BYTES_PER_TOKEN));
+}
+
+function blockTokens(block: ContentBlock): number {
+  if (block.type === "image" || block.type === "document") return mediaTokens(block);
+  if (block.type === "tool-result") return block.content.reduce((sum, part) => sum + blockTokens(part), 0);
+  return estimateTextTokens(blockText(block));
+}
+
+/** Estimated input tokens of a whole request: system, messages (with framing), media, tools. */
 export function estimateRequestTokens(request: ChatRequest): number {
   let tokens = 0;
   for (const block of request.system) tokens += estimateTextTokens(block.text);
   for (const message of request.messages) {
     tokens += 4; // role and message framing
-    for (const block of message.content) {
-      tokens += block.type === "image" ? 85 : estimateTextTokens(blockText(block));
-    }
+    for (const block of message.content) tokens += blockTokens(block);
   }
   for (const tool of request.tools) {
     tokens += estimateTextTokens(`${tool.name} ${tool.description ?? ""} ${JSON.stringify(tool.inputSchema)}`);
