@@ -39,3 +39,13 @@ export function mergeUsage(base: Usage, update: Partial<Usage>): Usage {
 export function totalTokens(usage: Usage): number {
   return usage.input + usage.cacheRead + usage.cacheWrite + usage.output;
 }
+
+/**
+ * Counts as whole tokens: upstreams' usage is checked to be numbers, not integers, and an exact cost
+ * needs integers (a fractional count would stop the charge); a fraction is rounded up, anything not a
+ * finite positive number is 0.
+ */
+export function wholeUsage(usage: Usage): Usage {
+  const whole = (count: number) => (Number.isFinite(count) && count > 0 ? Math.ceil(count) : 0);
+  return { input: whole(usage.input), output: whole(usage.output), cacheRead: whole(usage.cacheRead), cacheWrite: whole(usage.cacheWrite), reasoning: whole(usage.reasoning) };
+}

@@ -16,7 +16,7 @@ import { costOfUsageMicrocents } from "../billing/pricing.ts";
 import type { Hold } from "../billing/wallet.ts";
 import type { AdmitTicket } from "../limits/limiter.ts";
 import type { Usage } from "../canonical/usage.ts";
-import { emptyUsage } from "../canonical/usage.ts";
+import { emptyUsage, wholeUsage } from "../canonical/usage.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import type { RequestContext } from "./context.ts";
 import type { GatewayServices } from "./services.ts";
@@ -129,7 +129,7 @@ export class CallSettlement {
     const { services, ctx } = this;
     // Billed by the channel that served, else (a billable end with none serving) by the one that accepted.
     const served = this.served ?? (outcome.billable ? this.accepted : null);
-    const usage = outcome.billable ? outcome.usage : emptyUsage();
+    const usage = outcome.billable ? wholeUsage(outcome.usage) : emptyUsage();
     const byokFee = this.call.byokFeeMicrocents ?? null;
     const cost = !outcome.billable || !served ? 0 : byokFee !== null ? byokFee : costOfUsageMicrocents(usage, served.channel.price);
     const now = services.clock.now();

@@ -76,6 +76,20 @@ describe("caps and allowances", () => {
   });
 });
 
+describe("usage as upstreams report it", () => {
+  test("fractional token counts are billed rounded up (a count that is not an integer once stopped the charge)", async () => {
+    setup = await startPricedModels();
+    setup.cheap.script(openAIAnswer("cheap-upstream", { prompt_tokens: 10.5, completion_tokens: 3.2 }));
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "cheap", messages: [{ role: "user", content: "x" }] });
+    expect(response.status).toBe(200);
+    const [record] = await records(setup);
+    // 11 input tokens at 100 µ¢ and 4 output tokens at 200 µ¢.
+    expect(record).toMatchObject({ status: "ok", input_tokens: 11, output_tokens: 4, cost_microcents: 1_900 });
+    expect(response.headers.get("x-tollgate-cost-microcents")).toBe("1900");
+    expect(verifyLedger(setup.gateway.deps.database.db).problems).toEqual([]);
+  });
+});
+
 describe("an upstream accepted the call (2xx), then no output came", () => {
   test("a non-stream answer cut mid-body: the call fails, its input is billed at that channel's price", async () => {
     setup = await startPricedModels();
