@@ -197,3 +197,51 @@ function takeFromOtherLots(tx: LotTx, refunded: LotRow, amount: number): void {
     left -= take;
   }
 }
+
+/** The idempotency key of the entry that gives back a refund Stripe did not make. */
+export function refundReversalKey(refundId: string): string {
+  return `${refundId}:failed`;
+}
+
+/**
+ * A refund written to the ledger that Stripe then failed or cancelled (the money never reached the
+ * card): the credit comes back, through one 'refund' entry of +amount on the same lot. As with any
+ * credit, a wallet in debt is paid first, so the lots still hold the balance. Nothing happens for a
+ * refund the ledger never had, and only once per refund id.
+ */
+export function reverseLotRefund(db: TollgateDb, input: { workspaceId: string; refundId: string; nowMs: number }): { applied: boolean } {
+  return db.transaction(
+    (tx) => {
+      const refund = tx
+        .select({ amount: ledgerEntries.amountMicrocents, lotId: ledgerEntries.lotId })
+        .from(ledgerEntries)
+        .where(and(eq(ledgerEntries.idempotencyKey, input.refundId), eq(ledgerEntries.workspaceId, input.workspaceId), eq(ledgerEntries.kind, "refund")))
+        .get();
+      const key = refundReversalKey(input.refundId);
+      const reversed = tx.select({ id: ledgerEntries.id }).from(ledgerEntries).where(eq(ledgerEntries.idempotencyKey, key)).get();
+      if (!refund || refund.lotId === null || reversed) return { applied: false };
+      const amount = -refund.amount;
+      const balanceAfter = moveBalance(tx, input.workspaceId, amount);
+      tx.update(creditLots)
+        .set({ remainingMicrocents: sql`${creditLots.remainingMicrocents} + ${Math.min(amount, Math.max(0, balanceAfter))}` })
+        .where(eq(creditLots.id, refund.lotId))
+        .run();
+      tx.insert(ledgerEntries)
+        .values({
+          id: newId("le"),
+          workspaceId: input.workspaceId,
+          kind: "refund",
+          amountMicrocents: amount,
+          balanceAfterMicrocents: balanceAfter,
+          lotId: refund.lotId,
+          requestId: null,
+          idempotencyKey: key,
+          note: `stripe refund ${input.refundId} failed: credit restored`,
+          createdAt: input.nowMs,
+        })
+        .run();
+      return { applied: true };
+    },
+    { behavior: "immediate" },
+  );
+}

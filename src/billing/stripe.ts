@@ -28,7 +28,7 @@ import { GatewayError } from "../errors.ts";
 import { isoFromMs, type Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { grantCredit } from "./ledger.ts";
-import { expireLots, findLot, isRefundRecorded, recordLotRefund, type LotRow } from "./lots.ts";
+import { expireLots, findLot, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
 import { formatUsd } from "./money.ts";
 import type { Wallet } from "./wallet.ts";
 
@@ -64,7 +64,7 @@ export interface WebhookOutcome {
   type: string;
   /** The event id was processed before: nothing was done this time. */
   duplicate: boolean;
-  action: "credited" | "refunded" | "recorded";
+  action: "credited" | "refunded" | "restored" | "recorded";
   /** The workspace whose wallet changed, if one did. */
   workspaceId: string | null;
 }
@@ -73,6 +73,7 @@ export interface WebhookOutcome {
 type EventAction =
   | { kind: "credit"; workspaceId: string; amountMicrocents: number; sessionId: string; paymentIntent: string | null }
   | { kind: "refund"; workspaceId: string; lotId: string; refundId: string; amountMicrocents: number }
+  | { kind: "refund-failed"; workspaceId: string; refundId: string }
   | { kind: "record"; workspaceId: string | null; reason: string };
 
 /** The SDK's connection options for `billing.stripe_api_base` (a local fake in tests). */
@@ -198,6 +199,10 @@ export class StripeService {
           recordLotRefund(db, { workspaceId: action.workspaceId, lotId: action.lotId, refundId: action.refundId, amountMicrocents: action.amountMicrocents, nowMs });
           return { ...base, duplicate: false, action: "refunded" as const, workspaceId: action.workspaceId };
         }
+        if (action.kind === "refund-failed") {
+          const { applied } = reverseLotRefund(db, { workspaceId: action.workspaceId, refundId: action.refundId, nowMs });
+          return { ...base, duplicate: false, action: applied ? ("restored" as const) : ("recorded" as const), workspaceId: applied ? action.workspaceId : null };
+        }
         return { ...base, duplicate: false, action: "recorded" as const, workspaceId: null };
       },
       { behavior: "immediate" },
@@ -211,6 +216,10 @@ export class StripeService {
         return this.creditFor(event.data.object);
       case "refund.created":
         return this.refundFor(event.data.object);
+      // A refund that fails after it was made (a closed card): the money never left, the credit comes back.
+      case "refund.failed":
+      case "refund.updated":
+        return this.failedRefundFor(event.data.object);
       default:
         return { kind: "record", workspaceId: null, reason: "" };
     }
@@ -243,6 +252,13 @@ export class StripeService {
     const lot = findLot(this.options.db, lotId);
     if (!lot || lot.workspaceId !== workspaceId || lot.source !== "stripe") return skip(`lot ${lotId} is not a Stripe lot of ${workspaceId}`);
     return { kind: "refund", workspaceId, lotId, refundId: refund.id, amountMicrocents: refund.amount * MICROCENTS_PER_CENT };
+  }
+
+  private failedRefundFor(refund: Stripe.Refund): EventAction {
+    const workspaceId = refund.metadata?.tollgate_workspace_id ?? null;
+    if (!workspaceId || !refund.metadata?.tollgate_lot_id) return { kind: "record", workspaceId, reason: `refund ${refund.id}: not made by this gateway` };
+    if (refund.status !== "failed" && refund.status !== "canceled") return { kind: "record", workspaceId: null, reason: "" };
+    return { kind: "refund-failed", workspaceId, refundId: refund.id };
   }
 
   private workspaceExists(workspaceId: string): boolean {

@@ -115,8 +115,12 @@ function sessionEvent(options: SessionEventOptions): string {
   });
 }
 
-function refundEvent(eventId: string, refund: { id: string; amount: number; payment_intent: string; status: string; metadata: Record<string, string> }): string {
-  return JSON.stringify({ id: eventId, object: "event", type: "refund.created", created: Math.floor(T0 / 1000), livemode: false, data: { object: { object: "refund", currency: "usd", ...refund } } });
+function refundEvent(
+  eventId: string,
+  refund: { id: string; amount: number; payment_intent: string; status: string; metadata: Record<string, string> },
+  type = "refund.created",
+): string {
+  return JSON.stringify({ id: eventId, object: "event", type, created: Math.floor(T0 / 1000), livemode: false, data: { object: { object: "refund", currency: "usd", ...refund } } });
 }
 
 /** Signed with the SDK's helper (its async form: under Bun the SDK's crypto is SubtleCrypto, async only). */
@@ -394,6 +398,32 @@ describe("POST /v1/billing/refunds", () => {
     expect((await lot(gw, lotId))?.remaining_microcents).toBe(2500 * CENT - 1234 * CENT);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT - 1234 * CENT);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
+  });
+
+  test("a refund Stripe fails after making it (refund.failed, or refund.updated to failed) gives the credit back, once", async () => {
+    const { gw, handle } = await start({ grantUsd: 0 });
+    const lotId = await buyCredit(gw, handle, 2500, "bounced");
+    const refund = { id: "re_test_bounced", amount: 2500, payment_intent: "pi_cs_test_bounced", status: "pending", metadata: { tollgate_workspace_id: gw.workspaceId, tollgate_lot_id: lotId } };
+    expect((await handle(await webhook(refundEvent("evt_bounced_created", refund)))).status).toBe(200);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
+    // A status change that is not a failure changes nothing.
+    expect((await handle(await webhook(refundEvent("evt_bounced_updated", { ...refund, status: "requires_action" }, "refund.updated")))).status).toBe(200);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
+
+    for (const [eventId, type] of [["evt_bounced_failed", "refund.failed"], ["evt_bounced_updated_failed", "refund.updated"], ["evt_bounced_failed", "refund.failed"]] as const) {
+      expect((await handle(await webhook(refundEvent(eventId, { ...refund, status: "failed" }, type)))).status).toBe(200);
+    }
+    expect(await entries(gw, "refund")).toEqual([
+      { kind: "refund", amount_microcents: -2500 * CENT, lot_id: lotId, idempotency_key: refund.id },
+      { kind: "refund", amount_microcents: 2500 * CENT, lot_id: lotId, idempotency_key: `${refund.id}:failed` },
+    ]);
+    expect((await lot(gw, lotId))?.remaining_microcents).toBe(2500 * CENT);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
+    expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
+    // A failed refund the ledger never had (Stripe refused it at once) gives nothing back.
+    const unknown = { ...refund, id: "re_test_never_written", status: "failed" };
+    expect((await handle(await webhook(refundEvent("evt_never_written", unknown, "refund.failed")))).status).toBe(200);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
   });
 
   test("money held by calls in flight is not refunded; two refunds of one lot at once make one Stripe refund", async () => {
