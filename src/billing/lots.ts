@@ -115,6 +115,15 @@ export function isRefundRecorded(db: TollgateDb, refundId: string): boolean {
   return db.select({ id: ledgerEntries.id }).from(ledgerEntries).where(eq(ledgerEntries.idempotencyKey, refundId)).get() !== undefined;
 }
 
+/** How many of the lot's refunds Stripe failed after making them (each gave its credit back). */
+export function failedRefundsOf(db: TollgateDb, lotId: string): number {
+  return db
+    .select({ id: ledgerEntries.id })
+    .from(ledgerEntries)
+    .where(and(eq(ledgerEntries.lotId, lotId), eq(ledgerEntries.kind, "refund"), gt(ledgerEntries.amountMicrocents, 0)))
+    .all().length;
+}
+
 export interface LotRefundInput {
   workspaceId: string;
   lotId: string;

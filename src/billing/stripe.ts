@@ -28,7 +28,7 @@ import { GatewayError } from "../errors.ts";
 import { isoFromMs, type Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { grantCredit } from "./ledger.ts";
-import { expireLots, findLot, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
+import { expireLots, failedRefundsOf, findLot, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
 import { formatUsd } from "./money.ts";
 import type { Wallet } from "./wallet.ts";
 
@@ -303,7 +303,8 @@ export class StripeService {
             amount: cents,
             metadata: { tollgate_workspace_id: workspaceId, tollgate_lot_id: lotId, tollgate_amount_microcents: String(amountMicrocents) },
           },
-          { idempotencyKey: `refund:${lotId}:${lot.remainingMicrocents}` },
+          // A refund Stripe failed gave its credit back: asking again is a new refund, not a replay of that one.
+          { idempotencyKey: `refund:${lotId}:${lot.remainingMicrocents}:${failedRefundsOf(db, lotId)}` },
         );
       } catch (error) {
         throw stripeFailure("make the refund", error);

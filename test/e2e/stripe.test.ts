@@ -309,7 +309,7 @@ describe("POST /v1/billing/refunds", () => {
     expect(fake.refunds).toHaveLength(1);
     expect(fake.refunds[0]).toMatchObject({ id: body.refund_id, amount: refundable / CENT, payment_intent: "pi_cs_test_refund" });
     expect(fake.refunds[0]?.metadata).toMatchObject({ tollgate_lot_id: lotId, tollgate_workspace_id: gw.workspaceId });
-    expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}`);
+    expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}:0`);
     expect(await entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -refundable, lot_id: lotId, idempotency_key: body.refund_id }]);
     expect((await lot(gw, lotId))?.remaining_microcents).toBe(unused - refundable);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(unused - refundable);
@@ -424,6 +424,12 @@ describe("POST /v1/billing/refunds", () => {
     const unknown = { ...refund, id: "re_test_never_written", status: "failed" };
     expect((await handle(await webhook(refundEvent("evt_never_written", unknown, "refund.failed")))).status).toBe(200);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
+    // Asking again is a new refund for Stripe, not a replay of the failed one's idempotency key.
+    const again = await handle(post("/v1/billing/refunds", { lot_id: lotId }, gw.mgmtKey));
+    expect(again.status).toBe(200);
+    expect(fake.refundRequests.at(-1)?.idempotencyKey).toBe(`refund:${lotId}:${2500 * CENT}:1`);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
+    expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
 
   test("money held by calls in flight is not refunded; two refunds of one lot at once make one Stripe refund", async () => {
