@@ -186,50 +186,70 @@ export function passthroughStream(
     return out;
   };
 
-  /** Handles one upstream event; returns the text (or bytes) to send now. */
-  const handle = (item: TappedEvent): string | Uint8Array => {
-    if (item.end) return handleEnd(item);
+  /**
+   * A held usage-bearing event goes out before any later event that carries none (some servers put
+   * usage on content chunks too): the client reads the upstream's events in the upstream's order.
+   */
+  const flushHeld = (out: SseChunk): void => {
+    if (held === null) return;
+    out.add(release(held, null));
+    held = null;
+  };
+
+  /** Handles one upstream event, adding what to send now to `out`. */
+  const handle = (item: TappedEvent, out: SseChunk): void => {
+    if (item.end) {
+      out.add(handleEnd(item));
+      return;
+    }
     if (item.run !== undefined) {
       // Content chunks (the slot's envelope is a plain content chunk's): a tap gives no error or finish for
       // them; one that did would end the stream settled, never forwarded past.
       for (const canonical of item.canonical) {
         meter.observe(canonical);
-        if (canonical.type === "error") return failWith(canonical.kind, canonical.message, null);
-        if (canonical.type === "finish") return failWith("upstream_error", "The upstream stream could not be read.", null);
+        if (canonical.type === "error") return out.add(failWith(canonical.kind, canonical.message, null));
+        if (canonical.type === "finish") return out.add(failWith("upstream_error", "The upstream stream could not be read.", null));
       }
-      return forwardRun(item.run, item.event);
+      flushHeld(out);
+      out.add(forwardRun(item.run, item.event));
+      return;
     }
     let finish: Extract<ChatEvent, { type: "finish" }> | null = null;
     for (const canonical of item.canonical) {
       meter.observe(canonical);
       if (canonical.type === "finish") finish = canonical;
-      else if (canonical.type === "error") return failWith(canonical.kind, canonical.message, isRecord(item.data) ? encodeUpstreamEvent(item.event, item.data) : null);
+      else if (canonical.type === "error") return out.add(failWith(canonical.kind, canonical.message, isRecord(item.data) ? encodeUpstreamEvent(item.event, item.data) : null));
     }
     const { event } = item;
     if (item.slot !== null && finish === null) {
       const text = forwardSlotted(item, item.slot);
-      if (text !== null) return text;
+      if (text !== null) {
+        flushHeld(out);
+        out.add(text);
+        return;
+      }
     }
     // Not parsed by the tap (read through a slot that cannot be forwarded as it is): parsed here.
     const data: unknown = item.slot === null ? item.data : JSON.parse(event.data);
     if (!finish && wire.isUsageEvent(event, data)) {
       // Held, and given the `tollgate` object at the end if no other follows: this one is re-serialised.
       if (isRecord(data)) wire.setModel(data, meta.model);
-      const earlier = held === null ? "" : release(held, null);
+      flushHeld(out);
       held = { event, data };
-      return earlier;
+      return;
     }
     const text = isRecord(data) ? rewrite.apply(event.data, data) : event.data;
     if (finish || wire.isTerminal(event, data)) {
       done = true;
       const usage = finish?.usage ?? meter.partialUsage();
       const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: meter.ttftMs });
-      let out = held === null ? "" : release(held, summary);
-      out += encodeUpstreamEvent(event, text);
-      if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(summary), "tollgate.usage");
-      return out;
+      if (held !== null) out.add(release(held, summary));
+      out.add(encodeUpstreamEvent(event, text));
+      if (meta.usageEvent) out.add(encodeSseEvent(JSON.stringify(summary), "tollgate.usage"));
+      return;
     }
-    return encodeUpstreamEvent(event, text);
+    flushHeld(out);
+    out.add(encodeUpstreamEvent(event, text));
   };
 
   return new ReadableStream<Uint8Array>({
@@ -255,7 +275,7 @@ export function passthroughStream(
           break;
         }
         for (const item of read.value) {
-          out.add(handle(item));
+          handle(item, out);
           if (done) break;
         }
       }

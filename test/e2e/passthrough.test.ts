@@ -99,6 +99,8 @@ describe("OpenAI client → OpenAI upstream (passthrough)", () => {
     const wires = {
       "usage on the finish chunk": sseText([chunk({ role: "assistant", content: "" }, null), chunk({ content: "Hi" }, null), chunk({ content: " there" }, null), chunk({}, "stop", usage(2)), { data: "[DONE]" }]),
       "usage on every chunk": sseText([chunk({ role: "assistant", content: "" }, null, usage(0)), chunk({ content: "Hi" }, null, usage(1)), chunk({ content: " there" }, null, usage(2)), chunk({}, "stop", usage(2)), { data: "[DONE]" }]),
+      // A held chunk must not be overtaken by a later one without usage.
+      "usage on some chunks": sseText([chunk({ role: "assistant", content: "" }, null), chunk({ content: "Hi" }, null, usage(1)), chunk({ content: " there" }, null), chunk({}, "stop", usage(2)), { data: "[DONE]" }]),
     };
     for (const [label, wire] of Object.entries(wires)) {
       for (const includeUsage of [false, true]) {
