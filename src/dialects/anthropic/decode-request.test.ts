@@ -372,3 +372,14 @@ describe("decodeAnthropicRequest: properties", () => {
     );
   });
 });
+
+describe("decodeAnthropicRequest: names a client chooses never reach Object.prototype", () => {
+  test.each(["constructor", "__proto__", "toString", "hasOwnProperty"])("a source type or an effort named %p is unknown, not a crash", (name) => {
+    const { content, uncarried } = decodeBlocks([{ type: "image", source: { type: name, data: "x" } }, { type: "text", text: "after" }]);
+    expect(content).toEqual([{ type: "text", text: "after" }]);
+    expect(uncarried).toEqual(["messages[].content[].source.data"]);
+    const withEffort = decode({ ...BASE, output_config: { effort: name } });
+    expect(withEffort.request.thinking).toBeUndefined();
+    expect(withEffort.uncarried).toEqual(["output_config.effort"]);
+  });
+});

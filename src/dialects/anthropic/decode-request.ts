@@ -72,15 +72,22 @@ const BLOCK_FIELDS: Record<AnthropicKnownBlock["type"], ReadonlySet<string>> = {
   redacted_thinking: known("type", "data"),
 };
 const TOOL_USE_DIRECT_FIELDS = known(...BLOCK_FIELDS.tool_use, "caller");
-const SOURCE_FIELDS: Record<string, ReadonlySet<string>> = {
-  base64: known("type", "media_type", "data"),
-  url: known("type", "url"),
-  text: known("type", "media_type", "data"),
-};
+/** By source type; a Map, so a client's type never reaches Object.prototype ("constructor", "__proto__"). */
+const SOURCE_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ["base64", known("type", "media_type", "data")],
+  ["url", known("type", "url")],
+  ["text", known("type", "media_type", "data")],
+]);
 const TOOL_FIELDS = known("type", "name", "description", "input_schema", "strict", "cache_control");
 
 /** Anthropic's `output_config.effort` in the canonical scale. */
-const EFFORT: Record<string, ReasoningEffort> = { low: "low", medium: "medium", high: "high", xhigh: "high", max: "high" };
+const EFFORT: ReadonlyMap<string, ReasoningEffort> = new Map([
+  ["low", "low"],
+  ["medium", "medium"],
+  ["high", "high"],
+  ["xhigh", "high"],
+  ["max", "high"],
+]);
 /** Adaptive thinking has no budget; the canonical form needs one (same scale as OpenAI's reasoning_effort). */
 const ADAPTIVE_BUDGET: Record<ReasoningEffort, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24_576 };
 
@@ -98,7 +105,7 @@ function decodeTextBlock(block: AnthropicTextBlock, path: string, uncarried: Set
 
 /** A source kind without a counterpart (or text for an image) drops its block; its fields are what is listed. */
 function decodeSource(source: { type: string }, allowText: boolean, path: string, uncarried: Set<string>): DocumentBlock["source"] | null {
-  const fields = SOURCE_FIELDS[source.type];
+  const fields = SOURCE_FIELDS.get(source.type);
   if (!fields || (source.type === "text" && !allowText)) {
     const fieldsLost = extraFields(source, known("type"));
     if (fieldsLost.length === 0) uncarried.add(`${path}.source`);
@@ -247,7 +254,7 @@ function decodeToolChoice(choice: NonNullable<AnthropicRequestBody["tool_choice"
 function decodeThinking(wire: AnthropicRequestBody, uncarried: Set<string>): ThinkingConfig | undefined {
   const thinking = wire.thinking;
   const effortName = wire.output_config?.effort;
-  const effort = typeof effortName === "string" ? EFFORT[effortName] : undefined;
+  const effort = typeof effortName === "string" ? EFFORT.get(effortName) : undefined;
   let config: ThinkingConfig | undefined;
   if (thinking?.type === "enabled") {
     // Sound by the schema: `enabled` matched its own variant (the open variant excludes it).

@@ -87,3 +87,11 @@ describe("uncarried: nested fields without a counterpart are named", () => {
     expect(uncarried).toEqual([]);
   });
 });
+
+describe("names a client chooses never reach Object.prototype", () => {
+  test.each(["constructor", "__proto__", "toString", "hasOwnProperty"])("a content part of type %p is dropped and named, not a crash", (name) => {
+    const { request, uncarried } = decode({ model: "m", messages: [{ role: "user", content: [{ type: name, x: 1 }, { type: "text", text: "after" }] }] });
+    expect(request.messages[0]?.content).toEqual([{ type: "text", text: "after" }]);
+    expect(uncarried).toEqual([`messages[].content[].${name}`]);
+  });
+});

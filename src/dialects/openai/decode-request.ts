@@ -44,11 +44,12 @@ const CARRIED_FIELDS = new Set([
 
 /** Members each object may hold; the rest of what a client sends is named as dropped. */
 const MESSAGE_FIELDS = known("role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content", "refusal", "cache_control");
-const PART_FIELDS: Record<string, ReadonlySet<string>> = {
-  text: known("type", "text", "cache_control"),
-  image_url: known("type", "image_url", "cache_control"),
-  file: known("type", "file", "cache_control"),
-};
+/** By part type; a Map, so a client's type never reaches Object.prototype ("constructor", "__proto__"). */
+const PART_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ["text", known("type", "text", "cache_control")],
+  ["image_url", known("type", "image_url", "cache_control")],
+  ["file", known("type", "file", "cache_control")],
+]);
 const IMAGE_URL_FIELDS = known("url", "detail");
 const FILE_FIELDS = known("file_data", "filename", "file_id");
 const TOOL_CALL_FIELDS = known("id", "type", "function");
@@ -93,7 +94,7 @@ export function parseDataUrl(url: string): MediaSource {
 }
 
 function decodePart(part: OpenAIContentPart, path: string, uncarried: Set<string>): ContentBlock | null {
-  const fields = PART_FIELDS[part.type];
+  const fields = PART_FIELDS.get(part.type);
   if (fields) listExtraFields(part, fields, path, uncarried);
   if (part.type === "text" && "text" in part) return withCacheHint<TextBlock>({ type: "text", text: part.text }, part);
   if (part.type === "image_url" && "image_url" in part) {
