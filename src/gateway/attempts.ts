@@ -158,9 +158,10 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
   const failure = finalError(errors, input.candidates[0]?.profile.id ?? call.request.model);
   if (settlement.wasAccepted) {
     // An upstream answered 2xx and then failed, or the client left, before any output reached the
-    // gateway: the input it accepted is billed all the same (SPEC §8.3), by the gateway's own count.
-    const inputTokens = await countRequestTokens(request).catch(() => input.inputEstimate);
-    const billed = settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: { ...emptyUsage(), input: inputTokens }, billable: true, ttftMs: null });
+    // gateway: the input it accepted is billed all the same (SPEC §8.3), as it reported it (a stream's
+    // start), else by the gateway's own count.
+    const usage = settlement.reportedAcceptedInput ?? { ...emptyUsage(), input: await countRequestTokens(request).catch(() => input.inputEstimate) };
+    const billed = settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage, billable: true, ttftMs: null });
     throw failure.withBilled(billed);
   }
   settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });

@@ -108,6 +108,9 @@ async function peekFirstEvent(events: BatchReader<ChatEvent[]>, input: DispatchI
     remaining,
     (batches) => batches.some((batch) => batch.some((item) => item.type !== "start")),
     (batch) => batch.length > 0,
+    (batch) => {
+      for (const item of batch) if (item.type === "start") input.settlement.noteAcceptedInput(item.usage);
+    },
   );
   if (peek.kind === "timeout") throw firstByteTimeout(input);
   if (peek.kind === "ended") throw failedBeforeFirstByte("upstream_error", `The provider '${input.channel.provider.id}' ended the stream before sending anything.`);
@@ -125,7 +128,9 @@ async function peekFirstEvent(events: BatchReader<ChatEvent[]>, input: DispatchI
 async function peekFirstTapped(events: BatchReader<TappedEvent[]>, input: DispatchInput, startedAt: number): Promise<BatchReader<TappedEvent[]>> {
   const remaining = input.firstByteTimeoutMs - (performance.now() - startedAt);
   const content = (batch: TappedEvent[]) => batch.some((item) => item.canonical.some((event) => event.type !== "start"));
-  const peek = await peekBatches(events, remaining, (batches) => batches.some(content), (batch) => batch.length > 0);
+  const peek = await peekBatches(events, remaining, (batches) => batches.some(content), (batch) => batch.length > 0, (batch) => {
+    for (const item of batch) for (const event of item.canonical) if (event.type === "start") input.settlement.noteAcceptedInput(event.usage);
+  });
   if (peek.kind === "timeout") throw firstByteTimeout(input);
   if (peek.kind === "ended") throw failedBeforeFirstByte("upstream_error", `The provider '${input.channel.provider.id}' ended the stream before sending anything.`);
   for (const batch of peek.peeked) {
@@ -199,11 +204,11 @@ export async function dispatchPassthrough(input: DispatchInput, passthrough: Pas
     );
     return outcome(input, body, dropped, null);
   }
-  // Served once its whole answer is read: a body cut short is a failure of this attempt (the input it
-  // accepted is billed if no other channel serves: attempts.ts).
+  // Served once its whole answer is read and decoded: a body cut short, or a 200 that carries an error,
+  // is a failure of this attempt (the input it accepted is billed if no other channel serves: attempts.ts).
   const { text, json } = await readUpstreamJsonText(channel.provider.id, response);
-  settlement.serve(profile, channel);
   const result = passthrough.decodeResponse(json);
+  settlement.serve(profile, channel);
   const summary = settleResult(input, result);
   // The upstream's own text goes back with only its model id changed (SPEC §4: passthrough), which
   // also spares re-serialising the whole answer on the event loop.

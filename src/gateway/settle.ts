@@ -54,6 +54,8 @@ export class CallSettlement {
   private served: { profile: ModelProfile; channel: ChannelConfig } | null = null;
   /** The last channel that answered 2xx: it bills the input if no channel ends up serving (SPEC §8.3). */
   private accepted: { profile: ModelProfile; channel: ChannelConfig } | null = null;
+  /** The input that channel reported before its first content (Anthropic's message_start), if it did. */
+  private acceptedInput: Usage | null = null;
   /** Holds added for a pricier candidate than the first (attempts.ts), ended with the main one. */
   private readonly extraHolds: Hold[] = [];
   private markEnded: () => void = () => {};
@@ -89,6 +91,17 @@ export class CallSettlement {
    */
   accept(profile: ModelProfile, channel: ChannelConfig): void {
     this.accepted = { profile, channel };
+    this.acceptedInput = null;
+  }
+
+  /** What the accepting upstream reported of the input before its first content (a stream's start). */
+  noteAcceptedInput(usage: Usage): void {
+    if (usage.input + usage.cacheRead + usage.cacheWrite > 0) this.acceptedInput = { ...emptyUsage(), input: usage.input, cacheRead: usage.cacheRead, cacheWrite: usage.cacheWrite };
+  }
+
+  /** That reported input, or null (then the gateway counts it). */
+  get reportedAcceptedInput(): Usage | null {
+    return this.acceptedInput;
   }
 
   /** Whether an upstream accepted the call (answered 2xx), served or not. */

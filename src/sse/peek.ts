@@ -19,6 +19,8 @@ export async function peekBatches<T>(
   timeoutMs: number,
   ready: (peeked: readonly T[]) => boolean,
   counts: (batch: T) => boolean,
+  /** Sees each batch as it is read (what the upstream reported before its first content). */
+  onBatch?: (batch: T) => void,
 ): Promise<PeekResult<T>> {
   const peeked: T[] = [];
   let seen = false;
@@ -44,6 +46,7 @@ export async function peekBatches<T>(
       }
       if (next.done) return seen ? { kind: "items", reader: new ReplayReader(peeked, source), peeked } : { kind: "ended" };
       peeked.push(next.value);
+      onBatch?.(next.value);
       if (counts(next.value)) seen = true;
     }
   } catch (error) {

@@ -53,6 +53,20 @@ describe.each([false, true])("stream %p: transient failures of the first channel
     expect(attemptsOf(record)[1]?.error_code).toBeNull();
   });
 
+  test("a 200 that carries an error object (a router behind a compatible server failed) → the next channel; the attempts say so", async () => {
+    setup = await startRouting();
+    setup.a.script({ kind: "json", status: 200, body: { error: { message: "router failed", type: "server_error" } } });
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "primary", stream, messages: [{ role: "user", content: "hi" }] });
+    expect(response.status).toBe(200);
+    await response.text();
+    const record = await lastRecord(setup);
+    expect(record).toMatchObject({ status: "ok", provider: "up-b" });
+    expect(attemptsOf(record).map((attempt) => [attempt.provider, attempt.error_code])).toEqual([
+      ["up-a", "upstream_error"],
+      ["up-b", null],
+    ]);
+  });
+
   test("an unreachable channel → the next one", async () => {
     setup = await startRouting();
     await setup.a.close();

@@ -283,6 +283,29 @@ describe("createAnthropicStreamEncoder", () => {
     expect(wire({ type: "finish", stopReason: "tool_use", stopSequence: null, usage: FINAL_USAGE })).toEqual(["content_block_stop:2"]);
   });
 
+  test("a text run for a block queued behind an open one waits with it, and comes out as that block's text deltas", async () => {
+    const runTexts = ["Hel", "lo ", "wörld"];
+    const encoder = createAnthropicStreamEncoder(META);
+    const pieces: Array<string | Uint8Array> = [];
+    const add = (piece: string | Uint8Array) => pieces.push(piece);
+    add(encoder.encode({ type: "start", id: "x", usage: START_USAGE }));
+    add(encoder.encode({ type: "block-start", index: 0, block: { type: "tool-use", id: "call_a", name: "f" } }));
+    add(encoder.encode({ type: "block-start", index: 1, block: { type: "text" } }));
+    const queuedRun = encoder.encodeTextRun({ type: "text-run", index: 1, run: textRunOf(runTexts) });
+    expect(queuedRun).toBe("");
+    add(encoder.encode({ type: "block-delta", index: 0, delta: { type: "tool-input", partialJson: '{"a":1}' } }));
+    add(encoder.encode({ type: "block-stop", index: 0 }));
+    add(encoder.encode({ type: "block-stop", index: 1 }));
+    add(encoder.encode({ type: "finish", stopReason: "end_turn", stopSequence: null, usage: FINAL_USAGE }));
+    add(encoder.encode({ type: "summary", summary: SUMMARY }));
+    const { message, blocks } = await readWithSdk(concat(pieces.map((piece) => (typeof piece === "string" ? new TextEncoder().encode(piece) : piece))));
+    expect(message.content).toEqual([
+      { type: "tool_use", id: "call_a", name: "f", input: { a: 1 } },
+      { type: "text", text: runTexts.join("") },
+    ] as unknown as typeof message.content);
+    expect(blocks.map((block) => block.type)).toEqual(["tool_use", "text"]);
+  });
+
   test("parallel tool calls with interleaved pieces: the SDK's contentBlock event gives each call whole, in order", async () => {
     const events: RelayEvent[] = [
       { type: "start", id: "x", usage: START_USAGE },

@@ -317,7 +317,10 @@ describe("encodeAnthropicUpstreamRequest: structured outputs and stop sequences"
     const { body, dropped } = encode({ responseFormat: { type: "json_schema", name: "answer", schema, strict: true } });
     expect(body.output_config).toEqual({ format: { type: "json_schema", schema } });
     expect(body).not.toHaveProperty("response_format");
-    expect(dropped).toEqual([]);
+    // The schema's name and description have no place in Anthropic's format: named as dropped.
+    expect(dropped).toEqual(["response_format.json_schema.name"]);
+    const described = encode({ responseFormat: { type: "json_schema", name: "answer", schema, description: "the city" } });
+    expect(described.dropped).toEqual(["response_format.json_schema.name", "response_format.json_schema.description"]);
   });
 
   test("stop sequences without a non-whitespace character (which Anthropic refuses) are left out, and stop named", () => {

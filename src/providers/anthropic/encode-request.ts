@@ -258,10 +258,15 @@ function listOpenAIOnlyFields(request: ChatRequest, dropped: Set<string>): void 
   if (request.frequencyPenalty !== undefined) dropped.add("frequency_penalty");
 }
 
-/** Structured outputs: a JSON schema is Anthropic's `output_config.format` (strict by nature there). */
-function encodeOutputConfig(request: ChatRequest): Json | undefined {
+/**
+ * Structured outputs: a JSON schema is Anthropic's `output_config.format` (strict by nature there); its
+ * name and description have no place in it.
+ */
+function encodeOutputConfig(request: ChatRequest, dropped: Set<string>): Json | undefined {
   const format = request.responseFormat;
   if (format?.type !== "json_schema") return undefined;
+  dropped.add("response_format.json_schema.name");
+  if (format.description !== undefined) dropped.add("response_format.json_schema.description");
   return { format: { type: "json_schema", schema: format.schema } };
 }
 
@@ -281,7 +286,7 @@ export function encodeAnthropicUpstreamRequest(request: ChatRequest, options: An
   const sampling = encodeSampling(request, conversation.thinking !== undefined, dropped);
   listOpenAIOnlyFields(request, dropped);
   const stopSequences = encodeStopSequences(request, dropped);
-  const outputConfig = encodeOutputConfig(request);
+  const outputConfig = encodeOutputConfig(request, dropped);
   const body: Json = {
     model: options.upstreamModel,
     max_tokens: options.maxTokens,
