@@ -54,6 +54,36 @@ describe("createOpenAIStreamEncoder", () => {
     expect(finish).toContain('"finish_reason":"tool_calls"');
   });
 
+  test("the role chunk comes with the first delta, as OpenAI writes it: content \"\" before text, null with a first tool call, alone before an empty finish", () => {
+    const USAGE = { input: 1, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };
+    const deltasOf = (wire: string) =>
+      wire
+        .split("\n\n")
+        .filter((part) => part.startsWith("data: {"))
+        .map((part) => (JSON.parse(part.slice(6)) as { choices: Array<{ delta: Record<string, unknown> }> }).choices[0]?.delta);
+
+    const text = createOpenAIStreamEncoder({ ...META, model: "modèle" });
+    expect(text.encode({ type: "start", id: "x", usage: USAGE })).toBe("");
+    expect(deltasOf(text.encode({ type: "block-delta", index: 0, delta: { type: "text", text: "Hi" } }))).toEqual([{ role: "assistant", content: "", refusal: null }, { content: "Hi" }]);
+    expect(deltasOf(text.encode({ type: "block-delta", index: 0, delta: { type: "text", text: "!" } }))).toEqual([{ content: "!" }]);
+
+    const tool = createOpenAIStreamEncoder(META);
+    tool.encode({ type: "start", id: "x", usage: USAGE });
+    expect(deltasOf(tool.encode({ type: "block-start", index: 0, block: { type: "tool-use", id: "toolu_1", name: "now" } }))).toEqual([
+      { role: "assistant", content: null, tool_calls: [{ index: 0, id: "toolu_1", type: "function", function: { name: "now", arguments: "" } }], refusal: null },
+    ]);
+
+    const empty = createOpenAIStreamEncoder(META);
+    empty.encode({ type: "start", id: "x", usage: USAGE });
+    expect(deltasOf(empty.encode({ type: "finish", stopReason: "end_turn", stopSequence: null, usage: USAGE }))).toEqual([{ role: "assistant", content: "", refusal: null }, {}]);
+
+    // A first text that comes as a run: the role goes first, in the same bytes (a non-ASCII model id included).
+    const run = createOpenAIStreamEncoder({ ...META, model: "modèle" });
+    run.encode({ type: "start", id: "x", usage: USAGE });
+    const bytes = run.encodeTextRun({ type: "text-run", index: 0, run: textRunOf(["a", "b"]) });
+    expect(deltasOf(new TextDecoder("utf-8", { fatal: true }).decode(bytes as Uint8Array))).toEqual([{ role: "assistant", content: "", refusal: null }, { content: "a" }, { content: "b" }]);
+  });
+
   test("nothing after the end", () => {
     const encoder = createOpenAIStreamEncoder(META);
     encoder.encode({ type: "error", kind: "upstream_error", message: "gone" });

@@ -25,11 +25,16 @@ interface OpenAIStreamState {
    */
   toolsWithoutArguments: Set<number>;
   finalUsage: Usage | null;
+  /**
+   * The assistant's role chunk waits for the first delta, as OpenAI writes it: `content: ""` before text,
+   * `content: null` with the first tool call of an answer that starts with one (clients read "" as a text part).
+   */
+  rolePending: boolean;
   ended: boolean;
 }
 
 export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
-  const state: OpenAIStreamState = { id: newChatCompletionId(), toolIndex: new Map(), toolsWithoutArguments: new Set(), finalUsage: null, ended: false };
+  const state: OpenAIStreamState = { id: newChatCompletionId(), toolIndex: new Map(), toolsWithoutArguments: new Set(), finalUsage: null, rolePending: false, ended: false };
   // The fixed prefix of every chunk, serialised once.
   const head = `{"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${meta.createdSec},"model":${JSON.stringify(meta.model)},"system_fingerprint":null,"choices":`;
   // Every part of a chunk is JSON.stringify's output or a constant: no line break to check for.
@@ -38,6 +43,13 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
     `${chunkHead}${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
   const argumentsChunk = (blockIndex: number, partialJson: string): string =>
     chunk(`{"tool_calls":[{"index":${state.toolIndex.get(blockIndex) ?? 0},"function":{"arguments":${JSON.stringify(partialJson)}}}]}`);
+  const ROLE_CHUNK = chunk(`{"role":"assistant","content":"","refusal":null}`);
+  /** The role chunk, once, before the first text (or the finish of an answer with nothing in it). */
+  const role = (): string => {
+    if (!state.rolePending) return "";
+    state.rolePending = false;
+    return ROLE_CHUNK;
+  };
   /** A content chunk's bytes around its literal (`chunk` with `{"content":<literal>}`), made at the first text run. */
   let runEnvelope: { head: Uint8Array; tail: Uint8Array } | null = null;
 
@@ -46,19 +58,22 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
       if (state.ended) return "";
       switch (event.type) {
         case "start":
-          return chunk(`{"role":"assistant","content":"","refusal":null}`);
+          state.rolePending = true;
+          return "";
         case "block-start": {
           if (event.block.type !== "tool-use") return "";
           const toolIndex = state.toolIndex.size;
           state.toolIndex.set(event.index, toolIndex);
           state.toolsWithoutArguments.add(event.index);
           const call = { index: toolIndex, id: event.block.id, type: "function", function: { name: event.block.name, arguments: "" } };
-          return chunk(JSON.stringify({ tool_calls: [call] }));
+          if (!state.rolePending) return chunk(JSON.stringify({ tool_calls: [call] }));
+          state.rolePending = false;
+          return chunk(JSON.stringify({ role: "assistant", content: null, tool_calls: [call], refusal: null }));
         }
         case "block-delta": {
           const delta = event.delta;
-          if (delta.type === "text") return chunk(`{"content":${delta.literal ?? JSON.stringify(delta.text)}}`);
-          if (delta.type === "thinking") return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
+          if (delta.type === "text") return role() + chunk(`{"content":${delta.literal ?? JSON.stringify(delta.text)}}`);
+          if (delta.type === "thinking") return role() + chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
           if (delta.type === "tool-input") {
             if (delta.partialJson === "") return "";
             state.toolsWithoutArguments.delete(event.index);
@@ -74,7 +89,7 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
           let out = "";
           for (const index of state.toolsWithoutArguments) out += argumentsChunk(index, "{}");
           state.toolsWithoutArguments.clear();
-          return out + chunk("{}", mapStopReasonToOpenAI(event.stopReason));
+          return role() + out + chunk("{}", mapStopReasonToOpenAI(event.stopReason));
         }
         case "summary": {
           state.ended = true;
@@ -99,7 +114,15 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
     encodeTextRun(event: TextRunEvent): Uint8Array | string {
       if (state.ended) return "";
       runEnvelope ??= { head: utf8.encode(`${chunkHead}{"content":`), tail: utf8.encode(`},"logprobs":null,"finish_reason":null}]}\n\n`) };
-      return textRunBytes(runEnvelope.head, runEnvelope.tail, event.run);
+      const bytes = textRunBytes(runEnvelope.head, runEnvelope.tail, event.run);
+      const pending = role();
+      if (pending === "") return bytes;
+      // A stream whose first text came as a run (rare: a run follows a parsed chunk): the role goes first.
+      const roleBytes = utf8.encode(pending);
+      const withRole = new Uint8Array(roleBytes.length + bytes.length);
+      withRole.set(roleBytes);
+      withRole.set(bytes, roleBytes.length);
+      return withRole;
     },
   };
 }
