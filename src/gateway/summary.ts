@@ -5,18 +5,11 @@
 
 import type { Usage } from "../canonical/usage.ts";
 import type { ChatEvent } from "../canonical/events.ts";
+import type { BilledFigures } from "../errors.ts";
 
-export interface TollgateSummary {
+/** The billed model, cost and usage (what a failed call's error carries too), under the call's request id. */
+export interface TollgateSummary extends BilledFigures {
   request_id: string;
-  model: string;
-  cost_microcents: number;
-  usage: {
-    input_tokens: number;
-    output_tokens: number;
-    cache_read_tokens: number;
-    cache_creation_tokens: number;
-    reasoning_tokens: number;
-  };
 }
 
 export function summaryOf(requestId: string, billedModel: string, costMicrocents: number, usage: Usage): TollgateSummary {

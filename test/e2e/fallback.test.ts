@@ -6,7 +6,7 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
-import { postJson, rows } from "../harness/gateway.ts";
+import { postJson, rows, type RequestRecordRow } from "../harness/gateway.ts";
 import { startRouting, type RoutingSetup } from "../harness/routing.ts";
 import { openaiClient } from "../harness/sdk.ts";
 import { sseText, type Script } from "../harness/upstream.ts";
@@ -17,18 +17,9 @@ afterEach(async () => {
   setup = null;
 });
 
-interface RecordRow {
-  status: string;
-  http_status: number;
-  error_code: string | null;
-  billed_model: string | null;
-  provider: string | null;
-  attempts: string;
-  cost_microcents: number;
-}
 
-const lastRecord = async (target: RoutingSetup) => (await rows<RecordRow>(target.gateway, "SELECT * FROM requests ORDER BY rowid DESC LIMIT 1"))[0];
-const attemptsOf = (record: RecordRow | undefined) => JSON.parse(record?.attempts ?? "[]") as Array<{ model: string; provider: string; error_code: string | null }>;
+const lastRecord = async (target: RoutingSetup) => (await rows<RequestRecordRow>(target.gateway, "SELECT * FROM requests ORDER BY rowid DESC LIMIT 1"))[0];
+const attemptsOf = (record: RequestRecordRow | undefined) => JSON.parse(record?.attempts ?? "[]") as Array<{ model: string; provider: string; error_code: string | null }>;
 
 const TRANSIENT: Array<[string, Script]> = [
   ["500", { kind: "json", status: 500, body: { error: { message: "boom" } } }],

@@ -6,7 +6,7 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { verifyLedger } from "../../src/billing/ledger.ts";
-import { postJson, rows } from "../harness/gateway.ts";
+import { postJson, rows, type RequestRecordRow } from "../harness/gateway.ts";
 import { openAIAnswer, startPricedModels, type PricedModels } from "../harness/priced-models.ts";
 import { sseText } from "../harness/upstream.ts";
 
@@ -16,19 +16,8 @@ afterEach(async () => {
   setup = null;
 });
 
-interface RecordRow {
-  status: string;
-  http_status: number;
-  error_code: string | null;
-  billed_model: string | null;
-  provider: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  cost_microcents: number;
-  attempts: string;
-}
 
-const records = (target: PricedModels) => rows<RecordRow>(target.gateway, "SELECT * FROM requests ORDER BY rowid");
+const records = (target: PricedModels) => rows<RequestRecordRow>(target.gateway, "SELECT * FROM requests ORDER BY rowid");
 
 describe("caps and allowances", () => {
   test("a pricier fallback model that would pass the daily cap is skipped (quota_exceeded in attempts), never served", async () => {
@@ -135,7 +124,7 @@ describe("an upstream accepted the call (2xx), then no output came", () => {
     await Bun.sleep(300);
     controller.abort();
     await pending;
-    let record: RecordRow | undefined;
+    let record: RequestRecordRow | undefined;
     for (let tries = 0; tries < 50 && record === undefined; tries++) {
       await Bun.sleep(20);
       await setup.gateway.deps.wallet.drained();

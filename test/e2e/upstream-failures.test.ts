@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { postJson, rows } from "../harness/gateway.ts";
+import { postJson, rows, type RequestRecordRow } from "../harness/gateway.ts";
 import { startMatrix, type MatrixSetup } from "../harness/matrix.ts";
 import { anthropicClient, openaiClient } from "../harness/sdk.ts";
 import { sseText } from "../harness/upstream.ts";
@@ -18,15 +18,6 @@ afterEach(async () => {
   setup = null;
 });
 
-interface RecordRow {
-  status: string;
-  http_status: number;
-  error_code: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  cost_microcents: number;
-  attempts: string;
-}
 
 const ANTHROPIC = { "anthropic-version": "2023-06-01" };
 const openaiTextChunks = (words: string[]) => [
@@ -43,7 +34,7 @@ describe("upstream errors", () => {
     expect(response.status).toBe(400);
     expect(await response.text()).toBe(JSON.stringify(upstreamBody));
     expect(response.headers.get("x-tollgate-request-id")).toMatch(/^req_/);
-    const [record] = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"));
+    const [record] = (await rows<RequestRecordRow>(setup.gateway, "SELECT * FROM requests"));
     expect(record).toMatchObject({ status: "error", http_status: 400, error_code: "too_many_images", cost_microcents: 0 });
   });
 
@@ -106,7 +97,7 @@ describe("cut streams", () => {
     })().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(received.startsWith("one two")).toBe(true);
-    const [record] = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"));
+    const [record] = (await rows<RequestRecordRow>(setup.gateway, "SELECT * FROM requests"));
     expect(record?.status).toBe("error");
     expect(record?.error_code).toBe("upstream_error");
     expect(record?.input_tokens).toBeGreaterThan(0);
@@ -129,7 +120,7 @@ describe("cut streams", () => {
     expect(response.status).toBe(200);
     expect(body).toContain("partial answer");
     expect(body.trimEnd()).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
-    const [record] = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"));
+    const [record] = (await rows<RequestRecordRow>(setup.gateway, "SELECT * FROM requests"));
     expect(record).toMatchObject({ status: "error", input_tokens: 20 });
     expect(record?.output_tokens).toBeGreaterThan(0);
   });
@@ -158,7 +149,7 @@ describe("cut streams", () => {
     })().catch((caught: unknown) => caught);
     expect(received).toBe("Hi");
     expect(error).toBeInstanceOf(OpenAI.APIError);
-    const records = await rows<RecordRow>(setup.gateway, "SELECT * FROM requests ORDER BY created_at");
+    const records = await rows<RequestRecordRow>(setup.gateway, "SELECT * FROM requests ORDER BY created_at");
     expect(records.map((record) => [record.status, record.error_code])).toEqual([
       ["error", "upstream_error"],
       ["error", "upstream_error"],
@@ -197,10 +188,10 @@ describe("client disconnects and silence", () => {
     await reader.read();
     await reader.read();
     controller.abort();
-    let record: RecordRow | undefined;
+    let record: RequestRecordRow | undefined;
     for (let attempt = 0; attempt < 50 && !record; attempt++) {
       await Bun.sleep(20);
-      record = (await rows<RecordRow>(setup.gateway, "SELECT * FROM requests"))[0];
+      record = (await rows<RequestRecordRow>(setup.gateway, "SELECT * FROM requests"))[0];
     }
     expect(record).toMatchObject({ status: "error", http_status: 499, error_code: "client_disconnected" });
     expect(record?.output_tokens).toBeGreaterThan(0);

@@ -144,6 +144,21 @@ export function postJson(gateway: TestGateway, path: string, body: unknown, head
 }
 
 /** Rows of a table, straight from SQLite (tests assert what was written, not just HTTP). */
+/** A row of the `requests` table as the e2e tests read it (SELECT *). */
+export interface RequestRecordRow {
+  request_id: string;
+  status: string;
+  http_status: number;
+  error_code: string | null;
+  model: string;
+  billed_model: string | null;
+  provider: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_microcents: number;
+  attempts: string;
+}
+
 export async function rows<T = Record<string, unknown>>(gateway: TestGateway, sql: string, ...params: Array<string | number>): Promise<T[]> {
   // Answers do not wait for their settlement's commit (src/gateway/settle.ts): read after it.
   await gateway.deps.wallet.drained();
