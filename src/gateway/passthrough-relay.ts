@@ -112,10 +112,13 @@ export function passthroughStream(
 
   const failWith = (kind: string, message: string, forwarded: string | null): string => {
     done = true;
+    // A usage-bearing chunk held back was read and is billed: it reaches the client before the error.
+    const earlier = held === null ? "" : release(held, null);
+    held = null;
     settlement.finish({ status: "error", httpStatus: 502, errorCode: kind, usage: meter.partialUsage(), billable: true, ttftMs: meter.ttftMs });
     options.abort.abort();
     // The upstream's own error event is already in the client's dialect; otherwise the dialect writes one.
-    return forwarded ?? encoder.encode({ type: "error", kind, message });
+    return earlier + (forwarded ?? encoder.encode({ type: "error", kind, message }));
   };
 
   /**

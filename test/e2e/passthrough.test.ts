@@ -130,6 +130,24 @@ describe("OpenAI client → OpenAI upstream (passthrough)", () => {
     }
   });
 
+  test("usage on every chunk, then a cut or an error event: every chunk read (the held one too) reaches the client before the error", async () => {
+    const chunk = (delta: Record<string, unknown>, completion: number) => ({
+      data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-upstream", choices: [{ index: 0, delta, finish_reason: null }], usage: { prompt_tokens: 3, completion_tokens: completion, total_tokens: 3 + completion } },
+    });
+    for (const ending of [[], [{ data: { error: { message: "overloaded", type: "server_error", code: null } } }]]) {
+      setup.openaiUpstream.script({ kind: "sse", text: sseText([chunk({ role: "assistant", content: "" }, 0), chunk({ content: "Hi" }, 1), chunk({ content: " there" }, 2), ...ending]) });
+      const response = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] });
+      const datas = (await response.text())
+        .split("\n\n")
+        .filter((event) => event.startsWith("data: "))
+        .map((event) => JSON.parse(event.slice(6)) as { error?: unknown; usage?: unknown; choices?: Array<{ delta: { content?: string } }> });
+      expect(datas.map((data) => data.choices?.[0]?.delta.content ?? "").join("")).toBe("Hi there");
+      expect(datas.at(-1)?.error).toBeDefined();
+      // The client did not ask for usage: none of it reaches it, even on the way to the error.
+      expect(datas.filter((data) => data.usage !== undefined)).toEqual([]);
+    }
+  });
+
   test("an upstream that finishes (finish reason, usage) but never sends [DONE]: the stream ends settled, as a translated one does", async () => {
     const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-upstream", choices: [{ index: 0, delta, finish_reason: finish }] } });
     const usageChunk = { data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-upstream", choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } } };

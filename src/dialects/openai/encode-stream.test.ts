@@ -54,7 +54,7 @@ describe("createOpenAIStreamEncoder", () => {
     expect(finish).toContain('"finish_reason":"tool_calls"');
   });
 
-  test("the role chunk comes with the first delta, as OpenAI writes it: content \"\" before text, null with a first tool call, alone before an empty finish", () => {
+  test("the role chunk comes with the first delta, as OpenAI writes it: content \"\" before text, null with a first tool call or reasoning, alone before an empty finish", () => {
     const USAGE = { input: 1, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };
     const deltasOf = (wire: string) =>
       wire
@@ -72,6 +72,11 @@ describe("createOpenAIStreamEncoder", () => {
     expect(deltasOf(tool.encode({ type: "block-start", index: 0, block: { type: "tool-use", id: "toolu_1", name: "now" } }))).toEqual([
       { role: "assistant", content: null, tool_calls: [{ index: 0, id: "toolu_1", type: "function", function: { name: "now", arguments: "" } }], refusal: null },
     ]);
+
+    const thinking = createOpenAIStreamEncoder(META);
+    thinking.encode({ type: "start", id: "x", usage: USAGE });
+    expect(deltasOf(thinking.encode({ type: "block-delta", index: 0, delta: { type: "thinking", text: "Hmm" } }))).toEqual([{ role: "assistant", content: null, reasoning_content: "Hmm" }]);
+    expect(deltasOf(thinking.encode({ type: "block-delta", index: 1, delta: { type: "text", text: "Hi" } }))).toEqual([{ content: "Hi" }]);
 
     const empty = createOpenAIStreamEncoder(META);
     empty.encode({ type: "start", id: "x", usage: USAGE });

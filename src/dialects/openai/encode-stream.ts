@@ -27,7 +27,8 @@ interface OpenAIStreamState {
   finalUsage: Usage | null;
   /**
    * The assistant's role chunk waits for the first delta, as OpenAI writes it: `content: ""` before text,
-   * `content: null` with the first tool call of an answer that starts with one (clients read "" as a text part).
+   * `content: null` with the first tool call or reasoning of an answer that starts with one (clients read
+   * "" as the start of a text part).
    */
   rolePending: boolean;
   ended: boolean;
@@ -73,7 +74,12 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
         case "block-delta": {
           const delta = event.delta;
           if (delta.type === "text") return role() + chunk(`{"content":${delta.literal ?? JSON.stringify(delta.text)}}`);
-          if (delta.type === "thinking") return role() + chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
+          if (delta.type === "thinking") {
+            // With the role, content null: a client starts a text part at content "" (the AI SDK does).
+            if (!state.rolePending) return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
+            state.rolePending = false;
+            return chunk(`{"role":"assistant","content":null,"reasoning_content":${JSON.stringify(delta.text)}}`);
+          }
           if (delta.type === "tool-input") {
             if (delta.partialJson === "") return "";
             state.toolsWithoutArguments.delete(event.index);
