@@ -8,7 +8,7 @@
 
 import { and, asc, eq, gt, lte, min, ne, sql } from "drizzle-orm";
 import type { TollgateDb } from "../db/client.ts";
-import { creditLots, ledgerEntries, workspaces } from "../db/schema.ts";
+import { creditLots, ledgerEntries, stripeEvents, workspaces } from "../db/schema.ts";
 import { newId } from "../lib/ids.ts";
 
 /** A drizzle transaction handle (or the database itself: bun:sqlite nests transactions as savepoints). */
@@ -36,6 +36,10 @@ function moveBalance(tx: LotTx, workspaceId: string, delta: number): number {
     .get();
   if (!row) throw new Error(`workspace ${workspaceId} does not exist`);
   return row.balance;
+}
+
+function balanceOf(tx: LotTx, workspaceId: string): number {
+  return tx.select({ balance: workspaces.balanceMicrocents }).from(workspaces).where(eq(workspaces.id, workspaceId)).get()?.balance ?? 0;
 }
 
 function dueLots(tx: LotReader, workspaceId: string | null, nowMs: number): Array<{ id: string; workspaceId: string; remaining: number }> {
@@ -115,15 +119,6 @@ export function isRefundRecorded(db: TollgateDb, refundId: string): boolean {
   return db.select({ id: ledgerEntries.id }).from(ledgerEntries).where(eq(ledgerEntries.idempotencyKey, refundId)).get() !== undefined;
 }
 
-/** How many of the lot's refunds Stripe failed after making them (each gave its credit back). */
-export function failedRefundsOf(db: TollgateDb, lotId: string): number {
-  return db
-    .select({ id: ledgerEntries.id })
-    .from(ledgerEntries)
-    .where(and(eq(ledgerEntries.lotId, lotId), eq(ledgerEntries.kind, "refund"), gt(ledgerEntries.amountMicrocents, 0)))
-    .all().length;
-}
-
 export interface LotRefundInput {
   workspaceId: string;
   lotId: string;
@@ -134,8 +129,10 @@ export interface LotRefundInput {
 }
 
 export interface LotRefundResult {
-  /** false when this refund id was already written: nothing changed. */
+  /** false when this refund id was already written, or Stripe already reported it failed: nothing changed. */
   applied: boolean;
+  /** Stripe reported this refund failed before it was written: it never will be. */
+  failed: boolean;
   balanceAfterMicrocents: number;
   lot: LotRow;
 }
@@ -153,12 +150,13 @@ export function recordLotRefund(db: TollgateDb, input: LotRefundInput): LotRefun
     (tx) => {
       const lot = tx.select().from(creditLots).where(eq(creditLots.id, input.lotId)).get();
       if (!lot || lot.workspaceId !== input.workspaceId) throw new Error(`lot ${input.lotId} is not a lot of workspace ${input.workspaceId}`);
+      if (isMarkedFailed(tx, input.refundId)) return { applied: false, failed: true, balanceAfterMicrocents: balanceOf(tx, input.workspaceId), lot };
       const existing = tx
         .select({ balanceAfter: ledgerEntries.balanceAfterMicrocents })
         .from(ledgerEntries)
         .where(eq(ledgerEntries.idempotencyKey, input.refundId))
         .get();
-      if (existing) return { applied: false, balanceAfterMicrocents: existing.balanceAfter, lot };
+      if (existing) return { applied: false, failed: false, balanceAfterMicrocents: existing.balanceAfter, lot };
       const fromLot = Math.min(lot.remainingMicrocents, input.amountMicrocents);
       tx.update(creditLots)
         .set({ remainingMicrocents: lot.remainingMicrocents - fromLot })
@@ -181,7 +179,7 @@ export function recordLotRefund(db: TollgateDb, input: LotRefundInput): LotRefun
         })
         .run();
       const after = tx.select().from(creditLots).where(eq(creditLots.id, lot.id)).get() ?? lot;
-      return { applied: true, balanceAfterMicrocents: balanceAfter, lot: after };
+      return { applied: true, failed: false, balanceAfterMicrocents: balanceAfter, lot: after };
     },
     { behavior: "immediate" },
   );
@@ -212,11 +210,23 @@ export function refundReversalKey(refundId: string): string {
   return `${refundId}:failed`;
 }
 
+/** A refund Stripe reported failed before the ledger had it: never written afterwards (stripe_events). */
+function failedRefundMarker(refundId: string): string {
+  return `refund-failed:${refundId}`;
+}
+
+function isMarkedFailed(tx: LotTx, refundId: string): boolean {
+  return tx.select({ id: stripeEvents.eventId }).from(stripeEvents).where(eq(stripeEvents.eventId, failedRefundMarker(refundId))).get() !== undefined;
+}
+
 /**
- * A refund written to the ledger that Stripe then failed or cancelled (the money never reached the
- * card): the credit comes back, through one 'refund' entry of +amount on the same lot. As with any
- * credit, a wallet in debt is paid first, so the lots still hold the balance. Nothing happens for a
- * refund the ledger never had, and only once per refund id.
+ * A refund Stripe failed or cancelled after making it (the money never reached the card): its credit
+ * comes back through one 'refund' entry of +amount, into a new lot that expires with the refunded one
+ * and cannot be refunded again through the API (part of a refund may have come from other lots, grants
+ * among them: a refundable lot would turn them into cash; the operator refunds by hand). As with any
+ * credit, a wallet in debt is paid first. Once per refund id. A failure that comes before the refund is
+ * in the ledger (a process that died while Stripe answered) is marked, and the refund is then never
+ * written (`recordLotRefund`).
  */
 export function reverseLotRefund(db: TollgateDb, input: { workspaceId: string; refundId: string; nowMs: number }): { applied: boolean } {
   return db.transaction(
@@ -226,14 +236,31 @@ export function reverseLotRefund(db: TollgateDb, input: { workspaceId: string; r
         .from(ledgerEntries)
         .where(and(eq(ledgerEntries.idempotencyKey, input.refundId), eq(ledgerEntries.workspaceId, input.workspaceId), eq(ledgerEntries.kind, "refund")))
         .get();
+      const refunded = refund?.lotId ? tx.select().from(creditLots).where(eq(creditLots.id, refund.lotId)).get() : undefined;
+      if (!refund || !refunded) {
+        if (!isMarkedFailed(tx, input.refundId)) {
+          tx.insert(stripeEvents).values({ eventId: failedRefundMarker(input.refundId), type: "refund.failed", workspaceId: input.workspaceId, processedAt: input.nowMs }).run();
+        }
+        return { applied: false };
+      }
       const key = refundReversalKey(input.refundId);
-      const reversed = tx.select({ id: ledgerEntries.id }).from(ledgerEntries).where(eq(ledgerEntries.idempotencyKey, key)).get();
-      if (!refund || refund.lotId === null || reversed) return { applied: false };
+      if (tx.select({ id: ledgerEntries.id }).from(ledgerEntries).where(eq(ledgerEntries.idempotencyKey, key)).get()) return { applied: false };
       const amount = -refund.amount;
       const balanceAfter = moveBalance(tx, input.workspaceId, amount);
-      tx.update(creditLots)
-        .set({ remainingMicrocents: sql`${creditLots.remainingMicrocents} + ${Math.min(amount, Math.max(0, balanceAfter))}` })
-        .where(eq(creditLots.id, refund.lotId))
+      const lotId = newId("lot");
+      tx.insert(creditLots)
+        .values({
+          id: lotId,
+          workspaceId: input.workspaceId,
+          source: refunded.source,
+          amountMicrocents: amount,
+          remainingMicrocents: Math.min(amount, Math.max(0, balanceAfter)),
+          createdAt: input.nowMs,
+          expiresAt: refunded.expiresAt,
+          refundableUntil: null,
+          stripePaymentIntent: null,
+          note: `stripe refund ${input.refundId} failed: credit restored from ${refunded.id}`,
+        })
         .run();
       tx.insert(ledgerEntries)
         .values({
@@ -242,7 +269,7 @@ export function reverseLotRefund(db: TollgateDb, input: { workspaceId: string; r
           kind: "refund",
           amountMicrocents: amount,
           balanceAfterMicrocents: balanceAfter,
-          lotId: refund.lotId,
+          lotId,
           requestId: null,
           idempotencyKey: key,
           note: `stripe refund ${input.refundId} failed: credit restored`,

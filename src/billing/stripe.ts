@@ -28,7 +28,7 @@ import { GatewayError } from "../errors.ts";
 import { isoFromMs, type Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { grantCredit } from "./ledger.ts";
-import { expireLots, failedRefundsOf, findLot, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
+import { expireLots, findLot, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
 import { formatUsd } from "./money.ts";
 import type { Wallet } from "./wallet.ts";
 
@@ -303,8 +303,7 @@ export class StripeService {
             amount: cents,
             metadata: { tollgate_workspace_id: workspaceId, tollgate_lot_id: lotId, tollgate_amount_microcents: String(amountMicrocents) },
           },
-          // A refund Stripe failed gave its credit back: asking again is a new refund, not a replay of that one.
-          { idempotencyKey: `refund:${lotId}:${lot.remainingMicrocents}:${failedRefundsOf(db, lotId)}` },
+          { idempotencyKey: `refund:${lotId}:${lot.remainingMicrocents}` },
         );
       } catch (error) {
         throw stripeFailure("make the refund", error);
@@ -315,6 +314,8 @@ export class StripeService {
       // The ledger follows what Stripe paid out.
       const refundedMicrocents = refund.amount * MICROCENTS_PER_CENT;
       const written = recordLotRefund(db, { workspaceId, lotId, refundId: refund.id, amountMicrocents: refundedMicrocents, nowMs });
+      // Its refund.failed came while Stripe answered: nothing left the wallet.
+      if (written.failed) throw new GatewayError("upstream_error", "Stripe did not make the refund (it failed).");
       return { refundId: refund.id, refundedMicrocents, lot: written.lot };
     } finally {
       this.refundsInFlight.delete(lotId);

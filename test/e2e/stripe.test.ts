@@ -309,7 +309,7 @@ describe("POST /v1/billing/refunds", () => {
     expect(fake.refunds).toHaveLength(1);
     expect(fake.refunds[0]).toMatchObject({ id: body.refund_id, amount: refundable / CENT, payment_intent: "pi_cs_test_refund" });
     expect(fake.refunds[0]?.metadata).toMatchObject({ tollgate_lot_id: lotId, tollgate_workspace_id: gw.workspaceId });
-    expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}:0`);
+    expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}`);
     expect(await entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -refundable, lot_id: lotId, idempotency_key: body.refund_id }]);
     expect((await lot(gw, lotId))?.remaining_microcents).toBe(unused - refundable);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(unused - refundable);
@@ -400,7 +400,7 @@ describe("POST /v1/billing/refunds", () => {
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
 
-  test("a refund Stripe fails after making it (refund.failed, or refund.updated to failed) gives the credit back, once", async () => {
+  test("a refund Stripe fails after making it (refund.failed, or refund.updated to failed) gives the credit back, once, into a lot that cannot be refunded again", async () => {
     const { gw, handle } = await start({ grantUsd: 0 });
     const lotId = await buyCredit(gw, handle, 2500, "bounced");
     const refund = { id: "re_test_bounced", amount: 2500, payment_intent: "pi_cs_test_bounced", status: "pending", metadata: { tollgate_workspace_id: gw.workspaceId, tollgate_lot_id: lotId } };
@@ -413,22 +413,45 @@ describe("POST /v1/billing/refunds", () => {
     for (const [eventId, type] of [["evt_bounced_failed", "refund.failed"], ["evt_bounced_updated_failed", "refund.updated"], ["evt_bounced_failed", "refund.failed"]] as const) {
       expect((await handle(await webhook(refundEvent(eventId, { ...refund, status: "failed" }, type)))).status).toBe(200);
     }
+    const restored = (await lots(gw)).find((row) => row.id !== lotId && row.source === "stripe");
+    expect(restored).toMatchObject({ amount_microcents: 2500 * CENT, remaining_microcents: 2500 * CENT, refundable_until: null, stripe_payment_intent: null, expires_at: (await lot(gw, lotId))?.expires_at });
     expect(await entries(gw, "refund")).toEqual([
       { kind: "refund", amount_microcents: -2500 * CENT, lot_id: lotId, idempotency_key: refund.id },
-      { kind: "refund", amount_microcents: 2500 * CENT, lot_id: lotId, idempotency_key: `${refund.id}:failed` },
+      { kind: "refund", amount_microcents: 2500 * CENT, lot_id: restored?.id ?? "", idempotency_key: `${refund.id}:failed` },
     ]);
-    expect((await lot(gw, lotId))?.remaining_microcents).toBe(2500 * CENT);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
-    // A failed refund the ledger never had (Stripe refused it at once) gives nothing back.
-    const unknown = { ...refund, id: "re_test_never_written", status: "failed" };
-    expect((await handle(await webhook(refundEvent("evt_never_written", unknown, "refund.failed")))).status).toBe(200);
+    // The restored credit spends as any other; it is not refundable through the API.
+    const refused = await handle(post("/v1/billing/refunds", { lot_id: restored?.id }, gw.mgmtKey));
+    expect(refused.status).toBe(409);
+    await spend(gw, handle, "after the bounce");
+    expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
+  });
+
+  test("a failed refund whose lot has expired: its credit comes back and expires with its own entry; charges go on", async () => {
+    const { gw, handle } = await start({ grantUsd: 1 });
+    const lotId = await buyCredit(gw, handle, 2500, "late");
+    const refund = { id: "re_test_late", amount: 2500, payment_intent: "pi_cs_test_late", status: "succeeded", metadata: { tollgate_workspace_id: gw.workspaceId, tollgate_lot_id: lotId } };
+    expect((await handle(await webhook(refundEvent("evt_late_created", refund)))).status).toBe(200);
+    // The bought lot reaches its expiry, then Stripe fails the refund.
+    gw.deps.database.sqlite.query("update credit_lots set expires_at = ? where id = ?").run(T0 - 1, lotId);
+    expect((await handle(await webhook(refundEvent("evt_late_failed", { ...refund, status: "failed" }, "refund.failed")))).status).toBe(200);
+    await spend(gw, handle, "charges go on");
+    const expiries = await entries(gw, "expiry");
+    expect(expiries.map((entry) => entry.amount_microcents)).toEqual([-2500 * CENT]);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBeLessThan(USD);
+    expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
+  });
+
+  test("a refund that Stripe reported failed before the ledger had it is never written afterwards", async () => {
+    const { gw, handle } = await start({ grantUsd: 0 });
+    const lotId = await buyCredit(gw, handle, 2500, "failed-first");
+    const refund = { id: "re_test_failed_first", amount: 2500, payment_intent: "pi_cs_test_failed-first", status: "failed", metadata: { tollgate_workspace_id: gw.workspaceId, tollgate_lot_id: lotId } };
+    expect((await handle(await webhook(refundEvent("evt_ff_failed", refund, "refund.failed")))).status).toBe(200);
+    // refund.created, delivered late, still says pending: the money must stay.
+    expect((await handle(await webhook(refundEvent("evt_ff_created", { ...refund, status: "pending" })))).status).toBe(200);
+    expect(await entries(gw, "refund")).toEqual([]);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
-    // Asking again is a new refund for Stripe, not a replay of the failed one's idempotency key.
-    const again = await handle(post("/v1/billing/refunds", { lot_id: lotId }, gw.mgmtKey));
-    expect(again.status).toBe(200);
-    expect(fake.refundRequests.at(-1)?.idempotencyKey).toBe(`refund:${lotId}:${2500 * CENT}:1`);
-    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
 
