@@ -215,8 +215,13 @@ function failedRefundMarker(refundId: string): string {
   return `refund-failed:${refundId}`;
 }
 
-function isMarkedFailed(tx: LotTx, refundId: string): boolean {
+function isMarkedFailed(tx: LotReader, refundId: string): boolean {
   return tx.select({ id: stripeEvents.eventId }).from(stripeEvents).where(eq(stripeEvents.eventId, failedRefundMarker(refundId))).get() !== undefined;
+}
+
+/** Whether Stripe reported this refund failed before the ledger had it (it will never be written). */
+export function isRefundMarkedFailed(db: TollgateDb, refundId: string): boolean {
+  return isMarkedFailed(db, refundId);
 }
 
 /**

@@ -28,7 +28,7 @@ import { GatewayError } from "../errors.ts";
 import { isoFromMs, type Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { grantCredit } from "./ledger.ts";
-import { expireLots, findLot, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
+import { expireLots, findLot, isRefundMarkedFailed, isRefundRecorded, recordLotRefund, reverseLotRefund, type LotRow } from "./lots.ts";
 import { formatUsd } from "./money.ts";
 import type { Wallet } from "./wallet.ts";
 
@@ -276,8 +276,10 @@ export class StripeService {
     const lot = findLot(db, lotId);
     if (!lot || lot.workspaceId !== workspaceId) throw new GatewayError("not_found", `No credit lot ${lotId} in this workspace.`, { param: "lot_id" });
     if (lot.source !== "stripe") throw new GatewayError("conflict", `Lot ${lotId} is an operator grant; only credit bought through Stripe can be refunded.`);
-    if (lot.refundableUntil === null || nowMs > lot.refundableUntil)
-      throw new GatewayError("conflict", `Lot ${lotId} can no longer be refunded: its refund window closed at ${isoFromMs(lot.refundableUntil ?? lot.createdAt)}.`);
+    if (lot.refundableUntil === null)
+      throw new GatewayError("conflict", `Lot ${lotId} is credit restored after a refund Stripe failed; the operator refunds it by hand.`);
+    if (nowMs > lot.refundableUntil)
+      throw new GatewayError("conflict", `Lot ${lotId} can no longer be refunded: its refund window closed at ${isoFromMs(lot.refundableUntil)}.`);
     const cents = Math.floor(lot.remainingMicrocents / MICROCENTS_PER_CENT);
     if (cents === 0) throw new GatewayError("conflict", `Lot ${lotId} has nothing left to refund (${lot.remainingMicrocents} µ¢ unused, less than one cent).`);
     const paymentIntent = lot.stripePaymentIntent;
@@ -288,11 +290,12 @@ export class StripeService {
     if (!hold.ok) throw new GatewayError("conflict", "Part of this credit is held by calls in flight; retry the refund when they finish.");
     this.refundsInFlight.add(lotId);
     try {
-      const unrecorded = await findUnrecordedRefund(client, db, lotId, paymentIntent);
+      const { unrecorded, failed } = await refundsOfLot(client, db, lotId, paymentIntent);
       if (unrecorded) {
         const refundedMicrocents = unrecorded.amount * MICROCENTS_PER_CENT;
         this.options.log.warn("stripe refund found missing from the ledger; written now", { refund_id: unrecorded.id, lot_id: lotId });
         const written = recordLotRefund(db, { workspaceId, lotId, refundId: unrecorded.id, amountMicrocents: refundedMicrocents, nowMs });
+        if (written.failed) throw new GatewayError("upstream_error", "Stripe did not make the refund (it failed).");
         return { refundId: unrecorded.id, refundedMicrocents, lot: written.lot };
       }
       let refund: Stripe.Refund;
@@ -303,7 +306,9 @@ export class StripeService {
             amount: cents,
             metadata: { tollgate_workspace_id: workspaceId, tollgate_lot_id: lotId, tollgate_amount_microcents: String(amountMicrocents) },
           },
-          { idempotencyKey: `refund:${lotId}:${lot.remainingMicrocents}` },
+          // The lot's failed refunds in the key: asking again after one failed is a new refund, not
+          // Stripe's saved answer for that one.
+          { idempotencyKey: `refund:${lotId}:${lot.remainingMicrocents}:${failed}` },
         );
       } catch (error) {
         throw stripeFailure("make the refund", error);
@@ -325,20 +330,23 @@ export class StripeService {
   }
 }
 
-/** A refund Stripe made of this lot (our metadata, not failed) that the ledger does not have yet. */
-async function findUnrecordedRefund(client: Stripe, db: TollgateDb, lotId: string, paymentIntent: string): Promise<Stripe.Refund | null> {
+/**
+ * This lot's refunds at Stripe (our metadata): one it made that the ledger does not have yet (a process
+ * that died while Stripe answered), and how many failed (Stripe's word, or a refund.failed we marked).
+ */
+async function refundsOfLot(client: Stripe, db: TollgateDb, lotId: string, paymentIntent: string): Promise<{ unrecorded: Stripe.Refund | null; failed: number }> {
   let refunds: Stripe.Refund[];
   try {
     refunds = (await client.refunds.list({ payment_intent: paymentIntent, limit: 100 })).data;
   } catch (error) {
     throw stripeFailure("list the payment's refunds", error);
   }
-  return (
-    refunds.find(
-      (refund) =>
-        refund.metadata?.tollgate_lot_id === lotId && refund.status !== "failed" && refund.status !== "canceled" && !isRefundRecorded(db, refund.id),
-    ) ?? null
-  );
+  const ofLot = refunds.filter((refund) => refund.metadata?.tollgate_lot_id === lotId);
+  const isFailed = (refund: Stripe.Refund) => refund.status === "failed" || refund.status === "canceled" || isRefundMarkedFailed(db, refund.id);
+  return {
+    unrecorded: ofLot.find((refund) => !isFailed(refund) && !isRefundRecorded(db, refund.id)) ?? null,
+    failed: ofLot.filter(isFailed).length,
+  };
 }
 
 /** The SDK's errors carry their class name in `type` (StripeAuthenticationError, …). */

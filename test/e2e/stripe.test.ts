@@ -309,7 +309,7 @@ describe("POST /v1/billing/refunds", () => {
     expect(fake.refunds).toHaveLength(1);
     expect(fake.refunds[0]).toMatchObject({ id: body.refund_id, amount: refundable / CENT, payment_intent: "pi_cs_test_refund" });
     expect(fake.refunds[0]?.metadata).toMatchObject({ tollgate_lot_id: lotId, tollgate_workspace_id: gw.workspaceId });
-    expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}`);
+    expect(fake.refundRequests[0]?.idempotencyKey).toBe(`refund:${lotId}:${unused}:0`);
     expect(await entries(gw, "refund")).toEqual([{ kind: "refund", amount_microcents: -refundable, lot_id: lotId, idempotency_key: body.refund_id }]);
     expect((await lot(gw, lotId))?.remaining_microcents).toBe(unused - refundable);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(unused - refundable);
@@ -452,6 +452,30 @@ describe("POST /v1/billing/refunds", () => {
     expect((await handle(await webhook(refundEvent("evt_ff_created", { ...refund, status: "pending" })))).status).toBe(200);
     expect(await entries(gw, "refund")).toEqual([]);
     expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
+    expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
+  });
+
+  test("after a refund Stripe failed (reported before the ledger had it), asking again makes a new refund, not a replay of the failed one", async () => {
+    const { gw, handle } = await start({ grantUsd: 0 });
+    const lotId = await buyCredit(gw, handle, 2500, "retry");
+    const metadata = { tollgate_workspace_id: gw.workspaceId, tollgate_lot_id: lotId, tollgate_amount_microcents: String(2500 * CENT) };
+    // A process made this refund as refundLot does (same idempotency key), then died before writing it.
+    const form = new URLSearchParams({ payment_intent: "pi_cs_test_retry", amount: "2500" });
+    for (const [name, value] of Object.entries(metadata)) form.set(`metadata[${name}]`, value);
+    const made = (await (await fetch(`${fake.url}/v1/refunds`, { method: "POST", headers: { "idempotency-key": `refund:${lotId}:${2500 * CENT}:0` }, body: form })).json()) as { id: string };
+    // Stripe fails it: its list says so, a replay of its key would still answer the original response.
+    const index = fake.refunds.findIndex((refund) => refund.id === made.id);
+    fake.refunds[index] = { ...(fake.refunds[index] as (typeof fake.refunds)[number]), status: "failed" };
+    const failed = { id: made.id, amount: 2500, payment_intent: "pi_cs_test_retry", status: "failed", metadata };
+    expect((await handle(await webhook(refundEvent("evt_retry_failed", failed, "refund.failed")))).status).toBe(200);
+    expect((await handle(await webhook(refundEvent("evt_retry_created", { ...failed, status: "succeeded" })))).status).toBe(200);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(2500 * CENT);
+
+    const again = await handle(post("/v1/billing/refunds", { lot_id: lotId }, gw.mgmtKey));
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { refund_id: string }).refund_id).not.toBe(made.id);
+    expect(fake.refundRequests.at(-1)?.idempotencyKey).toBe(`refund:${lotId}:${2500 * CENT}:1`);
+    expect(readBalance(gw.deps.database.db, gw.workspaceId)).toBe(0);
     expect(verifyLedger(gw.deps.database.db).problems).toEqual([]);
   });
 

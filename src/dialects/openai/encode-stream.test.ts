@@ -75,7 +75,7 @@ describe("createOpenAIStreamEncoder", () => {
 
     const thinking = createOpenAIStreamEncoder(META);
     thinking.encode({ type: "start", id: "x", usage: USAGE });
-    expect(deltasOf(thinking.encode({ type: "block-delta", index: 0, delta: { type: "thinking", text: "Hmm" } }))).toEqual([{ role: "assistant", content: null, reasoning_content: "Hmm" }]);
+    expect(deltasOf(thinking.encode({ type: "block-delta", index: 0, delta: { type: "thinking", text: "Hmm" } }))).toEqual([{ role: "assistant", content: null, reasoning_content: "Hmm", refusal: null }]);
     expect(deltasOf(thinking.encode({ type: "block-delta", index: 1, delta: { type: "text", text: "Hi" } }))).toEqual([{ content: "Hi" }]);
 
     const empty = createOpenAIStreamEncoder(META);

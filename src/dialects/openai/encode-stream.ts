@@ -78,7 +78,7 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
             // With the role, content null: a client starts a text part at content "" (the AI SDK does).
             if (!state.rolePending) return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
             state.rolePending = false;
-            return chunk(`{"role":"assistant","content":null,"reasoning_content":${JSON.stringify(delta.text)}}`);
+            return chunk(`{"role":"assistant","content":null,"reasoning_content":${JSON.stringify(delta.text)},"refusal":null}`);
           }
           if (delta.type === "tool-input") {
             if (delta.partialJson === "") return "";
