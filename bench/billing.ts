@@ -415,7 +415,7 @@ function report(results: Results): string {
     "call's request record and charge join a group commit (one SQLite transaction for the calls ending within",
     "10 ms, src/billing/group-commit.ts) written by a worker thread with its own connection",
     "(src/billing/settlement-thread.ts), which also runs SQLite's WAL checkpoints (every ~1,000 pages, copied and fsynced);",
-    "the answer does not wait for the commit, the call's hold (narrowed to its cost) lasts until it lands. The CPU figures count every thread.",
+    "the answer does not wait for the commit, the call's hold (set to its cost) lasts until it lands. The CPU figures count every thread.",
     "Profile both gateways with `--cpu-prof-dir DIR`. Latency is the",
     `${results.wrk ? "wrk" : "Bun client"} closed loop's (each connection sends its next call when the answer arrives), so it includes`,
     "queueing behind the other connections' calls.",

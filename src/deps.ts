@@ -49,7 +49,7 @@ const DEFAULT_KEEPALIVE_MS = 5000;
  * ten times dearer than one of a batch of a hundred (bench/settlement.ts); at ~8,000 calls/s a batch holds
  * ~80 calls instead of the ~20 of a 2 ms window, and the settlement thread's CPU per call is printed by
  * bench/compare.ts. Answers do not wait for the commit, so this costs no latency; a settled call's hold,
- * narrowed to its cost, only stays a moment longer. An idle gateway's first call is written at once.
+ * set to its cost, only stays a moment longer. An idle gateway's first call is written at once.
  */
 const SETTLEMENT_BATCH_WINDOW_MS = 10;
 

@@ -272,7 +272,7 @@ export const WHY_MISSED: string[] = [
   "hand-over 9 %, the response 6 %); the rest is Bun's server and fetch client; Elysia's routing is not what costs (probe, a JSON POST:",
   "18.8–20.1 µs of CPU a request against a bare `Bun.serve`'s 17.5–28.4). Done: settlements gathered over 10 ms instead of 2 (about 80",
   "calls a commit instead of 20 at these rates, bench/settlement.ts; the settlement thread's CPU per call read 4–6 µs lower in four paired",
-  "probe runs), a settled call's hold narrowed to its cost meanwhile; a non-stream passthrough answer sent as the upstream's own text",
+  "probe runs), a settled call's hold set to its cost meanwhile; a non-stream passthrough answer sent as the upstream's own text",
   "with its model id replaced, instead of re-serialised. Tried and left: one abort controller per upstream attempt instead of",
   "`AbortSignal.any` (CPU per fetch −1 % to +2 %, within the noise; the whole abort plumbing costs ~3 µs a call in isolation, probe).",
   "**RSS under load**: a probe of `/proc/<pid>/smaps` at the peak (2026-11-24, before the JIT options) read 44.6 MB of the",
