@@ -139,9 +139,10 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
       }
       // A same-dialect client gets the upstream's own error body, byte for byte (SPEC §7).
       if (passthrough && error.isForwardedUpstreamError) error = error.verbatim();
-      // A refused BYOK key is the workspace's problem, not the channel's; transient failures count.
+      // A BYOK call's failures are its workspace's key's (refused, out of quota, unusable): they never
+      // count against the channel that every workspace shares, or one key could open its breaker for all.
       if (ctx.options.byok && error.kind === "upstream_auth_failed") error = byokRejected(channel, error);
-      else if (error.retryable) services.health.recordFailure(channel.key);
+      else if (error.retryable && !ctx.options.byok) services.health.recordFailure(channel.key);
       if (error.kind === "upstream_auth_failed") {
         authFailedProfile = profile.id;
         error = new GatewayError("upstream_auth_failed", `The provider '${channel.provider.id}' refused the gateway's credentials; the operator must fix its key.`, {

@@ -78,6 +78,19 @@ function readMaxPrice(headers: Headers): number | null {
   return Number(value);
 }
 
+/** Anything but visible ASCII, and the list's own "," and the escape's "%". */
+const UNSAFE_IN_HEADER = /[^\x21-\x24\x26-\x2b\x2d-\x7e]/gu;
+const utf8 = new TextEncoder();
+
+/**
+ * A dropped field's name as a header value can carry it: names come from the client's own keys and block
+ * types, and a line break, a comma or a character past ASCII would break the header (Response throws, after
+ * the upstream answered). Those characters, and "%", are percent-encoded as UTF-8.
+ */
+export function headerSafeFieldName(name: string): string {
+  return name.replace(UNSAFE_IN_HEADER, (char) => Array.from(utf8.encode(char), (byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join(""));
+}
+
 /**
  * An InferenceOutcome as the HTTP response (SPEC §6): the request id, the billed model, dropped fields;
  * a finished call's cost and token figures; a stream's input estimate (its final figures travel in-band).
@@ -90,7 +103,7 @@ export function toResponse(outcome: InferenceOutcome, ctx: RequestContext, metri
     ...rateLimitHeaders(ctx.rateLimit),
     [H.billedModel]: outcome.billedModel,
   };
-  if (outcome.dropped.length > 0) headers[H.droppedFields] = outcome.dropped.join(",");
+  if (outcome.dropped.length > 0) headers[H.droppedFields] = outcome.dropped.map(headerSafeFieldName).join(",");
   if (outcome.summary) Object.assign(headers, figureHeaders(outcome.summary));
   else headers[H.tokensInput] = String(outcome.inputEstimate);
   return new Response(outcome.body, { status: 200, headers });

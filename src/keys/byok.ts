@@ -178,15 +178,16 @@ export class ByokVault {
   }
 }
 
-/** The key as it will be sent upstream: trimmed, non-empty, ≤ 4 KB, no whitespace or control characters. */
+/** The key as it will be sent upstream: trimmed, non-empty, ≤ 4 KB, visible ASCII only. */
 function checkApiKey(apiKey: string): string {
   const secret = apiKey.trim();
   if (secret === "") throw new GatewayError("invalid_request", "Invalid request: 'api_key' must not be empty.", { param: "api_key" });
   if (Buffer.byteLength(secret, "utf8") > MAX_API_KEY_BYTES)
     throw new GatewayError("invalid_request", `Invalid request: 'api_key' must be at most ${MAX_API_KEY_BYTES} bytes.`, { param: "api_key" });
-  // It travels in an HTTP header; a space or newline would break (or smuggle) the upstream request.
-  if (/[\s\p{Cc}]/u.test(secret))
-    throw new GatewayError("invalid_request", "Invalid request: 'api_key' must not contain whitespace or control characters.", { param: "api_key" });
+  // It travels in an HTTP header: visible ASCII only (a space or newline would break or smuggle the
+  // upstream request; a character past ASCII makes fetch refuse the header on every call).
+  if (!/^[\x21-\x7e]+$/.test(secret))
+    throw new GatewayError("invalid_request", "Invalid request: 'api_key' must be visible ASCII characters only (no whitespace, control or non-ASCII characters).", { param: "api_key" });
   return secret;
 }
 

@@ -18,6 +18,8 @@ function globToRegExp(glob: string): RegExp {
 }
 
 const RESOLVED_CACHE_LIMIT = 10_000;
+/** The longest model id the wire schemas accept; longer ones are never cached (each could pin megabytes). */
+export const MAX_MODEL_ID_LENGTH = 256;
 
 export class Catalog {
   private readonly byId = new Map<string, ModelProfile>();
@@ -42,6 +44,7 @@ export class Catalog {
     const cached = this.resolved.get(modelId);
     if (cached !== undefined) return cached;
     const found = this.aliases.find((alias) => alias.pattern.test(modelId))?.profile ?? null;
+    if (modelId.length > MAX_MODEL_ID_LENGTH) return found;
     if (this.resolved.size >= RESOLVED_CACHE_LIMIT) this.resolved.clear();
     this.resolved.set(modelId, found);
     return found;

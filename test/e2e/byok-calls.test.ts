@@ -83,4 +83,17 @@ describe("BYOK failures", () => {
     expect(body.error).toMatchObject({ type: "invalid_request_error", details: { error_code: "byok_key_rejected" } });
     expect(JSON.stringify(body)).not.toContain("sk-revoked-by-openai");
   });
+
+  test("a workspace's own key out of quota (429) or unreachable never opens the breaker of the channel every workspace shares", async () => {
+    setup = await start();
+    const { gateway, openaiUpstream } = setup;
+    await gateway.deps.byok.store(gateway.workspaceId, "openai", "sk-exhausted-quota-key-000000");
+    const quota = { kind: "json" as const, status: 429, body: { error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota" } } };
+    openaiUpstream.script(quota, quota, quota, quota);
+    const body = { model: "via-openai", messages: [{ role: "user", content: "hi" }] };
+    for (let index = 0; index < 4; index++) expect((await postJson(gateway, "/v1/chat/completions", body, BYOK)).status).toBe(429);
+    expect(gateway.deps.health.snapshot("fake-openai/gpt-upstream").state).toBe("closed");
+    // Everyone else, on the operator's key: served.
+    expect((await postJson(gateway, "/v1/chat/completions", body)).status).toBe(200);
+  });
 });

@@ -400,6 +400,29 @@ describe("across dialects", () => {
     expect((response.headers.get("x-tollgate-dropped-fields") ?? "").split(",").sort()).toEqual(["messages[].audio", "messages[].content[].some_part_field"]);
   });
 
+  test("dropped names a client chose (line breaks, commas, non-ASCII) reach the header percent-encoded, stream or not, and the call is served", async () => {
+    for (const stream of [false, true]) {
+      const response = await postJson(setup.gateway, "/v1/chat/completions", {
+        model: "via-anthropic",
+        stream,
+        messages: [{ role: "user", content: [{ type: "text", text: "x", "bad\r\nname": 1, "a,b": 2, "café%": 3 }] }],
+      });
+      expect(response.status).toBe(200);
+      await response.text();
+      expect((response.headers.get("x-tollgate-dropped-fields") ?? "").split(",").sort()).toEqual([
+        "messages[].content[].a%2Cb",
+        "messages[].content[].bad%0D%0Aname",
+        "messages[].content[].caf%C3%A9%25",
+      ]);
+    }
+  });
+
+  test("a model id longer than 256 characters is refused with 400 (it could pin memory in the resolution cache)", async () => {
+    const response = await postJson(setup.gateway, "/v1/chat/completions", { model: `x${"y".repeat(256)}`, messages: [{ role: "user", content: "x" }] });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_request", message: expect.stringContaining("model") });
+  });
+
   test("OpenAI client → Anthropic upstream: reasoning_effort becomes a thinking budget under max_tokens", async () => {
     const client = openaiClient(setup.gateway);
     await client.chat.completions.create({ model: "via-anthropic", max_tokens: 3000, reasoning_effort: "high", messages: [{ role: "user", content: "think" }] });

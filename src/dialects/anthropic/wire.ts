@@ -7,6 +7,7 @@
 
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { compileOnFirstUse } from "../../lib/lazy-check.ts";
+import { MAX_MODEL_ID_LENGTH } from "../../routing/catalog.ts";
 
 /** A `type` discriminator other than the listed ones: lets unknown variants through without shadowing known ones. */
 function typeOtherThan(...known: string[]) {
@@ -106,7 +107,7 @@ const OutputConfig = Type.Object({
 });
 
 const requestProperties = {
-  model: Type.String({ minLength: 1 }),
+  model: Type.String({ minLength: 1, maxLength: MAX_MODEL_ID_LENGTH }),
   max_tokens: Type.Integer({ minimum: 1 }),
   messages: Type.Array(Message, { minItems: 1 }),
   system: Type.Optional(Type.Union([Type.String(), Type.Array(TextBlock)])),

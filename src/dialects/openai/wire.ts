@@ -6,6 +6,7 @@
 
 import { Type, type Static } from "@sinclair/typebox";
 import { compileOnFirstUse } from "../../lib/lazy-check.ts";
+import { MAX_MODEL_ID_LENGTH } from "../../routing/catalog.ts";
 
 const TextPart = Type.Object({ type: Type.Literal("text"), text: Type.String() });
 const ImagePart = Type.Object({
@@ -82,7 +83,7 @@ const MaybeNumber = (options: { minimum?: number; maximum?: number } = {}) =>
 const MaybeInt = (options: { minimum?: number } = {}) => Type.Optional(Type.Union([Type.Integer(options), Type.Null()]));
 
 export const OpenAIChatRequestSchema = Type.Object({
-  model: Type.String({ minLength: 1 }),
+  model: Type.String({ minLength: 1, maxLength: MAX_MODEL_ID_LENGTH }),
   messages: Type.Array(Message, { minItems: 1 }),
   max_tokens: MaybeInt({ minimum: 1 }),
   max_completion_tokens: MaybeInt({ minimum: 1 }),
@@ -121,7 +122,7 @@ export interface OpenAIUsage {
 
 /** POST /v1/embeddings: the fields Tollgate reads; the rest is forwarded. */
 export const OpenAIEmbeddingsRequestSchema = Type.Object({
-  model: Type.String({ minLength: 1 }),
+  model: Type.String({ minLength: 1, maxLength: MAX_MODEL_ID_LENGTH }),
   input: Type.Union([
     Type.String(),
     Type.Array(Type.String(), { minItems: 1 }),
