@@ -159,5 +159,9 @@ export class GatewayError extends Error {
 /** Anything thrown that is not a GatewayError becomes `internal`, with the original kept as cause (logged, never shown). */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
+  // JSON nested thousands of levels deep parses (Bun's parser is not recursive), but serialising or
+  // walking it overflows the stack: the request's shape is at fault, not the gateway.
+  if (error instanceof RangeError && /call stack/i.test(error.message))
+    return new GatewayError("invalid_request", "Invalid request: the body is nested too deeply.", { cause: error });
   return new GatewayError("internal", "The gateway hit an internal error.", { cause: error });
 }

@@ -417,6 +417,24 @@ describe("across dialects", () => {
     }
   });
 
+  test("a body nested hundreds of thousands of levels deep is a 400 in the client's dialect, whatever the route, never a 500", async () => {
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    const routes = [
+      ["/v1/chat/completions", "via-openai", {}],
+      ["/v1/messages", "via-anthropic", { "anthropic-version": "2023-06-01" }],
+    ] as const;
+    for (const [path, model, headers] of routes) {
+      const body = `{"model":"${model}","max_tokens":5,"messages":[{"role":"user","content":"x"}],"extra":${deep}}`;
+      const response = await setup.gateway.fetch(`${setup.gateway.baseUrl}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${setup.gateway.liveKey}`, "content-type": "application/json", ...headers },
+        body,
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain("nested too deeply");
+    }
+  });
+
   test("a model id longer than 256 characters is refused with 400 (it could pin memory in the resolution cache)", async () => {
     const response = await postJson(setup.gateway, "/v1/chat/completions", { model: `x${"y".repeat(256)}`, messages: [{ role: "user", content: "x" }] });
     expect(response.status).toBe(400);
