@@ -12,6 +12,7 @@ import type { TollgateDb } from "../db/client.ts";
 import type { NewRequestRow } from "../db/repo/requests.ts";
 import { creditLots, ledgerEntries, requests, workspaces } from "../db/schema.ts";
 import { newId } from "../lib/ids.ts";
+import { creditedRemaining } from "./lots.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -46,10 +47,7 @@ export function grantCredit(db: TollgateDb, input: GrantInput): GrantResult {
       if (existing) return { lotId: existing.lotId ?? "", balanceAfterMicrocents: existing.balanceAfter, applied: false };
       const lotId = newId("lot");
       const balanceAfter = moveBalance(tx, input.workspaceId, input.amountMicrocents, 0);
-      // A wallet a call overdrew (its actual cost above its hold) is in debt: the new credit pays that
-      // first, so the lots still hold exactly the balance (`verifyLedger`) and a refund never returns
-      // the part that paid it.
-      const remaining = Math.min(input.amountMicrocents, Math.max(0, balanceAfter));
+      const remaining = creditedRemaining(input.amountMicrocents, balanceAfter);
       tx.insert(creditLots)
         .values({
           id: lotId,

@@ -38,6 +38,15 @@ function moveBalance(tx: LotTx, workspaceId: string, delta: number): number {
   return row.balance;
 }
 
+/**
+ * What a new lot of `amount` holds once credited, the balance now `balanceAfter`: a wallet a call overdrew
+ * (its cost above its hold) is in debt, and the credit pays that first, so the lots still hold exactly
+ * the balance (`verifyLedger`) and a refund never returns the part that paid it.
+ */
+export function creditedRemaining(amount: number, balanceAfter: number): number {
+  return Math.min(amount, Math.max(0, balanceAfter));
+}
+
 function balanceOf(tx: LotTx, workspaceId: string): number {
   return tx.select({ balance: workspaces.balanceMicrocents }).from(workspaces).where(eq(workspaces.id, workspaceId)).get()?.balance ?? 0;
 }
@@ -150,7 +159,7 @@ export function recordLotRefund(db: TollgateDb, input: LotRefundInput): LotRefun
     (tx) => {
       const lot = tx.select().from(creditLots).where(eq(creditLots.id, input.lotId)).get();
       if (!lot || lot.workspaceId !== input.workspaceId) throw new Error(`lot ${input.lotId} is not a lot of workspace ${input.workspaceId}`);
-      if (isMarkedFailed(tx, input.refundId)) return { applied: false, failed: true, balanceAfterMicrocents: balanceOf(tx, input.workspaceId), lot };
+      if (isRefundMarkedFailed(tx, input.refundId)) return { applied: false, failed: true, balanceAfterMicrocents: balanceOf(tx, input.workspaceId), lot };
       const existing = tx
         .select({ balanceAfter: ledgerEntries.balanceAfterMicrocents })
         .from(ledgerEntries)
@@ -215,13 +224,9 @@ function failedRefundMarker(refundId: string): string {
   return `refund-failed:${refundId}`;
 }
 
-function isMarkedFailed(tx: LotReader, refundId: string): boolean {
-  return tx.select({ id: stripeEvents.eventId }).from(stripeEvents).where(eq(stripeEvents.eventId, failedRefundMarker(refundId))).get() !== undefined;
-}
-
 /** Whether Stripe reported this refund failed before the ledger had it (it will never be written). */
-export function isRefundMarkedFailed(db: TollgateDb, refundId: string): boolean {
-  return isMarkedFailed(db, refundId);
+export function isRefundMarkedFailed(reader: LotReader, refundId: string): boolean {
+  return reader.select({ id: stripeEvents.eventId }).from(stripeEvents).where(eq(stripeEvents.eventId, failedRefundMarker(refundId))).get() !== undefined;
 }
 
 /**
@@ -243,7 +248,7 @@ export function reverseLotRefund(db: TollgateDb, input: { workspaceId: string; r
         .get();
       const refunded = refund?.lotId ? tx.select().from(creditLots).where(eq(creditLots.id, refund.lotId)).get() : undefined;
       if (!refund || !refunded) {
-        if (!isMarkedFailed(tx, input.refundId)) {
+        if (!isRefundMarkedFailed(tx, input.refundId)) {
           tx.insert(stripeEvents).values({ eventId: failedRefundMarker(input.refundId), type: "refund.failed", workspaceId: input.workspaceId, processedAt: input.nowMs }).run();
         }
         return { applied: false };
@@ -259,7 +264,7 @@ export function reverseLotRefund(db: TollgateDb, input: { workspaceId: string; r
           workspaceId: input.workspaceId,
           source: refunded.source,
           amountMicrocents: amount,
-          remainingMicrocents: Math.min(amount, Math.max(0, balanceAfter)),
+          remainingMicrocents: creditedRemaining(amount, balanceAfter),
           createdAt: input.nowMs,
           expiresAt: refunded.expiresAt,
           refundableUntil: null,

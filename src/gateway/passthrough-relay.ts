@@ -8,6 +8,7 @@
  */
 
 import { endsFirstChunk, type ChatEvent } from "../canonical/events.ts";
+import type { Usage } from "../canonical/usage.ts";
 import type { JsonStringSlot } from "../lib/json-string-slot.ts";
 import type { UpstreamEventDecoder } from "../providers/sse-events.ts";
 import { type BatchReader, SseBatchReader } from "../sse/batch-reader.ts";
@@ -170,6 +171,20 @@ export function passthroughStream(
   };
 
   /**
+   * The stream is done and served: settled with `usage`; then the held usage event (with the `tollgate`
+   * object), the dialect's last event as the upstream wrote it (`last`; none when the body just ended)
+   * and the trailing `tollgate.usage` event when asked for.
+   */
+  const settleServed = (usage: Usage, last: string): string => {
+    done = true;
+    const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: meter.ttftMs });
+    let out = held === null ? "" : release(held, summary);
+    out += last;
+    if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(summary), "tollgate.usage");
+    return out;
+  };
+
+  /**
    * The body ended before the dialect's last event: a stream the tap saw finish (an OpenAI-compatible
    * server that sends its finish reason and usage but no `[DONE]`) settles as it would have, as on the
    * translated path; any other is cut.
@@ -182,11 +197,7 @@ export function passthroughStream(
       else if (canonical.type === "error") return failWith(canonical.kind, canonical.message, null);
     }
     if (finish === null) return failWith("upstream_error", "The upstream ended the stream before it finished.", null);
-    done = true;
-    const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage: finish.usage, billable: true, ttftMs: meter.ttftMs });
-    let out = held === null ? "" : release(held, summary);
-    if (meta.usageEvent) out += encodeSseEvent(JSON.stringify(summary), "tollgate.usage");
-    return out;
+    return settleServed(finish.usage, "");
   };
 
   /**
@@ -242,15 +253,7 @@ export function passthroughStream(
       return;
     }
     const text = isRecord(data) ? rewrite.apply(event.data, data) : event.data;
-    if (finish || wire.isTerminal(event, data)) {
-      done = true;
-      const usage = finish?.usage ?? meter.partialUsage();
-      const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: meter.ttftMs });
-      if (held !== null) out.add(release(held, summary));
-      out.add(encodeUpstreamEvent(event, text));
-      if (meta.usageEvent) out.add(encodeSseEvent(JSON.stringify(summary), "tollgate.usage"));
-      return;
-    }
+    if (finish || wire.isTerminal(event, data)) return out.add(settleServed(finish?.usage ?? meter.partialUsage(), encodeUpstreamEvent(event, text)));
     flushHeld(out);
     out.add(encodeUpstreamEvent(event, text));
   };

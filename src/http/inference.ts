@@ -31,8 +31,12 @@ export async function acceptInference(deps: Deps, request: Request, dialect: Dia
   // From here on the workspace is known: every response, errors included (a key of the wrong kind's
   // 401 among them), carries its rate limits.
   const rateLimit = rateLimitPeek(deps, principal.workspaceId);
-  rememberRateLimit(request, rateLimit);
-  requireKind(principal, need);
+  try {
+    requireKind(principal, need);
+  } catch (error) {
+    rememberRateLimit(request, rateLimit);
+    throw error;
+  }
   const ctx: RequestContext = {
     requestId,
     startedAtMs: deps.clock.now(),

@@ -44,13 +44,14 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
     `${chunkHead}${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
   const argumentsChunk = (blockIndex: number, partialJson: string): string =>
     chunk(`{"tool_calls":[{"index":${state.toolIndex.get(blockIndex) ?? 0},"function":{"arguments":${JSON.stringify(partialJson)}}}]}`);
-  const ROLE_CHUNK = chunk(`{"role":"assistant","content":"","refusal":null}`);
-  /** The role chunk, once, before the first text (or the finish of an answer with nothing in it). */
-  const role = (): string => {
-    if (!state.rolePending) return "";
+  /** Whether this delta is the first: it then carries the role (once). */
+  const claimRole = (): boolean => {
+    const pending = state.rolePending;
     state.rolePending = false;
-    return ROLE_CHUNK;
+    return pending;
   };
+  /** The role chunk, once, before the first text (or the finish of an answer with nothing in it). */
+  const role = (): string => (claimRole() ? chunk(`{"role":"assistant","content":"","refusal":null}`) : "");
   /** A content chunk's bytes around its literal (`chunk` with `{"content":<literal>}`), made at the first text run. */
   let runEnvelope: { head: Uint8Array; tail: Uint8Array } | null = null;
 
@@ -67,18 +68,15 @@ export function createOpenAIStreamEncoder(meta: EncodeMeta): StreamEncoder {
           state.toolIndex.set(event.index, toolIndex);
           state.toolsWithoutArguments.add(event.index);
           const call = { index: toolIndex, id: event.block.id, type: "function", function: { name: event.block.name, arguments: "" } };
-          if (!state.rolePending) return chunk(JSON.stringify({ tool_calls: [call] }));
-          state.rolePending = false;
-          return chunk(JSON.stringify({ role: "assistant", content: null, tool_calls: [call], refusal: null }));
+          return chunk(JSON.stringify(claimRole() ? { role: "assistant", content: null, tool_calls: [call], refusal: null } : { tool_calls: [call] }));
         }
         case "block-delta": {
           const delta = event.delta;
           if (delta.type === "text") return role() + chunk(`{"content":${delta.literal ?? JSON.stringify(delta.text)}}`);
           if (delta.type === "thinking") {
             // With the role, content null: a client starts a text part at content "" (the AI SDK does).
-            if (!state.rolePending) return chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
-            state.rolePending = false;
-            return chunk(`{"role":"assistant","content":null,"reasoning_content":${JSON.stringify(delta.text)},"refusal":null}`);
+            const reasoning = JSON.stringify(delta.text);
+            return chunk(claimRole() ? `{"role":"assistant","content":null,"reasoning_content":${reasoning},"refusal":null}` : `{"reasoning_content":${reasoning}}`);
           }
           if (delta.type === "tool-input") {
             if (delta.partialJson === "") return "";
