@@ -119,7 +119,9 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
         apiKey,
         maxTokens: input.maxTokensFor(profile),
         signal: abort.signal,
-        headersTimeoutMs: request.stream ? timeouts.firstByteTimeoutMs : timeouts.requestTimeoutMs,
+        // A non-stream call waits for headers as long as the call may last: its own deadline (CallAbort's
+        // request_timeout_ms, which started first) bounds that, so the try needs no timer of its own.
+        headersTimeoutMs: request.stream ? timeouts.firstByteTimeoutMs : null,
         forwardHeaders: passthrough ? ctx.options.forwardHeaders : {},
         onAccepted: () => settlement.accept(profile, channel),
       },

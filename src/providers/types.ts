@@ -23,8 +23,8 @@ export interface ProviderCallContext {
   maxTokens: number;
   /** Aborted when the client goes away or the gateway gives up. */
   signal: AbortSignal;
-  /** Deadline for the upstream's response headers. */
-  headersTimeoutMs: number;
+  /** Deadline for the upstream's response headers, this try only; null: the call's signal bounds it (http.ts). */
+  headersTimeoutMs: number | null;
   /** Client headers an upstream of the client's own dialect receives (anthropic-version, anthropic-beta). */
   forwardHeaders: Readonly<Record<string, string>>;
   /** Called when the upstream answers 2xx: from then on it has accepted the call (SPEC §8.3). */

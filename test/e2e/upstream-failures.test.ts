@@ -198,6 +198,30 @@ describe("client disconnects and silence", () => {
     expect(record?.output_tokens).toBeLessThan(40);
   });
 
+  test("a client that goes away while a non-stream call waits for the upstream's headers aborts the upstream and is recorded as 499", async () => {
+    setup = await startMatrix({ listen: true });
+    setup.openaiUpstream.script({ kind: "hang" });
+    const controller = new AbortController();
+    const answered = fetch(`${setup.gateway.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${setup.gateway.liveKey}` },
+      body: JSON.stringify({ model: "via-openai", messages: [{ role: "user", content: "x" }] }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    for (let attempt = 0; attempt < 100 && setup.openaiUpstream.received.length === 0; attempt++) await Bun.sleep(10);
+    expect(setup.openaiUpstream.received).toHaveLength(1);
+    controller.abort();
+    expect(await answered).toBeInstanceOf(Error);
+    let record: RequestRecordRow | undefined;
+    for (let attempt = 0; attempt < 100 && (!record || setup.openaiUpstream.hangsAborted === 0); attempt++) {
+      await Bun.sleep(20);
+      record = (await rows<RequestRecordRow>(setup.gateway, "SELECT * FROM requests"))[0];
+    }
+    // The gateway's own request timeout (600 s here) is far off: only the client's leaving ended the wait.
+    expect(setup.openaiUpstream.hangsAborted).toBe(1);
+    expect(record).toMatchObject({ status: "error", http_status: 499, error_code: "client_disconnected", cost_microcents: 0 });
+  });
+
   test("keepalive comments flow while the upstream is silent", async () => {
     setup = await startMatrix();
     setup.gateway.deps.keepaliveMs = 40;

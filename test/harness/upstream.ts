@@ -19,6 +19,8 @@ export type Script =
 export interface FakeUpstream {
   url: string;
   received: ReceivedRequest[];
+  /** How many "hang" answers saw their request aborted by the gateway. */
+  readonly hangsAborted: number;
   /** Queue scripts for the next requests (first in, first used); unscripted requests get the default answer. */
   script(...scripts: Script[]): void;
   close(): Promise<void>;
@@ -119,13 +121,20 @@ function anthropicDefault(body: Record<string, unknown>): Script {
   return { kind: "sse", text: sseText(events) };
 }
 
-function respond(script: Script, signal: AbortSignal): Response | Promise<Response> {
+function respond(script: Script, signal: AbortSignal, onHangAborted: () => void): Response | Promise<Response> {
   if (script.kind === "json") {
     const init = { status: script.status ?? 200, headers: { "content-type": "application/json", ...script.headers } };
     const reply = () => (script.raw === undefined ? Response.json(script.body, init) : new Response(script.raw, init));
     return script.delayMs ? sleep(script.delayMs).then(reply) : reply();
   }
-  if (script.kind === "hang") return new Promise<Response>((resolve) => signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 }))));
+  if (script.kind === "hang") {
+    return new Promise<Response>((resolve) =>
+      signal.addEventListener("abort", () => {
+        onHangAborted();
+        resolve(new Response(null, { status: 499 }));
+      }),
+    );
+  }
   const bytes = encoder.encode(script.text);
   const limit = script.cutAfterBytes ?? bytes.length;
   const size = script.chunkSize ?? 64;
@@ -150,6 +159,8 @@ function respond(script: Script, signal: AbortSignal): Response | Promise<Respon
 export async function startFakeUpstream(dialect: "openai" | "anthropic"): Promise<FakeUpstream> {
   const received: ReceivedRequest[] = [];
   const queue: Script[] = [];
+  let hangsAborted = 0;
+  const onHangAborted = () => hangsAborted++;
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -159,13 +170,13 @@ export async function startFakeUpstream(dialect: "openai" | "anthropic"): Promis
       const body = (await request.json().catch(() => ({}))) as Record<string, unknown>;
       received.push({ path: url.pathname, headers: request.headers, body });
       const scripted = queue.shift();
-      if (scripted) return respond(scripted, request.signal);
+      if (scripted) return respond(scripted, request.signal, onHangAborted);
       if (url.pathname.endsWith("/embeddings")) {
         const inputs = Array.isArray(body.input) ? body.input : [body.input];
         return Response.json({ object: "list", data: inputs.map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] })), model: body.model, usage: { prompt_tokens: 7, total_tokens: 7 } });
       }
       if (url.pathname.endsWith("/count_tokens")) return Response.json({ input_tokens: 4242 });
-      return respond(dialect === "openai" ? openAIDefault(body) : anthropicDefault(body), request.signal);
+      return respond(dialect === "openai" ? openAIDefault(body) : anthropicDefault(body), request.signal, onHangAborted);
     },
     error() {
       return new Response(null, { status: 500 });
@@ -174,6 +185,9 @@ export async function startFakeUpstream(dialect: "openai" | "anthropic"): Promis
   return {
     url: `http://127.0.0.1:${server.port}`,
     received,
+    get hangsAborted() {
+      return hangsAborted;
+    },
     script: (...scripts) => queue.push(...scripts),
     close: () => server.stop(true),
   };
