@@ -12,7 +12,7 @@
  * Bun client at concurrency 1 in its own process (bench/lib/ttfb-client.ts). Then a CPU profile of
  * Tollgate (from source, `bun --cpu-prof`) under two scenarios. Only 127.0.0.1; every loop bounded.
  * `--write` rewrites the "Comparison with the floor and a peer" section of docs/benchmarks.md.
- * Usage: bun bench/compare.ts [--write] [--rounds N] [--seconds S] [--latency-seconds S] [--ttfb-calls N]
+ * Usage: bun bench/compare.ts [--write] [--rounds N] [--slow-rounds N] [--latency-rounds N] [--seconds S] [--latency-seconds S] [--ttfb-calls N]
  *        [--skip-portkey] [--skip-profile] [--profile-dir DIR] [--only-profile] [--binary PATH]
  *        [--only IDS] [--gateway-env NAME=VALUE,…]
  */
@@ -34,7 +34,7 @@ import {
   MODEL_SLOW,
   PROFILE_SECONDS,
   ROOT,
-  ROUNDS,
+  LATENCY_ROUNDS,
   SECTION,
   SLOW_MS,
   TOKENS,
@@ -44,7 +44,7 @@ import { writeBenchSection } from "./lib/benchmarks-doc.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./lib/bench-config.ts";
 import { gatewayCommand } from "./lib/gateway-binary.ts";
 import { summarizeProfile, type CpuProfile, type ProfileResult } from "./lib/cpu-profile.ts";
-import { childEnv, cpuMsByThread, fileRssMb, msUntilHealthy, peakRssMb, rssMb, runCliOutput, startGateway, startPortPrinter, stopGateway, type Started } from "./lib/gateway-process.ts";
+import { childEnv, cpuMsByThread, fileRssMb, msUntilHealthy, peakRssMb, rssMb, runCliOutput, startGateway, startPortPrinter, stopGateway, untilQuiet, type Started } from "./lib/gateway-process.ts";
 import { ensurePortkey, PORTKEY_DIR, startPortkey, type PortkeyInstall } from "./lib/portkey.ts";
 import { fixed } from "./lib/stats.ts";
 import type { TtfbReport, TtfbSpec, TtfbTarget } from "./lib/ttfb-client.ts";
@@ -134,6 +134,9 @@ async function measureScenario(dir: string, scenario: Scenario, endpoints: Endpo
     const pid = target === "direct" ? undefined : pids[target];
     const before = pid === undefined ? null : cpuMsByThread(pid);
     const report = await runWrk({ baseUrl: call.baseUrl, script, connections, seconds });
+    // What the load left behind (the last settlements, a collection) counts in this cell, and stays out of
+    // the next target's: Portkey's after-load work overlapped Tollgate's cell in every other round.
+    if (pid !== undefined) await untilQuiet(pid);
     const after = pid === undefined ? null : cpuMsByThread(pid);
     if (target === "tollgate") onTollgateCalls(report.requests);
     return cell(report, before, after);
@@ -144,12 +147,12 @@ async function measureScenario(dir: string, scenario: Scenario, endpoints: Endpo
   }
   const rounds: Partial<Record<TargetId, TargetRounds>> = {};
   for (const target of targets) rounds[target] = { throughput: [], concurrencyOne: [] };
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < scenario.rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const target of order) rounds[target]?.throughput.push(await run(target, scenario.connections, scenario.seconds));
-    if (scenario.concurrencyOne) for (const target of order) rounds[target]?.concurrencyOne.push(await run(target, 1, LATENCY_SECONDS));
+    if (scenario.concurrencyOne && round < LATENCY_ROUNDS) for (const target of order) rounds[target]?.concurrencyOne.push(await run(target, 1, LATENCY_SECONDS));
     const line = targets.map((target) => `${target} ${fixed(rounds[target]?.throughput.at(-1)?.rps ?? 0, 0)}`).join(", ");
-    console.error(`  round ${round + 1}/${ROUNDS}: ${line} req/s (c=${scenario.connections})`);
+    console.error(`  round ${round + 1}/${scenario.rounds}: ${line} req/s (c=${scenario.connections})`);
   }
   const ttfb = scenario.stream ? await runTtfb(dir, scenario, calls, targets) : null;
   // The answers are still whole after the load.

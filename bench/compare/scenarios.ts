@@ -1,7 +1,7 @@
 /** bench/compare.ts's targets and scenarios, the request each target gets, and the check of each answer. */
 
 import type { WrkRequest } from "../lib/wrk.ts";
-import { ANSWER, ANTHROPIC_VERSION, CONNECTIONS, flags, MAX_TOKENS, MODEL_FAST, MODEL_SLOW, SECONDS, SLOW_CONNECTIONS, SLOW_MS, SLOW_SECONDS, TOKENS, TTFB_CALLS, TTFB_CALLS_SLOW } from "./settings.ts";
+import { ANSWER, ANTHROPIC_VERSION, CONNECTIONS, flags, MAX_TOKENS, MODEL_FAST, MODEL_SLOW, ROUNDS, SECONDS, SLOW_CONNECTIONS, SLOW_MS, SLOW_ROUNDS, SLOW_SECONDS, TOKENS, TTFB_CALLS, TTFB_CALLS_SLOW } from "./settings.ts";
 
 export type TargetId = "direct" | "floor" | "tollgate" | "portkey";
 export const TARGET_NAME: Record<TargetId, string> = { direct: "direct", floor: "floor", tollgate: "Tollgate", portkey: "Portkey" };
@@ -18,6 +18,8 @@ export interface Scenario {
   connections: number;
   /** Also measure latency at concurrency 1. */
   concurrencyOne: boolean;
+  /** Throughput rounds (the first LATENCY_ROUNDS of them also at 1 connection). */
+  rounds: number;
   ttfbCalls: number;
   seconds: number;
   /**
@@ -43,6 +45,7 @@ export function scenarios(): Scenario[] {
       latencyMs: 0,
       connections: CONNECTIONS,
       concurrencyOne: true,
+      rounds: ROUNDS,
       ttfbCalls: TTFB_CALLS,
       seconds: SECONDS,
       warmup: index === 0 ? "all" : "gateways",
@@ -57,6 +60,7 @@ export function scenarios(): Scenario[] {
       latencyMs: SLOW_MS,
       connections: SLOW_CONNECTIONS,
       concurrencyOne: false,
+      rounds: SLOW_ROUNDS,
       ttfbCalls: TTFB_CALLS_SLOW,
       seconds: SLOW_SECONDS,
       warmup: index === 0 ? "all" : "none",

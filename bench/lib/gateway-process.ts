@@ -230,6 +230,28 @@ export function cpuMs(pid: number): number {
   return total;
 }
 
+/** Polls of a process's CPU time while waiting for it to go quiet. */
+const QUIET_POLL_MS = 20;
+/** CPU time below which a poll interval counts as quiet (timers, an idle worker thread). */
+const QUIET_CPU_MS = 0.3;
+const QUIET_MAX_MS = 1000;
+
+/**
+ * Waits until a process's CPU time stops moving (at most a second): the work a load leaves behind (a
+ * gateway's settlements, which a worker thread commits a few ms later, a runtime's collection of the
+ * load's garbage) then counts in that load and not in whatever is measured next.
+ */
+export async function untilQuiet(pid: number): Promise<void> {
+  const deadline = performance.now() + QUIET_MAX_MS;
+  let last = cpuMs(pid);
+  while (performance.now() < deadline) {
+    await Bun.sleep(QUIET_POLL_MS);
+    const now = cpuMs(pid);
+    if (now - last < QUIET_CPU_MS) return;
+    last = now;
+  }
+}
+
 /**
  * Spawns a bench process that prints its port as its first stdout line (the mock upstreams, the floor proxy)
  * and resolves with it and that port; kills it and throws if none comes within 15 s. Its stderr goes to

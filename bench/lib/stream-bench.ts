@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SseDecoder, type SseEvent } from "../../src/sse/decode.ts";
 import { modelToml, providerToml, UNLIMITED_TIER_TOML } from "./bench-config.ts";
 import { gatewayCommand, type GatewayChoice, type GatewayCommand } from "./gateway-binary.ts";
-import { cpuMs, msUntilHealthy, runCliOutput, startGateway, startPortPrinter, stopGateway, type Started } from "./gateway-process.ts";
+import { cpuMs, msUntilHealthy, runCliOutput, startGateway, startPortPrinter, stopGateway, untilQuiet, type Started } from "./gateway-process.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { benchAnswer } from "./stream-upstream.ts";
 
@@ -189,28 +189,6 @@ function cpuTicks(pid: number): number {
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`unexpected /proc/${pid}/stat: ${stat.slice(0, 200)}`);
   return utime + stime;
-}
-
-/** Polls of the gateway's CPU time while waiting for it to go quiet after a batch. */
-const QUIET_POLL_MS = 20;
-/** CPU time below which a poll interval counts as quiet (timers, an idle worker thread). */
-const QUIET_CPU_MS = 0.3;
-const QUIET_MAX_MS = 1000;
-
-/**
- * Waits until the gateway's CPU time stops moving: the work a batch leaves behind (its settlements, which a
- * worker thread commits a few ms later, and the collection of its garbage) then counts in that batch and
- * not in whichever batch comes next.
- */
-async function untilQuiet(pid: number): Promise<void> {
-  const deadline = performance.now() + QUIET_MAX_MS;
-  let last = cpuMs(pid);
-  while (performance.now() < deadline) {
-    await Bun.sleep(QUIET_POLL_MS);
-    const now = cpuMs(pid);
-    if (now - last < QUIET_CPU_MS) return;
-    last = now;
-  }
 }
 
 /**
