@@ -2,7 +2,7 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { GatewayError } from "../errors.ts";
-import { fetchUpstream, type UpstreamRequest } from "./http.ts";
+import { fetchUpstream, readUpstreamText, type UpstreamRequest } from "./http.ts";
 
 /** A loopback upstream: /slow-headers answers after 2 s, /stream sends one chunk then holds the body open, /ok answers at once. */
 let received = 0;
@@ -26,9 +26,37 @@ const server = Bun.serve({
         { headers: { "content-type": "text/event-stream" } },
       );
     }
+    if (path === "/declared-2000") return new Response("z".repeat(2000));
+    if (path === "/chunked-endless") {
+      // No length declared, and no end: only the reader's cancel stops it.
+      return new Response(
+        new ReadableStream({
+          pull(controller) {
+            controller.enqueue(new Uint8Array(100).fill(120));
+          },
+          cancel() {
+            chunkedCancelled = true;
+          },
+        }),
+      );
+    }
+    if (path === "/chunked-text") {
+      // "é" split across two chunks: the text is decoded whole, not chunk by chunk.
+      const bytes = new TextEncoder().encode("café au lait");
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(bytes.subarray(0, 4));
+            controller.enqueue(bytes.subarray(4));
+            controller.close();
+          },
+        }),
+      );
+    }
     return new Response("ok");
   },
 });
+let chunkedCancelled = false;
 afterAll(() => server.stop(true));
 
 function upstream(path: string, signal: AbortSignal, headersTimeoutMs = 5_000): UpstreamRequest {
@@ -94,5 +122,29 @@ describe("fetchUpstream", () => {
     expect((await rejection(fetchUpstream(upstream("/ok", call.signal)))).kind).toBe("client_disconnected");
     await Bun.sleep(50);
     expect(received).toBe(before);
+  });
+});
+
+describe("readUpstreamText: an upstream body read whole, within a limit", () => {
+  const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
+
+  test("a declared length over the limit is refused before reading: a retryable upstream_error", async () => {
+    const error = await rejection(readUpstreamText("p", await get("/declared-2000"), 1000));
+    expect(error.kind).toBe("upstream_error");
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain("larger than 1000 bytes");
+  });
+
+  test("a chunked body is counted as it comes and cancelled once over: an endless body does not fill the memory", async () => {
+    const error = await rejection(readUpstreamText("p", await get("/chunked-endless"), 1000));
+    expect(error.kind).toBe("upstream_error");
+    for (let attempt = 0; attempt < 50 && !chunkedCancelled; attempt++) await Bun.sleep(10);
+    // The gateway's cancel reaches the upstream: its stream is told to stop.
+    expect(chunkedCancelled).toBe(true);
+  });
+
+  test("bodies within the limit come back exactly, declared or chunked", async () => {
+    expect(await readUpstreamText("p", await get("/declared-2000"), 2000)).toBe("z".repeat(2000));
+    expect(await readUpstreamText("p", await get("/chunked-text"), 1000)).toBe("café au lait");
   });
 });

@@ -61,8 +61,51 @@ export async function fetchUpstream(request: UpstreamRequest): Promise<Response>
     request.onAccepted?.();
     return response;
   }
-  const bodyText = await response.text().catch(() => "");
+  // An error body too large to read is an error without its text.
+  const bodyText = await readUpstreamText(request.provider, response, MAX_UPSTREAM_ERROR_BYTES).catch(() => "");
   throw request.decodeError(request.provider, response.status, bodyText, response.headers);
+}
+
+/**
+ * The largest upstream body read whole (a non-stream answer, an error, embeddings): past it the gateway
+ * stops reading rather than run out of memory. Embeddings of 2,048 inputs at 3,072 dimensions are ~80 MB of JSON.
+ */
+export const MAX_UPSTREAM_BODY_BYTES = 256 * 1024 * 1024;
+
+/** An upstream's error body is a message: read up to this much of it. */
+const MAX_UPSTREAM_ERROR_BYTES = 1024 * 1024;
+
+function bodyTooLarge(provider: string, maxBytes: number): GatewayError {
+  return new GatewayError("upstream_error", `The provider '${provider}' answered with a body larger than ${maxBytes} bytes.`, { retryable: true });
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * A whole body as text, at most `maxBytes`: a declared length within it is read natively in one go
+ * (every answer that carries one); a chunked body is counted as it comes and cancelled once over.
+ */
+export async function readUpstreamText(provider: string, response: Response, maxBytes = MAX_UPSTREAM_BODY_BYTES): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (declared > maxBytes) {
+    response.body?.cancel().catch(() => {});
+    throw bodyTooLarge(provider, maxBytes);
+  }
+  if (Number.isFinite(declared) || response.body === null) return response.text();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const read = await reader.read();
+    if (read.done) break;
+    total += read.value.byteLength;
+    if (total > maxBytes) {
+      reader.cancel().catch(() => {});
+      throw bodyTooLarge(provider, maxBytes);
+    }
+    chunks.push(read.value);
+  }
+  return utf8.decode(Bun.concatArrayBuffers(chunks));
 }
 
 /** A whole JSON body: its text as the upstream wrote it, and that text parsed. */
@@ -72,8 +115,9 @@ export interface UpstreamJson {
 }
 
 /** Reads a whole JSON body, with failures as upstream errors. */
-export async function readUpstreamJsonText(provider: string, response: Response): Promise<UpstreamJson> {
-  const text = await response.text().catch((error: unknown) => {
+export async function readUpstreamJsonText(provider: string, response: Response, maxBytes = MAX_UPSTREAM_BODY_BYTES): Promise<UpstreamJson> {
+  const text = await readUpstreamText(provider, response, maxBytes).catch((error: unknown) => {
+    if (error instanceof GatewayError) throw error;
     throw new GatewayError("upstream_error", `The provider '${provider}' connection failed while answering.`, { cause: error });
   });
   try {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ReplayReader, SseBatchReader, type BatchReader } from "./batch-reader.ts";
+import { GatewayError } from "../errors.ts";
 import type { SseEvent } from "./decode.ts";
 
 const encoder = new TextEncoder();
@@ -101,5 +102,39 @@ describe("ReplayReader", () => {
   test("the given batches first, then the source's", async () => {
     const source = dataBatches(body(["data: 3\n\n"]));
     expect(await readAll(new ReplayReader([["1"], ["2"]], source))).toEqual([["1"], ["2"], ["3"], ["END"]]);
+  });
+});
+
+describe("SseBatchReader over bytes it cannot decode", () => {
+  test("an event past the decoder's limit fails the read and cancels the body: an endless line is not read on", async () => {
+    const megabyte = new Uint8Array(1 << 20).fill(120); // "xxxx…", no line end anywhere
+    let pulls = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode("data: "));
+      },
+      pull(controller) {
+        pulls++;
+        controller.enqueue(megabyte);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const reader = dataBatches(endless);
+    let failure: unknown = null;
+    for (let index = 0; index < 100 && failure === null; index++) {
+      try {
+        await reader.read();
+      } catch (error) {
+        failure = error;
+      }
+    }
+    expect(failure).toBeInstanceOf(GatewayError);
+    expect((failure as GatewayError).kind).toBe("upstream_error");
+    expect(cancelled).toBe(true);
+    expect(pulls).toBeLessThan(40); // 32 MiB of line, not the 100 reads allowed
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
   });
 });

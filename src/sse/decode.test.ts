@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { GatewayError } from "../errors.ts";
 import { SseDecoder, type SseEvent } from "./decode.ts";
 
 const encoder = new TextEncoder();
@@ -93,5 +94,40 @@ describe("SseDecoder", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("an upstream that never finishes an event", () => {
+  const bytes = (text: string) => encoder.encode(text);
+
+  test("a line past the limit, in one read or over many, is refused as an upstream error, not buffered on", () => {
+    const whole = new SseDecoder(100);
+    expect(() => whole.push(bytes(`data: ${"x".repeat(200)}`))).toThrow(/longer than 100 characters/);
+    const piecewise = new SseDecoder(100);
+    let thrown: unknown = null;
+    for (let index = 0; index < 50 && thrown === null; index++) {
+      try {
+        piecewise.push(bytes(index === 0 ? "data: " : "xxxxxxxxxx"));
+      } catch (error) {
+        thrown = error;
+      }
+    }
+    expect(thrown).toBeInstanceOf(GatewayError);
+    expect((thrown as GatewayError).kind).toBe("upstream_error");
+    expect((thrown as GatewayError).retryable).toBe(true);
+  });
+
+  test("so is an event whose data lines never meet a blank line", () => {
+    const decoder = new SseDecoder(100);
+    expect(() => {
+      for (let index = 0; index < 50; index++) decoder.push(bytes("data: 0123456789\n"));
+    }).toThrow(GatewayError);
+  });
+
+  test("events up to the limit pass whole", () => {
+    const decoder = new SseDecoder(100);
+    const data = "y".repeat(94); // "data: " + 94 characters = a 100-character line
+    expect(decoder.push(bytes(`data: ${data}`))).toEqual([]);
+    expect(decoder.push(bytes("\n\n"))).toEqual([{ event: "", data }]);
   });
 });

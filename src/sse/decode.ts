@@ -5,11 +5,19 @@
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 
+import { GatewayError } from "../errors.ts";
+
 export interface SseEvent {
   /** The `event:` field, "" when absent (the spec's default type "message"). */
   event: string;
   data: string;
 }
+
+/**
+ * The longest line or event (in UTF-16 code units) a stream may hold unfinished: an upstream that never ends
+ * one would otherwise grow the buffer until the process runs out of memory. Real events are a few KB.
+ */
+export const MAX_SSE_EVENT_CHARS = 32 * 1024 * 1024;
 
 const LF = 10;
 const CR = 13;
@@ -30,6 +38,8 @@ export class SseDecoder {
   private sawCarriageReturn = false;
   /** Whether the last chunk fed ended with \n (so the text decoder holds no part of a character). */
   private endedWithLineFeed = true;
+
+  constructor(private readonly maxEventChars = MAX_SSE_EVENT_CHARS) {}
 
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array): SseEvent[] {
@@ -74,6 +84,7 @@ export class SseDecoder {
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
       if (end === -1) {
         this.buffer += text;
+        this.checkSize(this.buffer.length);
         return;
       }
       const line = this.buffer + text.slice(0, end);
@@ -82,6 +93,12 @@ export class SseDecoder {
       start = this.afterLineEnd(text, end);
     }
     this.buffer = this.scan(text, start, events);
+    this.checkSize(this.buffer.length);
+  }
+
+  private checkSize(chars: number): void {
+    if (chars > this.maxEventChars)
+      throw new GatewayError("upstream_error", `The upstream sent a server-sent event longer than ${this.maxEventChars} characters.`, { retryable: true });
   }
 
   /** Where the next line starts after the line end at `end` (a \r\n counts as one). */
@@ -146,6 +163,7 @@ export class SseDecoder {
       if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
       const value = valueStart >= end ? "" : buffer.slice(valueStart, end);
       this.data = this.data === null ? value : `${this.data}\n${value}`;
+      this.checkSize(this.data.length);
     } else if (
       first === 101 /* e */ &&
       length >= 5 &&

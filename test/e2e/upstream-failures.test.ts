@@ -11,6 +11,7 @@ import { postJson, rows, type RequestRecordRow } from "../harness/gateway.ts";
 import { startMatrix, type MatrixSetup } from "../harness/matrix.ts";
 import { anthropicClient, openaiClient } from "../harness/sdk.ts";
 import { sseText } from "../harness/upstream.ts";
+import { MAX_SSE_EVENT_CHARS } from "../../src/sse/decode.ts";
 
 let setup: MatrixSetup | null = null;
 afterEach(async () => {
@@ -169,6 +170,24 @@ describe("cut streams", () => {
     const error = await stream.finalMessage().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Anthropic.APIError);
     expect(String((error as Error).message)).toContain("Overloaded");
+  });
+});
+
+describe("an upstream whose stream never ends a line", () => {
+  test("past the decoder's limit (32 MiB) the call fails with 502 upstream_error, passthrough and translated, and the gateway serves on", async () => {
+    setup = await startMatrix();
+    const endless = `data: {"choices":[{"delta":{"content":"${"x".repeat(MAX_SSE_EVENT_CHARS + 1024)}`;
+    const script = { kind: "sse", text: endless, chunkSize: 1 << 20, holdOpen: true } as const;
+    setup.openaiUpstream.script(script, script);
+    const passthrough = await postJson(setup.gateway, "/v1/chat/completions", { model: "via-openai", stream: true, messages: [{ role: "user", content: "x" }] });
+    expect(passthrough.status).toBe(502);
+    expect(((await passthrough.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "upstream_error", message: expect.stringContaining("server-sent event longer than") });
+    const translated = await postJson(setup.gateway, "/v1/messages", { model: "via-openai", max_tokens: 100, stream: true, messages: [{ role: "user", content: "x" }] }, ANTHROPIC);
+    expect(translated.status).toBe(502);
+    expect(((await translated.json()) as { error: { type: string } }).error.type).toBe("api_error");
+    // The process lives on and the next call is served.
+    const next = await openaiClient(setup.gateway).chat.completions.create({ model: "via-openai", messages: [{ role: "user", content: "still here" }] });
+    expect(next.choices[0]?.message.content).toBe("still here");
   });
 });
 

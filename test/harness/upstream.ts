@@ -13,7 +13,7 @@ export interface ReceivedRequest {
 
 export type Script =
   | { kind: "json"; status?: number; body: unknown; headers?: Record<string, string>; delayMs?: number; /** Sent as it is, instead of `body` serialised. */ raw?: string }
-  | { kind: "sse"; text: string; chunkSize?: number; chunkDelayMs?: number; delayMs?: number; cutAfterBytes?: number; status?: number }
+  | { kind: "sse"; text: string; chunkSize?: number; chunkDelayMs?: number; delayMs?: number; cutAfterBytes?: number; status?: number; /** After the text, neither end nor cut the body. */ holdOpen?: boolean }
   | { kind: "hang" };
 
 export interface FakeUpstream {
@@ -143,7 +143,7 @@ function respond(script: Script, signal: AbortSignal, onHangAborted: () => void)
       if (script.delayMs && offset === 0) await sleep(script.delayMs);
       if (offset >= limit) {
         if (script.cutAfterBytes !== undefined) controller.error(new Error("cut"));
-        else controller.close();
+        else if (!script.holdOpen) controller.close();
         return;
       }
       if (script.chunkDelayMs && offset > 0) await sleep(script.chunkDelayMs);
