@@ -495,7 +495,7 @@ export function report(measured: Measured): string {
     "  Figures are medians over rounds; ratios and added latencies are medians of each round's own pair.",
     `- Time to first byte: \`bun bench/lib/ttfb-client.ts SPEC.json\`, its own process, 1 connection per target, ${TTFB_CALLS} calls per target`,
     `  (${TTFB_CALLS_SLOW} with the ${SLOW_MS} ms upstream), the targets taking turns call by call; from just before \`fetch\` to the first body chunk.`,
-    "- CPU per call: the process's `/proc/<pid>/task/*/schedstat` time over the throughput cells ÷ calls completed; the JavaScript thread is",
+    "- CPU per call: the process's `/proc/<pid>/task/*/schedstat` time over the throughput cells (each to when the process is quiet again) ÷ calls completed; the JavaScript thread is",
     "  the one whose id is the pid (Bun's and Node's event loop), the others are grouped by their kernel name (`/proc/<pid>/task/<tid>/comm`).",
     "  RSS: `VmRSS` and `VmHWM` from `/proc/<pid>/status`. Cold start: a fresh `tollgate serve` on the initialised database, spawn → first",
     "  200 from `/healthz`.",
