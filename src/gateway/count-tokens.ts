@@ -7,6 +7,7 @@
 import type { ChatRequest } from "../canonical/request.ts";
 import { countRequestTokens } from "../canonical/token-count.ts";
 import type { RequestContext } from "./context.ts";
+import { CallAbort } from "./abort.ts";
 import { resolveProfile } from "./candidates.ts";
 import type { GatewayServices } from "./services.ts";
 import { messageOf } from "../lib/log.ts";
@@ -16,19 +17,23 @@ export async function countInputTokens(services: GatewayServices, ctx: RequestCo
   for (const channel of profile.channels) {
     const adapter = services.adapters.get(channel.provider.id);
     if (!adapter?.countTokens) continue;
+    // request_timeout_ms bounds the upstream's count, its body included; then the tokenizer answers.
+    const abort = new CallAbort(ctx.signal, services.config.routing.requestTimeoutMs);
     try {
       return await adapter.countTokens(request, {
         channel,
         apiKey: channel.provider.apiKey,
         maxTokens: profile.maxOutputTokens,
-        signal: ctx.signal,
-        headersTimeoutMs: services.config.routing.requestTimeoutMs,
+        signal: abort.signal,
+        headersTimeoutMs: null,
         forwardHeaders: ctx.options.forwardHeaders,
       });
     } catch (error) {
       // The upstream's count is a nicety: the tokenizer still answers.
-      services.log.warn("count_tokens upstream failed; counting locally", { provider: channel.provider.id, error: messageOf(error) });
+      services.log.warn("count_tokens upstream failed; counting locally", { provider: channel.provider.id, error: messageOf(abort.reason ?? error) });
       break;
+    } finally {
+      abort.dispose();
     }
   }
   return countRequestTokens(request);

@@ -10,6 +10,7 @@ import { GatewayError, toGatewayError } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
 import type { InferenceOutcome } from "./dispatch.ts";
 import { applicableRoute } from "./candidates.ts";
+import { CallAbort } from "./abort.ts";
 import { admit } from "./admit.ts";
 import { reserve } from "./reserve.ts";
 import type { GatewayServices } from "./services.ts";
@@ -45,38 +46,50 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
   const record = { model, stream: false, route };
   const { hold, candidates } = reserve(services, ctx, { inputTokens: inputEstimate, maxOutputTokens: 0, candidates: channels, record, ticket });
   const settlement = new CallSettlement(services, ctx, { ...record, hold, ticket });
+  // The client leaving, or request_timeout_ms for the whole call, body included (SPEC §2: end to end).
+  const abort = new CallAbort(ctx.signal, services.config.routing.requestTimeoutMs);
   let lastError: GatewayError | null = null;
-  for (const { channel, embeddings } of candidates) {
-    try {
-      const result = await embeddings(raw, {
-        channel,
-        apiKey: channel.provider.apiKey,
-        maxTokens: 0,
-        signal: ctx.signal,
-        headersTimeoutMs: services.config.routing.requestTimeoutMs,
-        forwardHeaders: {},
-      });
-      settlement.serve(profile, channel);
-      const usage = { ...emptyUsage(), input: result.inputTokens > 0 ? result.inputTokens : inputEstimate };
-      const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
-      if (typeof result.body.model === "string") result.body.model = model;
-      return {
-        body: JSON.stringify(result.body),
-        stream: false,
-        requestId: ctx.requestId,
-        billedModel: profile.id,
-        dropped: [],
-        summary,
-        inputEstimate,
-      };
-    } catch (thrown) {
-      const error = toGatewayError(thrown);
-      settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: error.code });
-      lastError = error;
-      if (!error.retryable || ctx.signal.aborted) break;
+  try {
+    for (const { channel, embeddings } of candidates) {
+      try {
+        const result = await embeddings(raw, {
+          channel,
+          apiKey: channel.provider.apiKey,
+          maxTokens: 0,
+          signal: abort.signal,
+          headersTimeoutMs: null,
+          forwardHeaders: {},
+          onAccepted: () => settlement.accept(profile, channel),
+        });
+        settlement.serve(profile, channel);
+        const usage = { ...emptyUsage(), input: result.inputTokens > 0 ? result.inputTokens : inputEstimate };
+        const summary = settlement.finish({ status: "ok", httpStatus: 200, errorCode: null, usage, billable: true, ttftMs: null });
+        if (typeof result.body.model === "string") result.body.model = model;
+        return {
+          body: JSON.stringify(result.body),
+          stream: false,
+          requestId: ctx.requestId,
+          billedModel: profile.id,
+          dropped: [],
+          summary,
+          inputEstimate,
+        };
+      } catch (thrown) {
+        const error = abort.reason ?? toGatewayError(thrown);
+        settlement.attempts.push({ model: profile.id, provider: channel.provider.id, error_code: error.code });
+        lastError = error;
+        if (!error.retryable || abort.reason) break;
+      }
     }
+  } finally {
+    abort.dispose();
   }
   const failure = lastError ?? new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
+  if (settlement.wasAccepted) {
+    // An upstream answered 2xx, then its answer could not be read: the input it accepted is billed (SPEC §8.3).
+    const billed = settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: { ...emptyUsage(), input: inputEstimate }, billable: true, ttftMs: null });
+    throw failure.withBilled(billed);
+  }
   settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
   throw failure;
 }

@@ -27,6 +27,9 @@ const server = Bun.serve({
       );
     }
     if (path === "/declared-2000") return new Response("z".repeat(2000));
+    // 8 MiB of spaces, ~8 KB gzipped: the content-length fetch keeps is the compressed one.
+    if (path === "/gzip-8mib") return new Response(gzipped8MiB, { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+    if (path === "/gzip-error-8mib") return new Response(gzipped8MiB, { status: 400, headers: { "content-type": "application/json", "content-encoding": "gzip" } });
     if (path === "/chunked-endless") {
       // No length declared, and no end: only the reader's cancel stops it.
       return new Response(
@@ -57,6 +60,7 @@ const server = Bun.serve({
   },
 });
 let chunkedCancelled = false;
+const gzipped8MiB = Bun.gzipSync(new Uint8Array(8 * 1024 * 1024).fill(32));
 afterAll(() => server.stop(true));
 
 function upstream(path: string, signal: AbortSignal, headersTimeoutMs = 5_000): UpstreamRequest {
@@ -128,10 +132,10 @@ describe("fetchUpstream", () => {
 describe("readUpstreamText: an upstream body read whole, within a limit", () => {
   const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
 
-  test("a declared length over the limit is refused before reading: a retryable upstream_error", async () => {
+  test("a declared length over the limit is refused before reading: an upstream_error, not retried on another channel", async () => {
     const error = await rejection(readUpstreamText("p", await get("/declared-2000"), 1000));
     expect(error.kind).toBe("upstream_error");
-    expect(error.retryable).toBe(true);
+    expect(error.retryable).toBe(false);
     expect(error.message).toContain("larger than 1000 bytes");
   });
 
@@ -141,6 +145,28 @@ describe("readUpstreamText: an upstream body read whole, within a limit", () => 
     for (let attempt = 0; attempt < 50 && !chunkedCancelled; attempt++) await Bun.sleep(10);
     // The gateway's cancel reaches the upstream: its stream is told to stop.
     expect(chunkedCancelled).toBe(true);
+  });
+
+  test("a compressed body is held to the limit by its decompressed size, not by its compressed content-length", async () => {
+    const response = await get("/gzip-8mib");
+    expect(Number(response.headers.get("content-length"))).toBeLessThan(1024 * 1024);
+    expect((await rejection(readUpstreamText("p", response, 1024 * 1024))).kind).toBe("upstream_error");
+    expect((await readUpstreamText("p", await get("/gzip-8mib"), 16 * 1024 * 1024)).length).toBe(8 * 1024 * 1024);
+  });
+
+  test("an error body past 1 MiB, compressed or not, reaches the error decoder as no text", async () => {
+    let seen = "unset";
+    const error = await rejection(
+      fetchUpstream({
+        ...upstream("/gzip-error-8mib", new AbortController().signal),
+        decodeError: (provider, status, bodyText) => {
+          seen = bodyText;
+          return new GatewayError("invalid_request", `${provider} ${status}`);
+        },
+      }),
+    );
+    expect(error.message).toBe("p 400");
+    expect(seen).toBe("");
   });
 
   test("bodies within the limit come back exactly, declared or chunked", async () => {

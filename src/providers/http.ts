@@ -75,23 +75,27 @@ export const MAX_UPSTREAM_BODY_BYTES = 256 * 1024 * 1024;
 /** An upstream's error body is a message: read up to this much of it. */
 const MAX_UPSTREAM_ERROR_BYTES = 1024 * 1024;
 
+/** Not retried on another channel: the upstream accepted the call (its input is billed) and answered it. */
 function bodyTooLarge(provider: string, maxBytes: number): GatewayError {
-  return new GatewayError("upstream_error", `The provider '${provider}' answered with a body larger than ${maxBytes} bytes.`, { retryable: true });
+  return new GatewayError("upstream_error", `The provider '${provider}' answered with a body larger than ${maxBytes} bytes.`);
 }
 
 const utf8 = new TextDecoder();
 
 /**
  * A whole body as text, at most `maxBytes`: a declared length within it is read natively in one go
- * (every answer that carries one); a chunked body is counted as it comes and cancelled once over.
+ * (every plain answer that carries one); a chunked or compressed body is counted as it comes (fetch
+ * decompresses, and the header gives the compressed size) and cancelled once over.
  */
 export async function readUpstreamText(provider: string, response: Response, maxBytes = MAX_UPSTREAM_BODY_BYTES): Promise<string> {
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (declared > maxBytes) {
+  const encoding = response.headers.get("content-encoding");
+  const plain = encoding === null || encoding === "identity";
+  if (plain && declared > maxBytes) {
     response.body?.cancel().catch(() => {});
     throw bodyTooLarge(provider, maxBytes);
   }
-  if (Number.isFinite(declared) || response.body === null) return response.text();
+  if ((plain && Number.isFinite(declared)) || response.body === null) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -114,7 +114,8 @@ describe("an upstream that never finishes an event", () => {
     }
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).kind).toBe("upstream_error");
-    expect((thrown as GatewayError).retryable).toBe(true);
+    // Not retried elsewhere: that upstream accepted the call and answered it.
+    expect((thrown as GatewayError).retryable).toBe(false);
   });
 
   test("so is an event whose data lines never meet a blank line", () => {

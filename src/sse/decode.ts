@@ -96,9 +96,9 @@ export class SseDecoder {
     this.checkSize(this.buffer.length);
   }
 
+  /** Not retried on another channel: the upstream accepted the call (its input is billed) and is answering it. */
   private checkSize(chars: number): void {
-    if (chars > this.maxEventChars)
-      throw new GatewayError("upstream_error", `The upstream sent a server-sent event longer than ${this.maxEventChars} characters.`, { retryable: true });
+    if (chars > this.maxEventChars) throw new GatewayError("upstream_error", `The upstream sent a server-sent event longer than ${this.maxEventChars} characters.`);
   }
 
   /** Where the next line starts after the line end at `end` (a \r\n counts as one). */
