@@ -1,6 +1,7 @@
 /**
  * Whole upstream bodies that never finish or are too large, on the routes that read them whole: the call's
- * request_timeout_ms covers the body (SPEC §2: every call, end to end), and an answer the upstream accepted
+ * request_timeout_ms covers the body (SPEC §2: every call, end to end; a non-stream chat call has no deadline
+ * of its own per try, so this guards that the call's covers it), and an answer the upstream accepted
  * (2xx) but the gateway cannot read bills its input (SPEC §8.3), for embeddings as for chat. A raw TCP
  * upstream on loopback writes exactly the bytes each test gives it, then holds the socket open.
  */
@@ -19,9 +20,13 @@ afterEach(async () => {
   listener = null;
 });
 
+/** Sockets the raw upstream saw closed (the gateway giving up on an answer closes its connection). */
+let upstreamClosed = 0;
+
 /** Answers each whole request (headers and declared body) with `answer`, and nothing after it. */
 function rawUpstream(answer: string): number {
   const received = new Map<object, string>();
+  upstreamClosed = 0;
   listener = Bun.listen<undefined>({
     hostname: "127.0.0.1",
     port: 0,
@@ -35,6 +40,9 @@ function rawUpstream(answer: string): number {
           received.set(socket, "");
           socket.write(answer);
         }
+      },
+      close() {
+        upstreamClosed++;
       },
     },
   });
@@ -80,6 +88,31 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
 const statusOf = (answer: Response | string) => (answer instanceof Response ? answer.status : answer);
 
 describe("an upstream body that stalls after its headers", () => {
+  const partial = '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hel';
+  const heads = {
+    chunked: `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${partial.length.toString(16)}\r\n${partial}\r\n`,
+    declared: `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${partial.length + 500}\r\n\r\n${partial}`,
+  };
+  for (const [mode, answer] of Object.entries(heads)) {
+    for (const [path, dialect] of [
+      ["/v1/chat/completions", "passthrough"],
+      ["/v1/messages", "translated"],
+    ] as const) {
+      test(`chat, ${mode} body, ${dialect}: request_timeout_ms ends it with 504 (the call's own deadline), input billed, upstream closed`, async () => {
+        gateway = await start(rawUpstream(answer), "openai", "");
+        const started = performance.now();
+        const response = await post(path, { model: "m", max_tokens: 50, messages: [{ role: "user", content: "hello there" }] }, { "anthropic-version": "2023-06-01" });
+        expect(statusOf(response)).toBe(504);
+        expect(performance.now() - started).toBeLessThan(2_000);
+        for (let attempt = 0; attempt < 50 && upstreamClosed === 0; attempt++) await Bun.sleep(20);
+        expect(upstreamClosed).toBeGreaterThan(0);
+        const [record] = await rows<RequestRecordRow>(gateway, "SELECT * FROM requests");
+        expect(record).toMatchObject({ status: "error", http_status: 504, error_code: "upstream_timeout" });
+        expect(record?.cost_microcents).toBeGreaterThan(0);
+      });
+    }
+  }
+
   test("embeddings: request_timeout_ms ends the call with 504, the input it accepted billed", async () => {
     const partial = '{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,';
     gateway = await start(rawUpstream(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${partial.length + 100}\r\n\r\n${partial}`), "openai", '"embeddings"');
