@@ -18,7 +18,7 @@ export interface UpstreamRequest {
   /**
    * Deadline for the upstream's response headers, this try only (a stream's first-byte timeout: the next
    * channel may answer). null: the call's own signal bounds the wait, with no timer or linked signal of
-   * this try's own (those cost a non-stream call ~6 µs of CPU, ~4 % of it: bench/compare.ts).
+   * this try's own (those cost a non-stream call ~6 µs of CPU, ~4 % of it: docs/benchmarks.md, the comparison).
    */
   headersTimeoutMs: number | null;
   decodeError: UpstreamErrorDecoder;
@@ -119,8 +119,8 @@ export interface UpstreamJson {
 }
 
 /** Reads a whole JSON body, with failures as upstream errors. */
-export async function readUpstreamJsonText(provider: string, response: Response, maxBytes = MAX_UPSTREAM_BODY_BYTES): Promise<UpstreamJson> {
-  const text = await readUpstreamText(provider, response, maxBytes).catch((error: unknown) => {
+export async function readUpstreamJsonText(provider: string, response: Response): Promise<UpstreamJson> {
+  const text = await readUpstreamText(provider, response).catch((error: unknown) => {
     if (error instanceof GatewayError) throw error;
     throw new GatewayError("upstream_error", `The provider '${provider}' connection failed while answering.`, { cause: error });
   });
