@@ -4,11 +4,11 @@
  * memory" section of docs/benchmarks.md. Usage: bun bench/cold-start.ts [--write] [--runs N] [--binary PATH]
  */
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { BINARY_PATH, buildBinary } from "../scripts/build.ts";
+import { gatewayCommand } from "./lib/gateway-binary.ts";
 import { publishBenchSection } from "./lib/benchmarks-doc.ts";
 import { childEnv, cpuMs, msUntilHealthy, peakRssMb, rssMb, startGateway, stopGateway, type Started } from "./lib/gateway-process.ts";
 import { describeMachine, machineLine } from "./lib/machine.ts";
@@ -259,12 +259,8 @@ function renderMarkdown(results: Results): string {
   ].join("\n");
 }
 
-const binary = flags.binary === undefined ? BINARY_PATH : resolve(flags.binary);
-if (!existsSync(binary)) {
-  if (flags.binary !== undefined) throw new Error(`no binary at ${binary}`);
-  const built = await buildBinary();
-  console.error(`built ${built.outfile} (commit ${built.commit})`);
-}
+// dist/tollgate rebuilt when stale (another commit, or sources newer than it), as the other benches do.
+const binary = (await gatewayCommand(flags.binary === undefined ? {} : { binary: flags.binary })).argv[0] ?? "";
 const results = await measure(binary);
 const markdown = renderMarkdown(results);
 publishBenchSection(SECTION, markdown, COMMAND, flags.write);
