@@ -12,7 +12,6 @@
  */
 
 import { countRequestTokens } from "../canonical/token-count.ts";
-import { emptyUsage } from "../canonical/usage.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import { GatewayError, toGatewayError } from "../errors.ts";
 import type { CallAbort } from "./abort.ts";
@@ -159,14 +158,7 @@ export async function runAttempts(input: AttemptsInput): Promise<InferenceOutcom
   }
   abort.dispose();
   const failure = finalError(errors, input.candidates[0]?.profile.id ?? call.request.model);
-  if (settlement.wasAccepted) {
-    // An upstream answered 2xx and then failed, or the client left, before any output reached the
-    // gateway: the input it accepted is billed all the same (SPEC §8.3), as it reported it (a stream's
-    // start), else by the gateway's own count.
-    const usage = settlement.reportedAcceptedInput ?? { ...emptyUsage(), input: await countRequestTokens(request).catch(() => input.inputEstimate) };
-    const billed = settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage, billable: true, ttftMs: null });
-    throw failure.withBilled(billed);
-  }
-  settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
-  throw failure;
+  // An upstream that answered 2xx and then failed, or the client left, before any output reached the
+  // gateway: its input is billed all the same, by the gateway's own count where it reported none.
+  throw await settlement.failed(failure, () => countRequestTokens(request).catch(() => input.inputEstimate));
 }

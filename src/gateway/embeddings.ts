@@ -85,11 +85,6 @@ export async function runEmbeddings(services: GatewayServices, ctx: RequestConte
     abort.dispose();
   }
   const failure = lastError ?? new GatewayError("no_healthy_channel", `No channel can serve embeddings for '${profile.id}'.`);
-  if (settlement.wasAccepted) {
-    // An upstream answered 2xx, then its answer could not be read: the input it accepted is billed (SPEC §8.3).
-    const billed = settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: { ...emptyUsage(), input: inputEstimate }, billable: true, ttftMs: null });
-    throw failure.withBilled(billed);
-  }
-  settlement.finish({ status: "error", httpStatus: failure.status, errorCode: failure.code, usage: emptyUsage(), billable: false, ttftMs: null });
-  throw failure;
+  // An upstream answered 2xx, then its answer could not be read: the input it accepted is billed.
+  throw await settlement.failed(failure, () => inputEstimate);
 }

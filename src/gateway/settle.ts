@@ -16,6 +16,7 @@ import { costOfUsageMicrocents } from "../billing/pricing.ts";
 import type { Hold } from "../billing/wallet.ts";
 import type { AdmitTicket } from "../limits/limiter.ts";
 import type { Usage } from "../canonical/usage.ts";
+import type { GatewayError } from "../errors.ts";
 import { emptyUsage, wholeUsage } from "../canonical/usage.ts";
 import type { ChannelConfig, ModelProfile } from "../config/types.ts";
 import type { RequestContext } from "./context.ts";
@@ -99,9 +100,18 @@ export class CallSettlement {
     if (usage.input + usage.cacheRead + usage.cacheWrite > 0) this.acceptedInput = { ...emptyUsage(), input: usage.input, cacheRead: usage.cacheRead, cacheWrite: usage.cacheWrite };
   }
 
-  /** That reported input, or null (then the gateway counts it). */
-  get reportedAcceptedInput(): Usage | null {
-    return this.acceptedInput;
+  /**
+   * Ends a call no channel served and returns the error to throw: once an upstream accepted it (2xx), the
+   * input is billed (SPEC §8.3) as that upstream reported it, else as `countInput` gives it; else nothing is.
+   */
+  async failed(failure: GatewayError, countInput: () => number | Promise<number>): Promise<GatewayError> {
+    const outcome = { status: "error", httpStatus: failure.status, errorCode: failure.code, ttftMs: null } as const;
+    if (!this.wasAccepted) {
+      this.finish({ ...outcome, usage: emptyUsage(), billable: false });
+      return failure;
+    }
+    const usage = this.acceptedInput ?? { ...emptyUsage(), input: await countInput() };
+    return failure.withBilled(this.finish({ ...outcome, usage, billable: true }));
   }
 
   /** Whether an upstream accepted the call (answered 2xx), served or not. */

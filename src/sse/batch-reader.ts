@@ -89,38 +89,29 @@ export class SseBatchReader<O, L = never> implements BatchReader<O[]> {
     const held = this.held;
     if (held !== null) {
       this.held = null;
-      try {
-        return Promise.resolve(this.batch({ done: false, value: held }));
-      } catch (error) {
-        return this.failed(error);
-      }
+      return this.decoded({ done: false, value: held });
     }
     if (this.ended) return DONE;
     const next = this.body.read();
     // A read that is already complete is decoded now, so the caller sees it is (Bun.peek) and can take
     // the next at once: a burst of reads goes out as one chunk.
-    if (Bun.peek.status(next) === "fulfilled") {
-      try {
-        return Promise.resolve(this.batch(Bun.peek(next) as ByteRead));
-      } catch (error) {
-        return this.failed(error);
-      }
-    }
-    return next.then((result) => {
-      try {
-        return this.batch(result);
-      } catch (error) {
-        return this.failed(error);
-      }
-    });
+    if (Bun.peek.status(next) === "fulfilled") return this.decoded(Bun.peek(next) as ByteRead);
+    return next.then((result) => this.decoded(result));
   }
 
-  /** Bytes that cannot be decoded (an event past the decoder's size limit) end the stream: the body is not read on. */
-  private failed(error: unknown): Promise<never> {
-    this.ended = true;
-    this.held = null;
-    this.body.cancel(error).catch(() => {});
-    return Promise.reject(error);
+  /**
+   * A read as its batch. Bytes that cannot be decoded (an event past the decoder's size limit) end the
+   * stream: the body is cancelled, not read on.
+   */
+  private decoded(result: ByteRead): Promise<BatchRead<O[]>> {
+    try {
+      return Promise.resolve(this.batch(result));
+    } catch (error) {
+      this.ended = true;
+      this.held = null;
+      this.body.cancel(error).catch(() => {});
+      return Promise.reject(error);
+    }
   }
 
   cancel(reason?: unknown): Promise<void> {
